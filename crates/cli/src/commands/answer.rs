@@ -1,0 +1,76 @@
+//! `frontdesk answer --batch FILE`: one JSON decision per input line, in order.
+//!
+//! Output contract (public; keep it stable): each line is either
+//! `{"decision","faq_id","confidence","text","reason","sources"}` or, for an
+//! input line that could not be read, `{"error": "line N: …"}`.
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::Args;
+use frontdesk_knowledge::Engine;
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct AnswerArgs {
+    /// JSONL file with a "message" field on every line (`-` reads standard input).
+    #[arg(long)]
+    batch: PathBuf,
+    /// Answer threshold for this run, overriding the settings file.
+    #[arg(long)]
+    threshold: Option<f64>,
+}
+
+#[derive(Deserialize)]
+struct BatchLine {
+    message: String,
+}
+
+pub async fn run(workspace: &Workspace, args: AnswerArgs) -> anyhow::Result<ExitCode> {
+    let input: Box<dyn BufRead> = if args.batch.as_os_str() == "-" {
+        Box::new(BufReader::new(io::stdin()))
+    } else {
+        let file = File::open(&args.batch)
+            .with_context(|| format!("cannot open {}", args.batch.display()))?;
+        Box::new(BufReader::new(file))
+    };
+
+    let store = workspace.open_store().await?;
+    let settings = workspace.engine_settings(args.threshold)?;
+    let engine = workspace.engine(&store, settings).await?;
+    store.close().await;
+
+    let stdout = io::stdout();
+    let mut out = BufWriter::new(stdout.lock());
+    answer_lines(&engine, input, &mut out)
+        .with_context(|| format!("while answering {}", args.batch.display()))?;
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn answer_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+    for (index, line) in input.split(b'\n').enumerate() {
+        let number = index + 1;
+        let line = line?;
+        let reply = match parse_line(&line) {
+            Ok(message) => serde_json::to_value(engine.decide(&message))?,
+            Err(problem) => json!({ "error": format!("line {number}: {problem}") }),
+        };
+        serde_json::to_writer(&mut *out, &reply)?;
+        out.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+fn parse_line(raw: &[u8]) -> Result<String, String> {
+    let text = std::str::from_utf8(raw).map_err(|_| "not valid UTF-8".to_string())?;
+    let text = text.strip_suffix('\r').unwrap_or(text);
+    let line: BatchLine = serde_json::from_str(text).map_err(|err| format!("{err}"))?;
+    Ok(line.message)
+}

@@ -1,0 +1,66 @@
+//! `frontdesk ask "MESSAGE"`: one decision, for a person or as JSON.
+
+use std::process::ExitCode;
+
+use clap::Args;
+use frontdesk_core::{Decision, DecisionKind, SourceKind};
+use frontdesk_knowledge::Engine;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct AskArgs {
+    /// The customer's message.
+    message: String,
+    /// Print the decision as JSON (the same object as `answer --batch` writes).
+    #[arg(long)]
+    json: bool,
+    /// Answer threshold for this call, overriding the settings file.
+    #[arg(long)]
+    threshold: Option<f64>,
+}
+
+pub async fn run(workspace: &Workspace, args: AskArgs) -> anyhow::Result<ExitCode> {
+    let store = workspace.open_store().await?;
+    let settings = workspace.engine_settings(args.threshold)?;
+    let engine = workspace.engine(&store, settings).await?;
+    store.close().await;
+
+    let decision = engine.decide(&args.message);
+    if args.json {
+        println!("{}", serde_json::to_string(&decision)?);
+    } else {
+        print_for_person(&engine, &decision);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn print_for_person(engine: &Engine, decision: &Decision) {
+    let headline = match decision.kind {
+        DecisionKind::Answer => "answer".to_string(),
+        DecisionKind::Clarify => "clarify".to_string(),
+        DecisionKind::Escalate => {
+            let reason = decision.reason.map(|r| r.as_str()).unwrap_or("unknown");
+            format!("escalate to a person ({reason})")
+        }
+    };
+    println!("{headline}  confidence {:.2}", decision.confidence);
+    println!();
+    for line in decision.text.lines() {
+        println!("  {line}");
+    }
+    if !decision.sources.is_empty() {
+        println!();
+    }
+    for source in &decision.sources {
+        let kind = match source.kind {
+            SourceKind::Faq => "faq",
+            SourceKind::Doc => "doc",
+            SourceKind::Ticket => "ticket",
+        };
+        match engine.source_title(source) {
+            Some(title) => println!("  from {kind} {}: {title}", source.id),
+            None => println!("  from {kind} {}", source.id),
+        }
+    }
+}

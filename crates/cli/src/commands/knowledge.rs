@@ -1,0 +1,52 @@
+//! `frontdesk knowledge stats`.
+
+use std::process::ExitCode;
+
+use clap::Subcommand;
+use serde_json::json;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Subcommand)]
+pub enum KnowledgeCommand {
+    /// Counts per kind of knowledge and when each was last changed.
+    Stats {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+pub async fn run(workspace: &Workspace, command: KnowledgeCommand) -> anyhow::Result<ExitCode> {
+    let KnowledgeCommand::Stats { json } = command;
+    let store = workspace.open_store().await?;
+    let stats = store.knowledge_stats().await?;
+    store.close().await;
+
+    if json {
+        let rows: Vec<_> = stats
+            .iter()
+            .map(|s| {
+                json!({
+                    "kind": s.kind.as_str(),
+                    "count": s.count,
+                    "last_changed": s.last_changed_unix_ms.map(format_time),
+                })
+            })
+            .collect();
+        println!("{}", serde_json::to_string_pretty(&rows)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+
+    println!("{:<8} {:>8}  last changed", "kind", "count");
+    for s in &stats {
+        let changed = s.last_changed_unix_ms.map(format_time).unwrap_or_else(|| "never".into());
+        println!("{:<8} {:>8}  {changed}", s.kind.as_str(), s.count);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn format_time(unix_ms: i64) -> String {
+    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms.max(0) as u64);
+    humantime::format_rfc3339_seconds(time).to_string()
+}

@@ -1,0 +1,6 @@
+pub mod answer;
+pub mod ask;
+pub mod eval;
+pub mod import;
+pub mod knowledge;
+pub mod progress;

@@ -1,0 +1,87 @@
+//! The `frontdesk` command: import a business's knowledge, ask the assistant,
+//! answer in batches and evaluate it on labelled questions.
+
+mod commands;
+mod config;
+mod workspace;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+
+use crate::commands::{answer, ask, eval, import, knowledge};
+
+#[derive(Debug, Parser)]
+#[command(name = "frontdesk", version, about = "Self-hosted customer service assistant")]
+struct Cli {
+    /// Where Frontdesk keeps its database, search index and trained model.
+    #[arg(long, global = true, env = "FRONTDESK_DATA_DIR", default_value = "./frontdesk-data")]
+    data_dir: PathBuf,
+
+    /// Database to use: `sqlite://FILE` or `postgres://…`. Default: an SQLite file in the data dir.
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database_url: Option<String>,
+
+    /// Settings file (TOML). Default: `frontdesk.toml` in the data dir, when it exists.
+    #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
+    config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Import FAQ entries, past tickets or documents into the knowledge base.
+    #[command(subcommand)]
+    Import(import::ImportCommand),
+    /// Look at the knowledge base.
+    #[command(subcommand)]
+    Knowledge(knowledge::KnowledgeCommand),
+    /// Ask the assistant one question and print its decision.
+    Ask(ask::AskArgs),
+    /// Answer every message of a JSONL file, one JSON decision per line.
+    Answer(answer::AnswerArgs),
+    /// Measure the assistant on labelled questions.
+    Eval(eval::EvalArgs),
+}
+
+fn main() -> ExitCode {
+    init_logging();
+    let cli = Cli::parse();
+
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the async runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let workspace = workspace::Workspace::new(cli.data_dir, cli.database_url, cli.config)?;
+    match cli.command {
+        Command::Import(command) => import::run(&workspace, command).await,
+        Command::Knowledge(command) => knowledge::run(&workspace, command).await,
+        Command::Ask(args) => ask::run(&workspace, args).await,
+        Command::Answer(args) => answer::run(&workspace, args).await,
+        Command::Eval(args) => eval::run(&workspace, args).await,
+    }
+}
+
+/// Logs go to stderr so that stdout stays clean for JSON output. `RUST_LOG`
+/// raises the level; the default shows warnings only.
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+}

@@ -1,0 +1,97 @@
+//! Where a command finds its store, its settings and the derived search index.
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use anyhow::Context;
+use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_store::Store;
+
+use crate::config::Config;
+
+pub struct Workspace {
+    data_dir: PathBuf,
+    database_url: String,
+    config: Config,
+}
+
+impl Workspace {
+    pub fn new(
+        data_dir: PathBuf,
+        database_url: Option<String>,
+        config_path: Option<PathBuf>,
+    ) -> anyhow::Result<Self> {
+        let config = match config_path {
+            Some(path) => Config::load(&path, true)?,
+            None => Config::load(&data_dir.join("frontdesk.toml"), false)?,
+        };
+        let database_url = database_url
+            .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("frontdesk.db").display()));
+        Ok(Self { data_dir, database_url, config })
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub async fn open_store(&self) -> anyhow::Result<Store> {
+        std::fs::create_dir_all(&self.data_dir).with_context(|| {
+            format!("cannot create the data directory {}", self.data_dir.display())
+        })?;
+        Store::connect(&self.database_url)
+            .await
+            .with_context(|| format!("cannot open the database for {}", self.data_dir.display()))
+    }
+
+    /// The search index and trained model live here; they are derived from the
+    /// store and can be deleted at any time.
+    pub fn index_dir(&self) -> PathBuf {
+        self.data_dir.join("index")
+    }
+
+    pub fn engine_settings(&self, threshold_override: Option<f64>) -> anyhow::Result<EngineSettings> {
+        let assistant = &self.config.assistant;
+        let threshold = threshold_override.unwrap_or(assistant.answer_threshold);
+        if !(0.0..=1.0).contains(&threshold) {
+            anyhow::bail!("--threshold must be between 0 and 1, not {threshold}");
+        }
+        Ok(EngineSettings::new(threshold, assistant.sensitive_topics.clone())?)
+    }
+
+    /// Loads the index built from the store's current knowledge, rebuilding it
+    /// first when it is missing or older than the knowledge.
+    pub async fn engine(&self, store: &Store, settings: EngineSettings) -> anyhow::Result<Engine> {
+        let revision = store.knowledge_revision().await?;
+        let index_dir = self.index_dir();
+        if let Some(engine) = Engine::load(&index_dir, &revision, settings.clone())
+            .with_context(|| format!("cannot read the index in {}", index_dir.display()))?
+        {
+            return Ok(engine);
+        }
+        tracing::info!(index = %index_dir.display(), "index missing or stale; rebuilding");
+        rebuild_index(store, &index_dir, &revision, settings).await
+    }
+}
+
+/// Builds the index and model from everything in the store and saves them.
+pub async fn rebuild_index(
+    store: &Store,
+    index_dir: &Path,
+    revision: &str,
+    settings: EngineSettings,
+) -> anyhow::Result<Engine> {
+    let started = Instant::now();
+    let snapshot = KnowledgeSnapshot {
+        faqs: store.faqs().await?,
+        tickets: store.tickets().await?,
+        passages: store.doc_passages().await?,
+    };
+    let progress = crate::commands::progress::spinner("training the assistant");
+    let engine = Engine::build(Some(index_dir), snapshot, revision, settings, &|step| {
+        progress.set_message(step)
+    })
+        .with_context(|| format!("cannot build the search index in {}", index_dir.display()))?;
+    progress.finish_and_clear();
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "index rebuilt");
+    Ok(engine)
+}

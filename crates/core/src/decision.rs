@@ -1,0 +1,100 @@
+use serde::{Deserialize, Serialize};
+
+/// What the assistant does with one customer message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DecisionKind {
+    /// Reply with an answer from the knowledge base.
+    Answer,
+    /// Hand the conversation to a person.
+    Escalate,
+    /// Ask the customer a short question back.
+    Clarify,
+}
+
+impl DecisionKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DecisionKind::Answer => "answer",
+            DecisionKind::Escalate => "escalate",
+            DecisionKind::Clarify => "clarify",
+        }
+    }
+}
+
+/// Why the assistant escalated or asked back. Serialised in snake_case; these
+/// names are part of the public JSON output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    /// The best candidate's confidence is below the answer threshold.
+    LowConfidence,
+    /// The knowledge base is empty, or nothing in it resembles the message.
+    NoKnowledge,
+    /// The customer asked for a person.
+    PersonRequested,
+    /// The customer is angry or abusive.
+    AngerOrAbuse,
+    /// The message touches a topic on the owner's sensitive list.
+    SensitiveTopic,
+    /// The message was empty.
+    EmptyMessage,
+    /// The message is too short to act on (a single word).
+    TooShort,
+    /// The message does not look like language.
+    Gibberish,
+}
+
+impl Reason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Reason::LowConfidence => "low_confidence",
+            Reason::NoKnowledge => "no_knowledge",
+            Reason::PersonRequested => "person_requested",
+            Reason::AngerOrAbuse => "anger_or_abuse",
+            Reason::SensitiveTopic => "sensitive_topic",
+            Reason::EmptyMessage => "empty_message",
+            Reason::TooShort => "too_short",
+            Reason::Gibberish => "gibberish",
+        }
+    }
+}
+
+impl std::fmt::Display for Reason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The kind of knowledge a source points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SourceKind {
+    Faq,
+    Doc,
+    Ticket,
+}
+
+/// A piece of knowledge an answer was drawn from.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct SourceRef {
+    pub kind: SourceKind,
+    pub id: String,
+}
+
+/// The assistant's decision for one message.
+///
+/// Its JSON form is the public output of `frontdesk answer --batch` and of the
+/// answer endpoint: `decision`, `faq_id`, `confidence`, `text`, `reason`, `sources`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Decision {
+    #[serde(rename = "decision")]
+    pub kind: DecisionKind,
+    pub faq_id: Option<String>,
+    /// Calibrated probability that the best candidate is the right answer.
+    pub confidence: f64,
+    /// The answer, the clarifying question, or what the customer is told on handoff.
+    pub text: String,
+    pub reason: Option<Reason>,
+    pub sources: Vec<SourceRef>,
+}

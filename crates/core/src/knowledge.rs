@@ -1,0 +1,67 @@
+use serde::{Deserialize, Serialize};
+
+/// One question the business answers, with the answer it gives.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FaqEntry {
+    /// Stable id chosen by the owner; importing the same id again updates the entry.
+    pub id: String,
+    pub question: String,
+    pub answer: String,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub url: Option<String>,
+}
+
+/// A past customer message and how it was resolved. Tickets are the labelled
+/// examples the assistant learns customers' real phrasings from.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ticket {
+    /// Given by the import file, or derived from the message text so that
+    /// importing the same file twice does not duplicate it.
+    pub id: String,
+    pub message: String,
+    /// The FAQ that answered it; `None` when a person handled it and no FAQ fits.
+    pub faq_id: Option<String>,
+    /// What the person replied, when the export has it.
+    pub answer: Option<String>,
+}
+
+/// One section of an uploaded document (a policy, a guide), split at headings.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DocPassage {
+    /// `<document>#<n>`: the document's path as imported and the passage's position.
+    pub id: String,
+    /// The document's path as given to the importer, relative where possible.
+    pub document: String,
+    /// The heading the passage sits under (the document's title when it has none).
+    pub title: String,
+    pub text: String,
+}
+
+/// The kinds of knowledge the store keeps, as named in stats and sources.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KnowledgeKind {
+    Faq,
+    Ticket,
+    Doc,
+}
+
+impl KnowledgeKind {
+    pub const ALL: [KnowledgeKind; 3] = [KnowledgeKind::Faq, KnowledgeKind::Ticket, KnowledgeKind::Doc];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            KnowledgeKind::Faq => "faq",
+            KnowledgeKind::Ticket => "ticket",
+            KnowledgeKind::Doc => "doc",
+        }
+    }
+}
+
+impl std::fmt::Display for KnowledgeKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}

@@ -1,0 +1,12 @@
+//! Domain types shared by every Frontdesk crate. Nothing here does I/O.
+//!
+//! The words used here are the words used everywhere else: an [`FaqEntry`] is one
+//! question the business answers, a [`Ticket`] is a past customer message and the
+//! FAQ that resolved it, a [`DocPassage`] is one section of an uploaded document,
+//! and a [`Decision`] is what the assistant does with one customer message.
+
+mod decision;
+mod knowledge;
+
+pub use decision::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
+pub use knowledge::{DocPassage, FaqEntry, KnowledgeKind, Ticket};

@@ -1,0 +1,129 @@
+//! Importers: turn the files an owner uploads into knowledge records.
+//!
+//! Three kinds of input are read here, with no database involved:
+//!
+//! - **FAQ entries** ([`read_faqs`]) from JSON Lines, CSV or Markdown (`## ` per question);
+//! - **past tickets** ([`read_tickets`]) from JSON Lines or CSV;
+//! - **documents** ([`read_docs`]) from Markdown, HTML or plain text, one file or a folder,
+//!   split into passages at headings and into bounded lengths.
+//!
+//! Every file is first decoded by [`decode_text`], which accepts UTF-8 (with or without a
+//! BOM), UTF-16 with a BOM and legacy code pages such as Windows-1252, and turns CRLF into LF.
+//!
+//! A file either imports whole or fails whole: the first problem found becomes an
+//! [`ImportError`] naming the file and, where one applies, the line. Owners fix the file and
+//! import it again, which is easier to reason about than a half-imported FAQ.
+//!
+//! Each `read_*` function has a `*_from_str` twin that takes the text directly; the path is
+//! then only a label for errors, for the format (by extension) and for document names.
+
+mod blocks;
+mod docs;
+mod encoding;
+mod faq;
+mod html;
+mod markdown;
+mod records;
+mod split;
+mod tickets;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+pub use docs::{docs_from_str, read_docs};
+pub use encoding::decode_text;
+pub use faq::{faqs_from_str, read_faqs};
+pub use tickets::{read_tickets, tickets_from_str};
+
+/// Why a file could not be imported, with where in the file the problem is.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub struct ImportError {
+    /// The file as it was given to the importer.
+    pub file: PathBuf,
+    /// 1-based line number, when the problem sits on one line.
+    pub line: Option<u64>,
+    /// What is wrong, written for the owner who has to fix the file.
+    pub message: String,
+}
+
+impl ImportError {
+    /// A problem with the file as a whole.
+    pub(crate) fn file(path: &Path, message: impl Into<String>) -> Self {
+        ImportError {
+            file: path.to_path_buf(),
+            line: None,
+            message: message.into(),
+        }
+    }
+
+    /// A problem on one line of the file.
+    pub(crate) fn at(path: &Path, line: u64, message: impl Into<String>) -> Self {
+        ImportError {
+            file: path.to_path_buf(),
+            line: Some(line),
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ImportError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            Some(line) => write!(f, "{}:{}: {}", self.file.display(), line, self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+/// The file formats the importers know, chosen by file extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Format {
+    Jsonl,
+    Csv,
+    Markdown,
+    Html,
+    Text,
+}
+
+impl Format {
+    /// The format for a file extension (without the dot, any case).
+    fn from_extension(ext: &str) -> Option<Format> {
+        match ext.to_ascii_lowercase().as_str() {
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            "csv" => Some(Format::Csv),
+            "md" | "markdown" => Some(Format::Markdown),
+            "html" | "htm" => Some(Format::Html),
+            "txt" => Some(Format::Text),
+            _ => None,
+        }
+    }
+}
+
+/// The format of `path` when it is one of `allowed`; otherwise an error listing `expected`
+/// (for example ".jsonl, .csv or .md").
+pub(crate) fn format_of(
+    path: &Path,
+    allowed: &[Format],
+    expected: &str,
+) -> Result<Format, ImportError> {
+    let ext = path.extension().map(|e| e.to_string_lossy());
+    let format = ext.as_deref().and_then(Format::from_extension);
+    match (format, ext) {
+        (Some(format), _) if allowed.contains(&format) => Ok(format),
+        (_, Some(ext)) => Err(ImportError::file(
+            path,
+            format!("unsupported file type `.{ext}` (expected {expected})"),
+        )),
+        (_, None) => Err(ImportError::file(
+            path,
+            format!("unsupported file type: no extension (expected {expected})"),
+        )),
+    }
+}
+
+/// Reads and decodes a whole file.
+pub(crate) fn read_text(path: &Path) -> Result<String, ImportError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| ImportError::file(path, format!("cannot read file: {e}")))?;
+    decode_text(path, &bytes)
+}

@@ -1,0 +1,122 @@
+//! Past tickets from JSON Lines or CSV.
+//!
+//! Each ticket has a `message` (required), optionally the `faq_id` that resolved it, the
+//! `answer` a person gave and an `id`. Exports often have no id, so one is derived from the
+//! content: importing the same file twice then updates rather than duplicates. Rows whose
+//! derived ids coincide are the same ticket exported twice and are merged (the last wins);
+//! a repeated explicit id is an error, as for FAQ entries.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use frontdesk_core::Ticket;
+use sha2::{Digest, Sha256};
+
+use super::records::{read_rows, Row, Schema};
+use super::{format_of, read_text, Format, ImportError};
+
+const FORMATS: &[Format] = &[Format::Jsonl, Format::Csv];
+const EXPECTED: &str = ".jsonl or .csv";
+const SCHEMA: Schema = Schema {
+    required: &["message"],
+    optional: &["faq_id", "answer", "id"],
+};
+
+/// Reads past tickets from a `.jsonl`/`.ndjson` or `.csv` file.
+pub fn read_tickets(path: &Path) -> Result<Vec<Ticket>, ImportError> {
+    format_of(path, FORMATS, EXPECTED)?;
+    let text = read_text(path)?;
+    tickets_from_str(path, &text)
+}
+
+/// Reads past tickets from text; `path` picks the format by extension and names errors.
+pub fn tickets_from_str(path: &Path, text: &str) -> Result<Vec<Ticket>, ImportError> {
+    let format = format_of(path, FORMATS, EXPECTED)?;
+    let rows = read_rows(path, text, format, &SCHEMA)?;
+    if rows.is_empty() {
+        return Err(ImportError::file(path, "no entries found"));
+    }
+    let mut tickets = Tickets::default();
+    for row in &rows {
+        let (ticket, derived) =
+            ticket_from_row(row).map_err(|m| ImportError::at(path, row.line, m))?;
+        tickets
+            .add(ticket, derived, row.line)
+            .map_err(|m| ImportError::at(path, row.line, m))?;
+    }
+    Ok(tickets.list)
+}
+
+/// The ticket, and whether its id was derived from the content.
+fn ticket_from_row(row: &Row) -> Result<(Ticket, bool), String> {
+    let message = row.required("message")?;
+    let faq_id = row.optional_id("faq_id")?;
+    let answer = row.optional("answer")?;
+    let given_id = row.optional_id("id")?;
+    let derived = given_id.is_none();
+    let id = given_id.unwrap_or_else(|| derived_id(&message, faq_id.as_deref()));
+    let ticket = Ticket {
+        id,
+        message,
+        faq_id,
+        answer,
+    };
+    Ok((ticket, derived))
+}
+
+/// "t-" and the first 16 hex digits of SHA-256 over the message, a unit separator and the
+/// FAQ id: the same message resolved by another FAQ is another example, so it gets its own
+/// id.
+pub(crate) fn derived_id(message: &str, faq_id: Option<&str>) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(message.as_bytes());
+    hasher.update("\u{1f}".as_bytes());
+    hasher.update(faq_id.unwrap_or_default().as_bytes());
+    let digest = hex::encode(hasher.finalize());
+    format!("t-{}", &digest[..16])
+}
+
+/// Tickets in file order, merging repeats of derived ids.
+#[derive(Default)]
+struct Tickets {
+    list: Vec<Ticket>,
+    /// Position in `list`, first line and whether the id was derived, by id.
+    seen: HashMap<String, (usize, u64, bool)>,
+}
+
+impl Tickets {
+    fn add(&mut self, ticket: Ticket, derived: bool, line: u64) -> Result<(), String> {
+        match self.seen.get(&ticket.id) {
+            Some(&(index, _, true)) if derived => {
+                self.list[index] = ticket;
+                Ok(())
+            }
+            Some(&(_, first, _)) => Err(format!(
+                "duplicate id `{}` (first at line {first})",
+                ticket.id
+            )),
+            None => {
+                self.seen
+                    .insert(ticket.id.clone(), (self.list.len(), line, derived));
+                self.list.push(ticket);
+                Ok(())
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn derived_ids_depend_on_message_and_faq() {
+        let a = derived_id("Where is my card?", Some("card_arrival"));
+        assert_eq!(a.len(), 18);
+        assert!(a.starts_with("t-"));
+        assert_eq!(a, derived_id("Where is my card?", Some("card_arrival")));
+        assert_ne!(a, derived_id("Where is my card?", None));
+        // No FAQ and an empty FAQ id are the same thing.
+        assert_eq!(derived_id("x", None), derived_id("x", Some("")));
+    }
+}

@@ -1,0 +1,457 @@
+//! The trained part of the assistant: the lexical index, the intent
+//! classifier and the confidence calibrator, built together from one snapshot
+//! of the knowledge base and saved beside the database.
+
+use std::fs;
+use std::io::{BufReader, BufWriter};
+use std::path::{Path, PathBuf};
+
+use frontdesk_core::{DocPassage, FaqEntry, SourceKind, SourceRef, Ticket};
+use rustc_hash::{FxHashMap, FxHashSet};
+use serde::{Deserialize, Serialize};
+
+use crate::calibrate::{CalibrationExample, Calibrator};
+use crate::classifier::{Classifier, TrainingOptions};
+use crate::engine::{Candidate, Target};
+use crate::features::{SparseVector, Vectorizer};
+use crate::index::{Entry, EntryKind, Hit, IndexError, LexicalIndex};
+use crate::normalize::{normalize, words};
+use crate::KnowledgeSnapshot;
+
+/// Bumped whenever the saved layout changes, so an old index is rebuilt
+/// instead of misread.
+const FORMAT: u32 = 1;
+const MODEL_FILE: &str = "model.bin";
+const LEXICAL_DIR: &str = "lexical";
+
+/// Lexical hits read per message; the first [`VOTING_HITS`] of them vote.
+const SEARCH_HITS: usize = 24;
+const VOTING_HITS: usize = 10;
+/// One ticket in this many is held out of training to calibrate confidence.
+const HOLD_OUT_EVERY: u64 = 5;
+/// Out-of-scope questions are rare in past tickets but common in real
+/// traffic; calibration weighs them as if they were this share of messages,
+/// so that the confidence stays honest when many more of them arrive.
+const OUT_OF_SCOPE_SHARE: f64 = 0.2;
+const SIGNALS: usize = 9;
+/// Out-of-scope tickets are few, and the calibrator needs to see them: one
+/// in this many is held out.
+const HOLD_OUT_OUT_OF_SCOPE_EVERY: u64 = 2;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("cannot write the index to {path}: {source}")]
+    Write { path: PathBuf, source: std::io::Error },
+    #[error("cannot save the model to {path}: {source}")]
+    Encode { path: PathBuf, source: bincode::Error },
+    #[error(transparent)]
+    Index(#[from] IndexError),
+}
+
+/// What is saved in `model.bin`.
+#[derive(Serialize, Deserialize)]
+struct Saved {
+    format: u32,
+    revision: String,
+    faqs: Vec<FaqEntry>,
+    passages: Vec<DocPassage>,
+    ticket_ids: Vec<String>,
+    vocabulary: Vec<String>,
+    entries: Vec<Entry>,
+    vectorizer: Vectorizer,
+    classifier: Classifier,
+    calibrator: Calibrator,
+}
+
+pub struct Model {
+    saved: Saved,
+    vocabulary: FxHashSet<String>,
+    index: LexicalIndex,
+}
+
+/// A ticket prepared for training: its normalised text and its class
+/// (an FAQ's position, or the out-of-scope class).
+struct Example {
+    text: String,
+    class: usize,
+    ticket: Option<u32>,
+    held_out: bool,
+}
+
+impl Model {
+    pub fn build(
+        dir: Option<&Path>,
+        snapshot: KnowledgeSnapshot,
+        revision: &str,
+        progress: &dyn Fn(&'static str),
+    ) -> Result<Self, ModelError> {
+        let KnowledgeSnapshot { mut faqs, tickets, passages } = snapshot;
+        faqs.sort_by(|a, b| a.id.cmp(&b.id));
+        let out_of_scope = faqs.len();
+        let positions: FxHashMap<&str, usize> =
+            faqs.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+
+        progress("reading the knowledge base");
+        let examples = training_examples(&faqs, &tickets, &positions, out_of_scope);
+        let (texts, entries) = lexical_texts(&faqs, &tickets, &passages, &positions);
+        let vocabulary: FxHashSet<String> =
+            texts.iter().flat_map(|(_, t)| words(t).map(str::to_string)).collect();
+
+        progress("indexing");
+        let building = dir.map(building_dir);
+        if let Some(path) = &building {
+            fresh_dir(path)?;
+            fresh_dir(&path.join(LEXICAL_DIR))?;
+        }
+        let index = LexicalIndex::build(building.as_ref().map(|p| p.join(LEXICAL_DIR)).as_deref(), texts)?;
+
+        progress("training the classifier");
+        let all_texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
+        let vectorizer = Vectorizer::fit(&all_texts, 1);
+        let vectors: Vec<_> =
+            examples.iter().map(|e| (vectorizer.transform(&e.text), e.class)).collect();
+        let (classifier, calibration_classifier) =
+            train_both(&vectorizer, &vectors, &examples, out_of_scope + 1);
+
+        let mut model = Model {
+            saved: Saved {
+                format: FORMAT,
+                revision: revision.to_string(),
+                ticket_ids: tickets.iter().map(|t| t.id.clone()).collect(),
+                faqs,
+                passages,
+                vocabulary: vocabulary.iter().cloned().collect(),
+                entries,
+                vectorizer,
+                classifier,
+                calibrator: Calibrator::constant(SIGNALS, 0.5),
+            },
+            vocabulary,
+            index,
+        };
+
+        progress("calibrating confidence");
+        model.saved.calibrator = model.calibrate(&examples, &calibration_classifier);
+
+        if let (Some(dir), Some(building)) = (dir, building) {
+            progress("saving");
+            model.save_into(&building)?;
+            swap_into_place(&building, dir)?;
+            model.index = LexicalIndex::open(&dir.join(LEXICAL_DIR), model.saved.entries.clone())?;
+        }
+        Ok(model)
+    }
+
+    /// Fits the calibrator on the held-out tickets: for each, the signals of
+    /// the candidate the model would pick, and whether that pick was right.
+    fn calibrate(&self, examples: &[Example], classifier: &Classifier) -> Calibrator {
+        let out_of_scope = self.saved.faqs.len();
+        let mut held_out: Vec<CalibrationExample> = Vec::new();
+        for example in examples.iter().filter(|e| e.held_out) {
+            let scored = self.score_with(classifier, &example.text, example.ticket);
+            let Some((candidate, signals)) = scored else {
+                continue;
+            };
+            let correct = candidate.target == Target::Faq(example.class as u32)
+                && example.class != out_of_scope;
+            let weight = if example.class == out_of_scope { 0.0 } else { 1.0 };
+            held_out.push(CalibrationExample { signals, correct, weight });
+        }
+
+        // Give out-of-scope examples the weight of their assumed share.
+        let in_scope = held_out.iter().filter(|e| e.weight > 0.0).count() as f64;
+        let oos = held_out.len() as f64 - in_scope;
+        if oos > 0.0 {
+            let weight = OUT_OF_SCOPE_SHARE / (1.0 - OUT_OF_SCOPE_SHARE) * in_scope / oos;
+            held_out.iter_mut().filter(|e| e.weight == 0.0).for_each(|e| e.weight = weight.max(1.0));
+        }
+        tracing::debug!(examples = held_out.len(), out_of_scope = oos, "calibrating");
+        Calibrator::fit(&held_out, SIGNALS)
+    }
+
+    pub fn load(dir: &Path, revision: &str) -> Result<Option<Self>, ModelError> {
+        let path = dir.join(MODEL_FILE);
+        let Ok(file) = fs::File::open(&path) else { return Ok(None) };
+        let saved: Saved = match bincode::deserialize_from(BufReader::new(file)) {
+            Ok(saved) => saved,
+            Err(err) => {
+                tracing::warn!(path = %path.display(), %err, "unreadable model; it will be rebuilt");
+                return Ok(None);
+            }
+        };
+        if saved.format != FORMAT || saved.revision != revision {
+            return Ok(None);
+        }
+        let index = match LexicalIndex::open(&dir.join(LEXICAL_DIR), saved.entries.clone()) {
+            Ok(index) => index,
+            Err(err) => {
+                tracing::warn!(dir = %dir.display(), %err, "unreadable index; it will be rebuilt");
+                return Ok(None);
+            }
+        };
+        let vocabulary = saved.vocabulary.iter().cloned().collect();
+        Ok(Some(Self { saved, vocabulary, index }))
+    }
+
+    fn save_into(&self, dir: &Path) -> Result<(), ModelError> {
+        let path = dir.join(MODEL_FILE);
+        let file = fs::File::create(&path)
+            .map_err(|source| ModelError::Write { path: path.clone(), source })?;
+        bincode::serialize_into(BufWriter::new(file), &self.saved)
+            .map_err(|source| ModelError::Encode { path, source })
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.saved.faqs.is_empty() && self.saved.passages.is_empty()
+    }
+
+    pub fn knows_word(&self, word: &str) -> bool {
+        self.vocabulary.contains(word)
+    }
+
+    pub fn faq(&self, i: u32) -> &FaqEntry {
+        &self.saved.faqs[i as usize]
+    }
+
+    pub fn passage(&self, i: u32) -> &DocPassage {
+        &self.saved.passages[i as usize]
+    }
+
+    pub fn ticket_id(&self, i: u32) -> Option<&str> {
+        self.saved.ticket_ids.get(i as usize).map(String::as_str)
+    }
+
+    pub fn source_title(&self, source: &SourceRef) -> Option<String> {
+        match source.kind {
+            SourceKind::Faq => {
+                self.saved.faqs.iter().find(|f| f.id == source.id).map(|f| f.question.clone())
+            }
+            SourceKind::Doc => {
+                self.saved.passages.iter().find(|p| p.id == source.id).map(|p| p.title.clone())
+            }
+            SourceKind::Ticket => None,
+        }
+    }
+
+    pub fn search(&self, normalized: &str, limit: usize) -> Vec<Hit> {
+        self.index.search(normalized, limit).unwrap_or_else(|err| {
+            tracing::warn!(%err, "lexical search failed; answering from the classifier alone");
+            Vec::new()
+        })
+    }
+
+    pub fn best_candidate(&self, normalized: &str, exclude_ticket: Option<u32>) -> Option<Candidate> {
+        self.score(normalized, exclude_ticket).map(|(candidate, _)| candidate)
+    }
+
+    /// The best candidate for the message and the signals its confidence is
+    /// computed from. `exclude_ticket` hides a held-out ticket from its own search.
+    fn score(&self, normalized: &str, exclude_ticket: Option<u32>) -> Option<(Candidate, Vec<f64>)> {
+        self.score_with(&self.saved.classifier, normalized, exclude_ticket)
+    }
+
+    fn score_with(
+        &self,
+        classifier: &Classifier,
+        normalized: &str,
+        exclude_ticket: Option<u32>,
+    ) -> Option<(Candidate, Vec<f64>)> {
+        let faqs = self.saved.faqs.len();
+        let x = self.saved.vectorizer.transform(normalized);
+        let hits: Vec<Hit> = self
+            .search(normalized, SEARCH_HITS)
+            .into_iter()
+            .filter(|h| !(h.entry.kind == EntryKind::Ticket && Some(h.entry.item) == exclude_ticket))
+            .collect();
+        if faqs == 0 {
+            return self.best_passage(&hits).map(|c| (c, vec![0.0; SIGNALS]));
+        }
+        if x.is_empty() && hits.is_empty() {
+            return None;
+        }
+
+        let scores = classifier.scores(&x);
+        let votes = faq_votes(&hits, faqs);
+        let vote_total: f64 = votes.iter().sum::<f64>().max(1e-9);
+
+        let best = (0..faqs).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
+        let s_best = scores[best] as f64;
+        let s_second = (0..faqs)
+            .filter(|&f| f != best)
+            .map(|f| scores[f] as f64)
+            .fold(f64::NEG_INFINITY, f64::max);
+        let s_second = if s_second.is_finite() { s_second } else { s_best };
+        let s_oos = scores[faqs] as f64;
+        let top_agrees = hits
+            .iter()
+            .find(|h| h.entry.kind != EntryKind::Passage)
+            .is_some_and(|h| h.entry.target == Some(best as u32));
+        let top_score = hits.first().map(|h| h.score as f64).unwrap_or(0.0);
+        let tokens: Vec<&str> = words(normalized).collect();
+        let known = tokens.iter().filter(|w| self.knows_word(w)).count() as f64;
+
+        let signals = vec![
+            s_best,
+            s_best - s_second,
+            s_oos,
+            s_best - s_oos,
+            votes[best] / vote_total,
+            if top_agrees { 1.0 } else { 0.0 },
+            (1.0 + top_score).ln(),
+            known / tokens.len().max(1) as f64,
+            (tokens.len().max(1) as f64).ln(),
+        ];
+        let evidence = hits
+            .iter()
+            .find(|h| h.entry.kind == EntryKind::Ticket && h.entry.target == Some(best as u32))
+            .map(|h| h.entry.item);
+        let candidate = Candidate {
+            target: Target::Faq(best as u32),
+            confidence: self.saved.calibrator.probability(&signals),
+            evidence,
+        };
+        Some((candidate, signals))
+    }
+
+    /// With documents but no FAQ, the best passage is the candidate. Its
+    /// confidence is the share of the message's words the passage contains:
+    /// passages have no labelled examples to calibrate on.
+    fn best_passage(&self, hits: &[Hit]) -> Option<Candidate> {
+        let hit = hits.iter().find(|h| h.entry.kind == EntryKind::Passage)?;
+        let target = hit.entry.target?;
+        Some(Candidate { target: Target::Passage(target), confidence: 0.0, evidence: None })
+    }
+}
+
+/// Score-weighted votes of the top lexical hits for each FAQ.
+fn faq_votes(hits: &[Hit], faqs: usize) -> Vec<f64> {
+    let mut votes = vec![0.0; faqs];
+    let top = hits.first().map(|h| h.score).unwrap_or(1.0).max(1e-6);
+    for hit in hits.iter().filter(|h| h.entry.kind != EntryKind::Passage).take(VOTING_HITS) {
+        if let Some(target) = hit.entry.target {
+            votes[target as usize] += (hit.score / top) as f64;
+        }
+    }
+    votes
+}
+
+/// Trains the model that answers, on every example, and beside it (on the
+/// other core) the model whose held-out scores fit the calibrator. The
+/// calibrator learns from a model that saw a little less data than the one
+/// it is applied to, which errs on the side of handing off.
+fn train_both(
+    vectorizer: &Vectorizer,
+    vectors: &[(SparseVector, usize)],
+    examples: &[Example],
+    classes: usize,
+) -> (Classifier, Classifier) {
+    let dimensions = vectorizer.dimensions();
+    let options = TrainingOptions::default();
+    let calibration_set: Vec<(SparseVector, usize)> = vectors
+        .iter()
+        .zip(examples)
+        .filter(|(_, e)| !e.held_out)
+        .map(|(v, _)| v.clone())
+        .collect();
+    std::thread::scope(|scope| {
+        let calibration =
+            scope.spawn(|| Classifier::train(dimensions, classes, &calibration_set, options));
+        let answering = Classifier::train(dimensions, classes, vectors, options);
+        let calibration = calibration.join().unwrap_or_else(|_| answering.clone());
+        (answering, calibration)
+    })
+}
+
+fn training_examples(
+    faqs: &[FaqEntry],
+    tickets: &[Ticket],
+    positions: &FxHashMap<&str, usize>,
+    out_of_scope: usize,
+) -> Vec<Example> {
+    let mut examples: Vec<Example> = faqs
+        .iter()
+        .enumerate()
+        .map(|(i, faq)| Example { text: normalize(&faq.question), class: i, ticket: None, held_out: false })
+        .collect();
+    for (i, ticket) in tickets.iter().enumerate() {
+        // A ticket naming an FAQ we do not have teaches nothing yet.
+        let class = match ticket.faq_id.as_deref() {
+            None => out_of_scope,
+            Some(id) => match positions.get(id) {
+                Some(&position) => position,
+                None => continue,
+            },
+        };
+        examples.push(Example {
+            text: normalize(&ticket.message),
+            class,
+            ticket: Some(i as u32),
+            held_out: stable_hash(&ticket.id)
+                % if class == out_of_scope { HOLD_OUT_OUT_OF_SCOPE_EVERY } else { HOLD_OUT_EVERY }
+                == 0,
+        });
+    }
+    examples
+}
+
+fn lexical_texts(
+    faqs: &[FaqEntry],
+    tickets: &[Ticket],
+    passages: &[DocPassage],
+    positions: &FxHashMap<&str, usize>,
+) -> (Vec<(Entry, String)>, Vec<Entry>) {
+    let mut texts = Vec::new();
+    for (i, faq) in faqs.iter().enumerate() {
+        let target = Some(i as u32);
+        let item = i as u32;
+        texts.push((Entry { kind: EntryKind::FaqQuestion, target, item }, normalize(&faq.question)));
+        texts.push((Entry { kind: EntryKind::FaqAnswer, target, item }, normalize(&faq.answer)));
+    }
+    for (i, ticket) in tickets.iter().enumerate() {
+        let target = match ticket.faq_id.as_deref() {
+            None => None,
+            Some(id) => match positions.get(id) {
+                Some(&p) => Some(p as u32),
+                None => continue,
+            },
+        };
+        let entry = Entry { kind: EntryKind::Ticket, target, item: i as u32 };
+        texts.push((entry, normalize(&ticket.message)));
+    }
+    for (i, passage) in passages.iter().enumerate() {
+        let entry = Entry { kind: EntryKind::Passage, target: Some(i as u32), item: i as u32 };
+        texts.push((entry, normalize(&format!("{}\n{}", passage.title, passage.text))));
+    }
+    let entries = texts.iter().map(|(e, _)| *e).collect();
+    (texts, entries)
+}
+
+/// FNV-1a: stable across builds and platforms, unlike the std hasher, so the
+/// same ticket is always held out.
+fn stable_hash(text: &str) -> u64 {
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+}
+
+fn building_dir(dir: &Path) -> PathBuf {
+    let mut name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    name.push(".building");
+    dir.with_file_name(name)
+}
+
+fn fresh_dir(path: &Path) -> Result<(), ModelError> {
+    let write_error = |source| ModelError::Write { path: path.to_path_buf(), source };
+    if path.exists() {
+        fs::remove_dir_all(path).map_err(write_error)?;
+    }
+    fs::create_dir_all(path).map_err(write_error)
+}
+
+/// Replaces `dir` with the finished `building` directory. Between the two
+/// renames a reader finds no index and rebuilds; it never finds half of one.
+fn swap_into_place(building: &Path, dir: &Path) -> Result<(), ModelError> {
+    let write_error = |source| ModelError::Write { path: dir.to_path_buf(), source };
+    if dir.exists() {
+        fs::remove_dir_all(dir).map_err(write_error)?;
+    }
+    fs::rename(building, dir).map_err(write_error)
+}

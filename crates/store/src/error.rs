@@ -1,0 +1,106 @@
+//! The errors the store reports.
+//!
+//! Each `Display` is one sentence a person can act on, and it already carries the
+//! underlying cause. The cause is therefore kept in a public `cause` field for code that
+//! wants to inspect it, but not exposed as `source()`, so that error reporters which
+//! print the whole chain (anyhow's `{:#}`) do not print it twice.
+
+use std::path::PathBuf;
+
+use frontdesk_core::KnowledgeKind;
+
+/// What went wrong in the store, worded for the person running Frontdesk.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(
+        "the database URL {url} cannot be used ({reason}); use sqlite://PATH, \
+         sqlite::memory: or postgres://USER@HOST:PORT/DATABASE"
+    )]
+    InvalidUrl { url: String, reason: String },
+
+    #[error("cannot create the folder {path} for the SQLite database: {cause}")]
+    CreateDir {
+        path: PathBuf,
+        cause: std::io::Error,
+    },
+
+    #[error("cannot open the SQLite database at {path}: {cause}")]
+    OpenSqlite { path: String, cause: sqlx::Error },
+
+    #[error(
+        "cannot connect to PostgreSQL at {target}: {cause}; check that the server is \
+         running and that the URL's host, port, user and database are right"
+    )]
+    ConnectPostgres { target: String, cause: sqlx::Error },
+
+    #[error("cannot bring the {backend} database at {target} up to date: {cause}{}", hint(.cause))]
+    Migrate {
+        backend: &'static str,
+        target: String,
+        cause: sqlx::migrate::MigrateError,
+    },
+
+    #[error(
+        "{name:?} cannot be used as a schema name: use 1 to 63 lowercase ASCII letters, \
+         digits and underscores, not starting with a digit"
+    )]
+    InvalidSchemaName { name: String },
+
+    #[error("schemas need PostgreSQL, and {url} is not a postgres:// URL")]
+    SchemaNeedsPostgres { url: String },
+
+    #[error("cannot {action} the PostgreSQL schema {schema}: {cause}")]
+    Schema {
+        action: &'static str,
+        schema: String,
+        cause: sqlx::Error,
+    },
+
+    #[error("importing {} failed, so nothing from this import was written: {cause}", noun(*.kind))]
+    Import {
+        kind: KnowledgeKind,
+        cause: sqlx::Error,
+    },
+
+    #[error("reading {what} from the database failed: {cause}")]
+    Read {
+        what: &'static str,
+        cause: sqlx::Error,
+    },
+
+    #[error(
+        "the stored tags of FAQ entry {id:?} are not a JSON list of strings ({cause}); \
+             import the entry again to repair them"
+    )]
+    CorruptTags {
+        id: String,
+        cause: serde_json::Error,
+    },
+}
+
+/// How a kind of knowledge is named in a sentence.
+pub(crate) fn noun(kind: KnowledgeKind) -> &'static str {
+    match kind {
+        KnowledgeKind::Faq => "FAQ entries",
+        KnowledgeKind::Ticket => "tickets",
+        KnowledgeKind::Doc => "document passages",
+    }
+}
+
+/// The likely way out of a failed migration, where there is one.
+fn hint(cause: &sqlx::migrate::MigrateError) -> &'static str {
+    use sqlx::migrate::MigrateError;
+    match cause {
+        MigrateError::VersionMissing(_) | MigrateError::VersionTooNew(..) => {
+            " (it was probably updated by a newer Frontdesk; run that version instead)"
+        }
+        MigrateError::VersionMismatch(_) => {
+            " (an applied migration was changed after it ran; restore the database from \
+             a backup or recreate it)"
+        }
+        MigrateError::Dirty(_) => {
+            " (an earlier migration stopped half-way; restore the database from a backup)"
+        }
+        _ => "",
+    }
+}
