@@ -32,7 +32,10 @@ fn default_threshold() -> f64 {
 
 impl Default for AssistantConfig {
     fn default() -> Self {
-        Self { answer_threshold: default_threshold(), sensitive_topics: default_sensitive_topics() }
+        Self {
+            answer_threshold: default_threshold(),
+            sensitive_topics: default_sensitive_topics(),
+        }
     }
 }
 
@@ -41,7 +44,9 @@ impl Config {
     /// (a file named on the command line must exist, the data dir's default need not).
     pub fn load(path: &Path, required: bool) -> anyhow::Result<Config> {
         if !required && !path.exists() {
-            return Ok(Config { assistant: AssistantConfig::default() });
+            return Ok(Config {
+                assistant: AssistantConfig::default(),
+            });
         }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the settings file {}", path.display()))?;

@@ -13,10 +13,19 @@ use clap::{Parser, Subcommand};
 use crate::commands::{answer, ask, eval, import, knowledge};
 
 #[derive(Debug, Parser)]
-#[command(name = "frontdesk", version, about = "Self-hosted customer service assistant")]
+#[command(
+    name = "frontdesk",
+    version,
+    about = "Self-hosted customer service assistant"
+)]
 struct Cli {
     /// Where Frontdesk keeps its database, search index and trained model.
-    #[arg(long, global = true, env = "FRONTDESK_DATA_DIR", default_value = "./frontdesk-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "FRONTDESK_DATA_DIR",
+        default_value = "./frontdesk-data"
+    )]
     data_dir: PathBuf,
 
     /// Database to use: `sqlite://FILE` or `postgres://…`. Default: an SQLite file in the data dir.
@@ -51,7 +60,10 @@ fn main() -> ExitCode {
     init_logging();
     let cli = Cli::parse();
 
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(runtime) => runtime,
         Err(err) => {
             eprintln!("error: cannot start the async runtime: {err}");
@@ -83,5 +95,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 fn init_logging() {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
 }

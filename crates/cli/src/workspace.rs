@@ -27,16 +27,19 @@ impl Workspace {
         };
         let database_url = database_url
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("frontdesk.db").display()));
-        Ok(Self { data_dir, database_url, config })
-    }
-
-    pub fn config(&self) -> &Config {
-        &self.config
+        Ok(Self {
+            data_dir,
+            database_url,
+            config,
+        })
     }
 
     pub async fn open_store(&self) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
-            format!("cannot create the data directory {}", self.data_dir.display())
+            format!(
+                "cannot create the data directory {}",
+                self.data_dir.display()
+            )
         })?;
         Store::connect(&self.database_url)
             .await
@@ -49,13 +52,19 @@ impl Workspace {
         self.data_dir.join("index")
     }
 
-    pub fn engine_settings(&self, threshold_override: Option<f64>) -> anyhow::Result<EngineSettings> {
+    pub fn engine_settings(
+        &self,
+        threshold_override: Option<f64>,
+    ) -> anyhow::Result<EngineSettings> {
         let assistant = &self.config.assistant;
         let threshold = threshold_override.unwrap_or(assistant.answer_threshold);
         if !(0.0..=1.0).contains(&threshold) {
             anyhow::bail!("--threshold must be between 0 and 1, not {threshold}");
         }
-        Ok(EngineSettings::new(threshold, assistant.sensitive_topics.clone())?)
+        Ok(EngineSettings::new(
+            threshold,
+            assistant.sensitive_topics.clone(),
+        )?)
     }
 
     /// Loads the index built from the store's current knowledge, rebuilding it
@@ -90,8 +99,11 @@ pub async fn rebuild_index(
     let engine = Engine::build(Some(index_dir), snapshot, revision, settings, &|step| {
         progress.set_message(step)
     })
-        .with_context(|| format!("cannot build the search index in {}", index_dir.display()))?;
+    .with_context(|| format!("cannot build the search index in {}", index_dir.display()))?;
     progress.finish_and_clear();
-    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "index rebuilt");
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "index rebuilt"
+    );
     Ok(engine)
 }

@@ -49,7 +49,11 @@ pub enum KnowledgeKind {
 }
 
 impl KnowledgeKind {
-    pub const ALL: [KnowledgeKind; 3] = [KnowledgeKind::Faq, KnowledgeKind::Ticket, KnowledgeKind::Doc];
+    pub const ALL: [KnowledgeKind; 3] = [
+        KnowledgeKind::Faq,
+        KnowledgeKind::Ticket,
+        KnowledgeKind::Doc,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {

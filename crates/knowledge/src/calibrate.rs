@@ -43,9 +43,16 @@ impl Calibrator {
             return Self::constant(signals, 0.5);
         }
         let (means, scales) = standardisation(examples, signals, total_weight);
-        let mut model = Self { weights: vec![0.0; signals], bias: 0.0, means, scales };
-        let standardised: Vec<Vec<f64>> =
-            examples.iter().map(|e| model.standardise(&e.signals)).collect();
+        let mut model = Self {
+            weights: vec![0.0; signals],
+            bias: 0.0,
+            means,
+            scales,
+        };
+        let standardised: Vec<Vec<f64>> = examples
+            .iter()
+            .map(|e| model.standardise(&e.signals))
+            .collect();
 
         const STEPS: usize = 400;
         const RATE: f64 = 0.5;
@@ -80,7 +87,13 @@ impl Calibrator {
     }
 
     fn logit(&self, x: &[f64]) -> f64 {
-        self.bias + self.weights.iter().zip(x).map(|(w, xi)| w * xi).sum::<f64>()
+        self.bias
+            + self
+                .weights
+                .iter()
+                .zip(x)
+                .map(|(w, xi)| w * xi)
+                .sum::<f64>()
     }
 }
 
@@ -91,7 +104,10 @@ fn standardisation(
 ) -> (Vec<f64>, Vec<f64>) {
     let mut means = vec![0.0; signals];
     for e in examples {
-        means.iter_mut().zip(&e.signals).for_each(|(m, s)| *m += s * e.weight / total_weight);
+        means
+            .iter_mut()
+            .zip(&e.signals)
+            .for_each(|(m, s)| *m += s * e.weight / total_weight);
     }
     let mut scales = vec![0.0; signals];
     for e in examples {
@@ -100,7 +116,10 @@ fn standardisation(
         }
     }
     // A constant signal gets scale 1 so that it cannot divide by zero.
-    let scales = scales.into_iter().map(|v| if v > 1e-12 { v.sqrt() } else { 1.0 }).collect();
+    let scales = scales
+        .into_iter()
+        .map(|v| if v > 1e-12 { v.sqrt() } else { 1.0 })
+        .collect();
     (means, scales)
 }
 
@@ -119,7 +138,11 @@ mod tests {
             .map(|i| {
                 let s = (i % 100) as f64 / 100.0;
                 let correct = ((i * 37) % 100) as f64 / 100.0 < s;
-                CalibrationExample { signals: vec![s], correct, weight: 1.0 }
+                CalibrationExample {
+                    signals: vec![s],
+                    correct,
+                    weight: 1.0,
+                }
             })
             .collect();
         let calibrator = Calibrator::fit(&examples, 1);

@@ -109,7 +109,10 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], progress: &dyn Fn(usize)) -
     progress(cases.len());
 
     let threshold = engine.settings().answer_threshold;
-    let sweep = (0..=19).map(|step| step as f64 * 0.05).map(|t| rates(engine, &scored, t)).collect();
+    let sweep = (0..=19)
+        .map(|step| step as f64 * 0.05)
+        .map(|t| rates(engine, &scored, t))
+        .collect();
     EvalReport {
         questions: cases.len(),
         out_of_scope_questions: cases.iter().filter(|c| c.expected.is_none()).count(),
@@ -127,7 +130,9 @@ fn rates(engine: &Engine, scored: &[Scored], threshold: f64) -> Rates {
         let decision = engine.decision(&item.assessment, threshold);
         let expected = item.case.expected.as_deref();
         match decision.kind {
-            DecisionKind::Answer if decision.faq_id.as_deref() == expected && expected.is_some() => {
+            DecisionKind::Answer
+                if decision.faq_id.as_deref() == expected && expected.is_some() =>
+            {
                 resolved += 1
             }
             DecisionKind::Answer => wrong += 1,
@@ -153,7 +158,10 @@ fn rates(engine: &Engine, scored: &[Scored], threshold: f64) -> Rates {
 }
 
 fn top_candidate_accuracy(engine: &Engine, scored: &[Scored]) -> f64 {
-    let in_scope: Vec<&Scored> = scored.iter().filter(|s| s.case.expected.is_some()).collect();
+    let in_scope: Vec<&Scored> = scored
+        .iter()
+        .filter(|s| s.case.expected.is_some())
+        .collect();
     let right = in_scope
         .iter()
         .filter(|s| match &s.assessment {
@@ -169,9 +177,17 @@ fn top_candidate_accuracy(engine: &Engine, scored: &[Scored]) -> f64 {
 
 fn latency(mut ms: Vec<f64>) -> Latency {
     if ms.is_empty() {
-        return Latency { median_ms: 0.0, p99_ms: 0.0, max_ms: 0.0 };
+        return Latency {
+            median_ms: 0.0,
+            p99_ms: 0.0,
+            max_ms: 0.0,
+        };
     }
     ms.sort_by(f64::total_cmp);
     let at = |q: f64| ms[((ms.len() - 1) as f64 * q).round() as usize];
-    Latency { median_ms: at(0.5), p99_ms: at(0.99), max_ms: at(1.0) }
+    Latency {
+        median_ms: at(0.5),
+        p99_ms: at(0.99),
+        max_ms: at(1.0),
+    }
 }

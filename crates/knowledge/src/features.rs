@@ -18,7 +18,7 @@ use crate::normalize::words;
 const CHAR_NGRAMS: std::ops::RangeInclusive<usize> = 2..=5;
 
 /// A sparse vector: parallel column indices and values, indices ascending.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct SparseVector {
     pub indices: Vec<u32>,
     pub values: Vec<f32>,
@@ -26,11 +26,32 @@ pub struct SparseVector {
 
 impl SparseVector {
     pub fn iter(&self) -> impl Iterator<Item = (usize, f32)> + '_ {
-        self.indices.iter().map(|&i| i as usize).zip(self.values.iter().copied())
+        self.indices
+            .iter()
+            .map(|&i| i as usize)
+            .zip(self.values.iter().copied())
     }
 
     pub fn is_empty(&self) -> bool {
         self.indices.is_empty()
+    }
+
+    /// Dot product by merging the two ascending index lists; for unit vectors
+    /// this is the cosine similarity.
+    pub fn dot(&self, other: &SparseVector) -> f32 {
+        let (mut i, mut j, mut sum) = (0, 0, 0.0);
+        while i < self.indices.len() && j < other.indices.len() {
+            match self.indices[i].cmp(&other.indices[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    sum += self.values[i] * other.values[j];
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        sum
     }
 }
 
@@ -70,7 +91,9 @@ fn add_char_ngrams(word: &str, counts: &mut FxHashMap<u64, f32>) {
             let mut hasher = FxHasher::default();
             (2u8, n as u8).hash(&mut hasher);
             gram.hash(&mut hasher);
-            *counts.entry(hasher.finish() & !1 | CHAR_BLOCK).or_insert(0.0) += 1.0;
+            *counts
+                .entry(hasher.finish() & !1 | CHAR_BLOCK)
+                .or_insert(0.0) += 1.0;
         }
     }
 }
@@ -101,8 +124,10 @@ impl Vectorizer {
         }
 
         // Sorted so that the same texts always give the same columns.
-        let mut kept: Vec<(u64, u32)> =
-            document_frequency.into_iter().filter(|&(_, df)| df >= min_df).collect();
+        let mut kept: Vec<(u64, u32)> = document_frequency
+            .into_iter()
+            .filter(|&(_, df)| df >= min_df)
+            .collect();
         kept.sort_unstable();
 
         let n = texts.len() as f32;
@@ -136,10 +161,19 @@ impl Vectorizer {
         pairs.sort_unstable_by_key(|&(column, _, _)| column);
 
         let blocks_present = norms.iter().filter(|&&n| n > 0.0).count().max(1) as f32;
-        let scales = norms.map(|n| if n > 0.0 { 1.0 / (n.sqrt() * blocks_present.sqrt()) } else { 0.0 });
+        let scales = norms.map(|n| {
+            if n > 0.0 {
+                1.0 / (n.sqrt() * blocks_present.sqrt())
+            } else {
+                0.0
+            }
+        });
         SparseVector {
             indices: pairs.iter().map(|&(c, _, _)| c).collect(),
-            values: pairs.iter().map(|&(_, v, block)| v * scales[block]).collect(),
+            values: pairs
+                .iter()
+                .map(|&(_, v, block)| v * scales[block])
+                .collect(),
         }
     }
 }
@@ -150,13 +184,21 @@ mod tests {
 
     #[test]
     fn shared_words_make_similar_vectors() {
-        let texts = ["where is my card", "my card has not arrived", "how do i top up"];
+        let texts = [
+            "where is my card",
+            "my card has not arrived",
+            "how do i top up",
+        ];
         let vectorizer = Vectorizer::fit(&texts, 1);
         let a = vectorizer.transform("where is my new card");
         let b = vectorizer.transform("where is my card");
         let c = vectorizer.transform("how do i top up");
         assert!(dot(&a, &b) > 0.7, "close phrasings score high");
         assert!(dot(&a, &c) < dot(&a, &b));
+        assert!(
+            (a.dot(&b) - dot(&a, &b)).abs() < 1e-6,
+            "merge dot agrees with map dot"
+        );
     }
 
     #[test]
@@ -170,6 +212,8 @@ mod tests {
 
     fn dot(a: &SparseVector, b: &SparseVector) -> f32 {
         let b: FxHashMap<usize, f32> = b.iter().collect();
-        a.iter().map(|(i, v)| v * b.get(&i).copied().unwrap_or(0.0)).sum()
+        a.iter()
+            .map(|(i, v)| v * b.get(&i).copied().unwrap_or(0.0))
+            .sum()
     }
 }

@@ -39,6 +39,8 @@ pub struct Entry {
     pub target: Option<u32>,
     /// The ticket's position, for tickets; used to cite the phrasing matched.
     pub item: u32,
+    /// This entry's own position in the entry table.
+    pub slot: u32,
 }
 
 /// A retrieved entry with its BM25 score.
@@ -75,7 +77,10 @@ fn schema() -> (Schema, Fields) {
     let indexing = TextFieldIndexing::default()
         .set_tokenizer(TOKENIZER)
         .set_index_option(IndexRecordOption::WithFreqs);
-    let text = builder.add_text_field("text", TextOptions::default().set_indexing_options(indexing));
+    let text = builder.add_text_field(
+        "text",
+        TextOptions::default().set_indexing_options(indexing),
+    );
     let slot = builder.add_u64_field("slot", NumericOptions::default().set_fast());
     (builder.build(), Fields { text, slot })
 }
@@ -111,10 +116,20 @@ impl LexicalIndex {
 
     fn open_index(index: Index, entries: Vec<Entry>) -> Result<Self, IndexError> {
         let schema = index.schema();
-        let text = schema.get_field("text").map_err(|_| IndexError::MissingField("text"))?;
+        let text = schema
+            .get_field("text")
+            .map_err(|_| IndexError::MissingField("text"))?;
         let analyzer = index.tokenizer_for_field(text)?;
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        Ok(Self { reader, text, analyzer, entries })
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()?;
+        Ok(Self {
+            reader,
+            text,
+            analyzer,
+            entries,
+        })
     }
 
     pub fn entries(&self) -> &[Entry] {
@@ -134,9 +149,14 @@ impl LexicalIndex {
         for (score, address) in top {
             let segment = searcher.segment_reader(address.segment_ord);
             let slots = segment.fast_fields().u64("slot")?;
-            let Some(slot) = slots.first(address.doc_id) else { continue };
+            let Some(slot) = slots.first(address.doc_id) else {
+                continue;
+            };
             if let Some(entry) = self.entries.get(slot as usize) {
-                hits.push(Hit { entry: *entry, score });
+                hits.push(Hit {
+                    entry: *entry,
+                    score,
+                });
             }
         }
         Ok(hits)

@@ -27,23 +27,30 @@ const LEXICAL_DIR: &str = "lexical";
 /// Lexical hits read per message; the first [`VOTING_HITS`] of them vote.
 const SEARCH_HITS: usize = 24;
 const VOTING_HITS: usize = 10;
-/// One ticket in this many is held out of training to calibrate confidence.
-const HOLD_OUT_EVERY: u64 = 5;
+/// Tickets are split into this many folds; each fold is scored by a model
+/// trained without it, so every ticket yields one honest calibration example.
+const FOLDS: usize = 3;
+/// How much the nearest labelled phrasing of an FAQ adds to the classifier's
+/// score for it when choosing the candidate (cosine similarity in [0, 1]).
+const NEAREST_PHRASING_WEIGHT: f64 = 4.0;
 /// Out-of-scope questions are rare in past tickets but common in real
 /// traffic; calibration weighs them as if they were this share of messages,
 /// so that the confidence stays honest when many more of them arrive.
 const OUT_OF_SCOPE_SHARE: f64 = 0.2;
-const SIGNALS: usize = 9;
-/// Out-of-scope tickets are few, and the calibrator needs to see them: one
-/// in this many is held out.
-const HOLD_OUT_OUT_OF_SCOPE_EVERY: u64 = 2;
+const SIGNALS: usize = 12;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
     #[error("cannot write the index to {path}: {source}")]
-    Write { path: PathBuf, source: std::io::Error },
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("cannot save the model to {path}: {source}")]
-    Encode { path: PathBuf, source: bincode::Error },
+    Encode {
+        path: PathBuf,
+        source: bincode::Error,
+    },
     #[error(transparent)]
     Index(#[from] IndexError),
 }
@@ -58,6 +65,10 @@ struct Saved {
     ticket_ids: Vec<String>,
     vocabulary: Vec<String>,
     entries: Vec<Entry>,
+    /// The feature vector of each FAQ question and ticket entry (empty for
+    /// other entries), to measure how close a message is to the phrasings
+    /// the lexical search found.
+    entry_vectors: Vec<SparseVector>,
     vectorizer: Vectorizer,
     classifier: Classifier,
     calibrator: Calibrator,
@@ -75,7 +86,9 @@ struct Example {
     text: String,
     class: usize,
     ticket: Option<u32>,
-    held_out: bool,
+    /// The cross-fitting fold whose model does not see this example; `None`
+    /// for FAQ questions, which every model learns from.
+    fold: Option<usize>,
 }
 
 impl Model {
@@ -85,17 +98,26 @@ impl Model {
         revision: &str,
         progress: &dyn Fn(&'static str),
     ) -> Result<Self, ModelError> {
-        let KnowledgeSnapshot { mut faqs, tickets, passages } = snapshot;
+        let KnowledgeSnapshot {
+            mut faqs,
+            tickets,
+            passages,
+        } = snapshot;
         faqs.sort_by(|a, b| a.id.cmp(&b.id));
         let out_of_scope = faqs.len();
-        let positions: FxHashMap<&str, usize> =
-            faqs.iter().enumerate().map(|(i, f)| (f.id.as_str(), i)).collect();
+        let positions: FxHashMap<&str, usize> = faqs
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.id.as_str(), i))
+            .collect();
 
         progress("reading the knowledge base");
         let examples = training_examples(&faqs, &tickets, &positions, out_of_scope);
         let (texts, entries) = lexical_texts(&faqs, &tickets, &passages, &positions);
-        let vocabulary: FxHashSet<String> =
-            texts.iter().flat_map(|(_, t)| words(t).map(str::to_string)).collect();
+        let vocabulary: FxHashSet<String> = texts
+            .iter()
+            .flat_map(|(_, t)| words(t).map(str::to_string))
+            .collect();
 
         progress("indexing");
         let building = dir.map(building_dir);
@@ -103,15 +125,21 @@ impl Model {
             fresh_dir(path)?;
             fresh_dir(&path.join(LEXICAL_DIR))?;
         }
-        let index = LexicalIndex::build(building.as_ref().map(|p| p.join(LEXICAL_DIR)).as_deref(), texts)?;
+        let index = LexicalIndex::build(
+            building.as_ref().map(|p| p.join(LEXICAL_DIR)).as_deref(),
+            texts,
+        )?;
 
         progress("training the classifier");
         let all_texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
         let vectorizer = Vectorizer::fit(&all_texts, 1);
-        let vectors: Vec<_> =
-            examples.iter().map(|e| (vectorizer.transform(&e.text), e.class)).collect();
-        let (classifier, calibration_classifier) =
-            train_both(&vectorizer, &vectors, &examples, out_of_scope + 1);
+        let vectors: Vec<_> = examples
+            .iter()
+            .map(|e| (vectorizer.transform(&e.text), e.class))
+            .collect();
+        let (classifier, fold_classifiers) =
+            train_with_folds(&vectorizer, &vectors, &examples, out_of_scope + 1);
+        let entry_vectors = entry_vectors(&entries, &examples, &vectors);
 
         let mut model = Model {
             saved: Saved {
@@ -122,6 +150,7 @@ impl Model {
                 passages,
                 vocabulary: vocabulary.iter().cloned().collect(),
                 entries,
+                entry_vectors,
                 vectorizer,
                 classifier,
                 calibrator: Calibrator::constant(SIGNALS, 0.5),
@@ -131,7 +160,7 @@ impl Model {
         };
 
         progress("calibrating confidence");
-        model.saved.calibrator = model.calibrate(&examples, &calibration_classifier);
+        model.saved.calibrator = model.calibrate(&examples, &fold_classifiers);
 
         if let (Some(dir), Some(building)) = (dir, building) {
             progress("saving");
@@ -142,20 +171,32 @@ impl Model {
         Ok(model)
     }
 
-    /// Fits the calibrator on the held-out tickets: for each, the signals of
-    /// the candidate the model would pick, and whether that pick was right.
-    fn calibrate(&self, examples: &[Example], classifier: &Classifier) -> Calibrator {
+    /// Fits the calibrator on every ticket, each scored by the fold model
+    /// that did not learn from it: the signals of the candidate that model
+    /// would pick, and whether that pick was right.
+    fn calibrate(&self, examples: &[Example], folds: &[Classifier]) -> Calibrator {
         let out_of_scope = self.saved.faqs.len();
         let mut held_out: Vec<CalibrationExample> = Vec::new();
-        for example in examples.iter().filter(|e| e.held_out) {
+        for example in examples {
+            let Some(classifier) = example.fold.and_then(|fold| folds.get(fold)) else {
+                continue;
+            };
             let scored = self.score_with(classifier, &example.text, example.ticket);
             let Some((candidate, signals)) = scored else {
                 continue;
             };
             let correct = candidate.target == Target::Faq(example.class as u32)
                 && example.class != out_of_scope;
-            let weight = if example.class == out_of_scope { 0.0 } else { 1.0 };
-            held_out.push(CalibrationExample { signals, correct, weight });
+            let weight = if example.class == out_of_scope {
+                0.0
+            } else {
+                1.0
+            };
+            held_out.push(CalibrationExample {
+                signals,
+                correct,
+                weight,
+            });
         }
 
         // Give out-of-scope examples the weight of their assumed share.
@@ -163,7 +204,10 @@ impl Model {
         let oos = held_out.len() as f64 - in_scope;
         if oos > 0.0 {
             let weight = OUT_OF_SCOPE_SHARE / (1.0 - OUT_OF_SCOPE_SHARE) * in_scope / oos;
-            held_out.iter_mut().filter(|e| e.weight == 0.0).for_each(|e| e.weight = weight.max(1.0));
+            held_out
+                .iter_mut()
+                .filter(|e| e.weight == 0.0)
+                .for_each(|e| e.weight = weight.max(1.0));
         }
         tracing::debug!(examples = held_out.len(), out_of_scope = oos, "calibrating");
         Calibrator::fit(&held_out, SIGNALS)
@@ -171,7 +215,9 @@ impl Model {
 
     pub fn load(dir: &Path, revision: &str) -> Result<Option<Self>, ModelError> {
         let path = dir.join(MODEL_FILE);
-        let Ok(file) = fs::File::open(&path) else { return Ok(None) };
+        let Ok(file) = fs::File::open(&path) else {
+            return Ok(None);
+        };
         let saved: Saved = match bincode::deserialize_from(BufReader::new(file)) {
             Ok(saved) => saved,
             Err(err) => {
@@ -190,13 +236,19 @@ impl Model {
             }
         };
         let vocabulary = saved.vocabulary.iter().cloned().collect();
-        Ok(Some(Self { saved, vocabulary, index }))
+        Ok(Some(Self {
+            saved,
+            vocabulary,
+            index,
+        }))
     }
 
     fn save_into(&self, dir: &Path) -> Result<(), ModelError> {
         let path = dir.join(MODEL_FILE);
-        let file = fs::File::create(&path)
-            .map_err(|source| ModelError::Write { path: path.clone(), source })?;
+        let file = fs::File::create(&path).map_err(|source| ModelError::Write {
+            path: path.clone(),
+            source,
+        })?;
         bincode::serialize_into(BufWriter::new(file), &self.saved)
             .map_err(|source| ModelError::Encode { path, source })
     }
@@ -223,12 +275,18 @@ impl Model {
 
     pub fn source_title(&self, source: &SourceRef) -> Option<String> {
         match source.kind {
-            SourceKind::Faq => {
-                self.saved.faqs.iter().find(|f| f.id == source.id).map(|f| f.question.clone())
-            }
-            SourceKind::Doc => {
-                self.saved.passages.iter().find(|p| p.id == source.id).map(|p| p.title.clone())
-            }
+            SourceKind::Faq => self
+                .saved
+                .faqs
+                .iter()
+                .find(|f| f.id == source.id)
+                .map(|f| f.question.clone()),
+            SourceKind::Doc => self
+                .saved
+                .passages
+                .iter()
+                .find(|p| p.id == source.id)
+                .map(|p| p.title.clone()),
             SourceKind::Ticket => None,
         }
     }
@@ -240,13 +298,22 @@ impl Model {
         })
     }
 
-    pub fn best_candidate(&self, normalized: &str, exclude_ticket: Option<u32>) -> Option<Candidate> {
-        self.score(normalized, exclude_ticket).map(|(candidate, _)| candidate)
+    pub fn best_candidate(
+        &self,
+        normalized: &str,
+        exclude_ticket: Option<u32>,
+    ) -> Option<Candidate> {
+        self.score(normalized, exclude_ticket)
+            .map(|(candidate, _)| candidate)
     }
 
     /// The best candidate for the message and the signals its confidence is
     /// computed from. `exclude_ticket` hides a held-out ticket from its own search.
-    fn score(&self, normalized: &str, exclude_ticket: Option<u32>) -> Option<(Candidate, Vec<f64>)> {
+    fn score(
+        &self,
+        normalized: &str,
+        exclude_ticket: Option<u32>,
+    ) -> Option<(Candidate, Vec<f64>)> {
         self.score_with(&self.saved.classifier, normalized, exclude_ticket)
     }
 
@@ -261,7 +328,9 @@ impl Model {
         let hits: Vec<Hit> = self
             .search(normalized, SEARCH_HITS)
             .into_iter()
-            .filter(|h| !(h.entry.kind == EntryKind::Ticket && Some(h.entry.item) == exclude_ticket))
+            .filter(|h| {
+                !(h.entry.kind == EntryKind::Ticket && Some(h.entry.item) == exclude_ticket)
+            })
             .collect();
         if faqs == 0 {
             return self.best_passage(&hits).map(|c| (c, vec![0.0; SIGNALS]));
@@ -274,13 +343,27 @@ impl Model {
         let votes = faq_votes(&hits, faqs);
         let vote_total: f64 = votes.iter().sum::<f64>().max(1e-9);
 
-        let best = (0..faqs).max_by(|&a, &b| scores[a].total_cmp(&scores[b])).unwrap_or(0);
+        let similar = self.similarities(&x, &hits);
+        let mut nearest_per_faq = vec![0.0f64; faqs];
+        for &(target, cosine) in &similar {
+            if let Some(t) = target {
+                nearest_per_faq[t as usize] = nearest_per_faq[t as usize].max(cosine);
+            }
+        }
+        let combined = |f: usize| scores[f] as f64 + NEAREST_PHRASING_WEIGHT * nearest_per_faq[f];
+        let best = (0..faqs)
+            .max_by(|&a, &b| combined(a).total_cmp(&combined(b)))
+            .unwrap_or(0);
         let s_best = scores[best] as f64;
         let s_second = (0..faqs)
             .filter(|&f| f != best)
             .map(|f| scores[f] as f64)
             .fold(f64::NEG_INFINITY, f64::max);
-        let s_second = if s_second.is_finite() { s_second } else { s_best };
+        let s_second = if s_second.is_finite() {
+            s_second
+        } else {
+            s_best
+        };
         let s_oos = scores[faqs] as f64;
         let top_agrees = hits
             .iter()
@@ -289,6 +372,7 @@ impl Model {
         let top_score = hits.first().map(|h| h.score as f64).unwrap_or(0.0);
         let tokens: Vec<&str> = words(normalized).collect();
         let known = tokens.iter().filter(|w| self.knows_word(w)).count() as f64;
+        let neighbours = neighbours(&similar, best as u32);
 
         let signals = vec![
             s_best,
@@ -300,6 +384,9 @@ impl Model {
             (1.0 + top_score).ln(),
             known / tokens.len().max(1) as f64,
             (tokens.len().max(1) as f64).ln(),
+            neighbours.nearest,
+            neighbours.nearest_of_best,
+            if neighbours.nearest_agrees { 1.0 } else { 0.0 },
         ];
         let evidence = hits
             .iter()
@@ -313,21 +400,92 @@ impl Model {
         Some((candidate, signals))
     }
 
+    /// Cosine similarity of the message to each labelled phrasing among the
+    /// lexical hits, with the FAQ (or out-of-scope `None`) it is labelled with.
+    fn similarities(&self, x: &SparseVector, hits: &[Hit]) -> Vec<(Option<u32>, f64)> {
+        hits.iter()
+            .filter_map(|hit| {
+                let vector = self.saved.entry_vectors.get(hit.entry.slot as usize)?;
+                (!vector.is_empty()).then(|| (hit.entry.target, x.dot(vector) as f64))
+            })
+            .collect()
+    }
+
     /// With documents but no FAQ, the best passage is the candidate. Its
     /// confidence is the share of the message's words the passage contains:
     /// passages have no labelled examples to calibrate on.
     fn best_passage(&self, hits: &[Hit]) -> Option<Candidate> {
         let hit = hits.iter().find(|h| h.entry.kind == EntryKind::Passage)?;
         let target = hit.entry.target?;
-        Some(Candidate { target: Target::Passage(target), confidence: 0.0, evidence: None })
+        Some(Candidate {
+            target: Target::Passage(target),
+            confidence: 0.0,
+            evidence: None,
+        })
     }
+}
+
+/// The nearest labelled phrasing of all, and the nearest of the best FAQ.
+fn neighbours(similar: &[(Option<u32>, f64)], best: u32) -> Neighbours {
+    let mut found = Neighbours::default();
+    let mut nearest_target = None;
+    for &(target, cosine) in similar {
+        if cosine > found.nearest {
+            found.nearest = cosine;
+            nearest_target = Some(target);
+        }
+        if target == Some(best) {
+            found.nearest_of_best = found.nearest_of_best.max(cosine);
+        }
+    }
+    found.nearest_agrees = nearest_target == Some(Some(best));
+    found
+}
+
+#[derive(Debug, Default)]
+struct Neighbours {
+    nearest: f64,
+    nearest_of_best: f64,
+    nearest_agrees: bool,
+}
+
+/// The vectors of FAQ questions and tickets, in entry order; other entries
+/// get an empty vector.
+fn entry_vectors(
+    entries: &[Entry],
+    examples: &[Example],
+    vectors: &[(SparseVector, usize)],
+) -> Vec<SparseVector> {
+    let mut by_ticket: FxHashMap<u32, &SparseVector> = FxHashMap::default();
+    let mut by_faq: FxHashMap<usize, &SparseVector> = FxHashMap::default();
+    for (example, (vector, _)) in examples.iter().zip(vectors) {
+        match example.ticket {
+            Some(ticket) => by_ticket.insert(ticket, vector),
+            None => by_faq.insert(example.class, vector),
+        };
+    }
+    entries
+        .iter()
+        .map(|entry| {
+            let vector = match entry.kind {
+                EntryKind::Ticket => by_ticket.get(&entry.item),
+                EntryKind::FaqQuestion => by_faq.get(&(entry.item as usize)),
+                EntryKind::FaqAnswer | EntryKind::Passage => None,
+            };
+            vector.map(|v| (*v).clone()).unwrap_or_default()
+        })
+        .collect()
 }
 
 /// Score-weighted votes of the top lexical hits for each FAQ.
 fn faq_votes(hits: &[Hit], faqs: usize) -> Vec<f64> {
     let mut votes = vec![0.0; faqs];
     let top = hits.first().map(|h| h.score).unwrap_or(1.0).max(1e-6);
-    for hit in hits.iter().filter(|h| h.entry.kind != EntryKind::Passage).take(VOTING_HITS) {
+    for hit in hits
+        .iter()
+        .filter(|h| h.entry.kind != EntryKind::Passage)
+        .take(VOTING_HITS)
+    {
         if let Some(target) = hit.entry.target {
             votes[target as usize] += (hit.score / top) as f64;
         }
@@ -335,31 +493,59 @@ fn faq_votes(hits: &[Hit], faqs: usize) -> Vec<f64> {
     votes
 }
 
-/// Trains the model that answers, on every example, and beside it (on the
-/// other core) the model whose held-out scores fit the calibrator. The
-/// calibrator learns from a model that saw a little less data than the one
-/// it is applied to, which errs on the side of handing off.
-fn train_both(
+/// Trains the model that answers, on every example, and one model per
+/// cross-fitting fold, each without that fold's tickets, whose scores on the
+/// tickets it did not see fit the calibrator. The jobs share the cores.
+fn train_with_folds(
     vectorizer: &Vectorizer,
     vectors: &[(SparseVector, usize)],
     examples: &[Example],
     classes: usize,
-) -> (Classifier, Classifier) {
+) -> (Classifier, Vec<Classifier>) {
     let dimensions = vectorizer.dimensions();
     let options = TrainingOptions::default();
-    let calibration_set: Vec<(SparseVector, usize)> = vectors
-        .iter()
-        .zip(examples)
-        .filter(|(_, e)| !e.held_out)
-        .map(|(v, _)| v.clone())
-        .collect();
-    std::thread::scope(|scope| {
-        let calibration =
-            scope.spawn(|| Classifier::train(dimensions, classes, &calibration_set, options));
-        let answering = Classifier::train(dimensions, classes, vectors, options);
-        let calibration = calibration.join().unwrap_or_else(|_| answering.clone());
-        (answering, calibration)
-    })
+    let has_tickets = examples.iter().any(|e| e.fold.is_some());
+    let folds = if has_tickets { FOLDS } else { 0 };
+    let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..folds).map(Some)).collect();
+
+    let train = |fold: Option<usize>| {
+        let set: Vec<(SparseVector, usize)> = vectors
+            .iter()
+            .zip(examples)
+            .filter(|(_, e)| fold.is_none() || e.fold != fold)
+            .map(|(v, _)| v.clone())
+            .collect();
+        Classifier::train(dimensions, classes, &set, options)
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let workers = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(jobs.len());
+    let mut trained: Vec<(usize, Classifier)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..workers)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&fold) = jobs.get(job) else {
+                            break done;
+                        };
+                        done.push((job, train(fold)));
+                    }
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_default())
+            .collect()
+    });
+    trained.sort_by_key(|(job, _)| *job);
+
+    let mut models = trained.into_iter().map(|(_, model)| model);
+    let answering = models.next().unwrap_or_else(|| train(None));
+    (answering, models.collect())
 }
 
 fn training_examples(
@@ -371,7 +557,12 @@ fn training_examples(
     let mut examples: Vec<Example> = faqs
         .iter()
         .enumerate()
-        .map(|(i, faq)| Example { text: normalize(&faq.question), class: i, ticket: None, held_out: false })
+        .map(|(i, faq)| Example {
+            text: normalize(&faq.question),
+            class: i,
+            ticket: None,
+            fold: None,
+        })
         .collect();
     for (i, ticket) in tickets.iter().enumerate() {
         // A ticket naming an FAQ we do not have teaches nothing yet.
@@ -386,9 +577,7 @@ fn training_examples(
             text: normalize(&ticket.message),
             class,
             ticket: Some(i as u32),
-            held_out: stable_hash(&ticket.id)
-                % if class == out_of_scope { HOLD_OUT_OUT_OF_SCOPE_EVERY } else { HOLD_OUT_EVERY }
-                == 0,
+            fold: Some((stable_hash(&ticket.id) % FOLDS as u64) as usize),
         });
     }
     examples
@@ -404,8 +593,21 @@ fn lexical_texts(
     for (i, faq) in faqs.iter().enumerate() {
         let target = Some(i as u32);
         let item = i as u32;
-        texts.push((Entry { kind: EntryKind::FaqQuestion, target, item }, normalize(&faq.question)));
-        texts.push((Entry { kind: EntryKind::FaqAnswer, target, item }, normalize(&faq.answer)));
+        let slot = texts.len() as u32;
+        let question = Entry {
+            kind: EntryKind::FaqQuestion,
+            target,
+            item,
+            slot,
+        };
+        let answer = Entry {
+            kind: EntryKind::FaqAnswer,
+            target,
+            item,
+            slot: slot + 1,
+        };
+        texts.push((question, normalize(&faq.question)));
+        texts.push((answer, normalize(&faq.answer)));
     }
     for (i, ticket) in tickets.iter().enumerate() {
         let target = match ticket.faq_id.as_deref() {
@@ -415,12 +617,28 @@ fn lexical_texts(
                 None => continue,
             },
         };
-        let entry = Entry { kind: EntryKind::Ticket, target, item: i as u32 };
+        let slot = texts.len() as u32;
+        let entry = Entry {
+            kind: EntryKind::Ticket,
+            target,
+            item: i as u32,
+            slot,
+        };
         texts.push((entry, normalize(&ticket.message)));
     }
     for (i, passage) in passages.iter().enumerate() {
-        let entry = Entry { kind: EntryKind::Passage, target: Some(i as u32), item: i as u32 };
-        texts.push((entry, normalize(&format!("{}\n{}", passage.title, passage.text))));
+        let slot = texts.len() as u32;
+        let target = Some(i as u32);
+        let entry = Entry {
+            kind: EntryKind::Passage,
+            target,
+            item: i as u32,
+            slot,
+        };
+        texts.push((
+            entry,
+            normalize(&format!("{}\n{}", passage.title, passage.text)),
+        ));
     }
     let entries = texts.iter().map(|(e, _)| *e).collect();
     (texts, entries)
@@ -429,17 +647,25 @@ fn lexical_texts(
 /// FNV-1a: stable across builds and platforms, unlike the std hasher, so the
 /// same ticket is always held out.
 fn stable_hash(text: &str) -> u64 {
-    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| (h ^ b as u64).wrapping_mul(0x0100_0000_01b3))
+    text.bytes().fold(0xcbf2_9ce4_8422_2325, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 fn building_dir(dir: &Path) -> PathBuf {
-    let mut name = dir.file_name().map(|n| n.to_os_string()).unwrap_or_default();
+    let mut name = dir
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
     name.push(".building");
     dir.with_file_name(name)
 }
 
 fn fresh_dir(path: &Path) -> Result<(), ModelError> {
-    let write_error = |source| ModelError::Write { path: path.to_path_buf(), source };
+    let write_error = |source| ModelError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
     if path.exists() {
         fs::remove_dir_all(path).map_err(write_error)?;
     }
@@ -449,7 +675,10 @@ fn fresh_dir(path: &Path) -> Result<(), ModelError> {
 /// Replaces `dir` with the finished `building` directory. Between the two
 /// renames a reader finds no index and rebuilds; it never finds half of one.
 fn swap_into_place(building: &Path, dir: &Path) -> Result<(), ModelError> {
-    let write_error = |source| ModelError::Write { path: dir.to_path_buf(), source };
+    let write_error = |source| ModelError::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
     if dir.exists() {
         fs::remove_dir_all(dir).map_err(write_error)?;
     }

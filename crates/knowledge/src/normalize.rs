@@ -152,7 +152,10 @@ mod tests {
     fn nfkc_and_accents_are_folded() {
         // Full-width letters and the "ﬁ" ligature are NFKC-compatible with ASCII.
         assert_eq!(normalize("Ｃａｒｄ ﬁle"), "card file");
-        assert_eq!(normalize("¿Puedo hablar con una persona?"), "puedo hablar con una persona");
+        assert_eq!(
+            normalize("¿Puedo hablar con una persona?"),
+            "puedo hablar con una persona"
+        );
         assert_eq!(normalize("Café Übergröße"), "cafe ubergroße");
     }
 
@@ -171,7 +174,10 @@ mod tests {
 
     #[test]
     fn common_typos_are_fixed() {
-        assert_eq!(normalize("I didnt recieve my refound"), "i didnt receive my refund");
+        assert_eq!(
+            normalize("I didnt recieve my refound"),
+            "i didnt receive my refund"
+        );
         assert_eq!(normalize("plz help u"), "please help you");
     }
 

@@ -90,7 +90,13 @@ pub fn default_sensitive_topics() -> Vec<SensitiveTopic> {
         ),
         topic(
             "chargeback",
-            &["chargeback", "charge back", "dispute with my bank", "contracargo", "retrocesso"],
+            &[
+                "chargeback",
+                "charge back",
+                "dispute with my bank",
+                "contracargo",
+                "retrocesso",
+            ],
         ),
     ]
 }
@@ -141,7 +147,11 @@ impl Rules {
         if self.person_request.is_match(normalized) {
             return Some(RuleHit::PersonRequested);
         }
-        if let Some((name, _)) = self.sensitive.iter().find(|(_, re)| re.is_match(normalized)) {
+        if let Some((name, _)) = self
+            .sensitive
+            .iter()
+            .find(|(_, re)| re.is_match(normalized))
+        {
             return Some(RuleHit::SensitiveTopic(name.clone()));
         }
         if self.anger_or_abuse.is_match(normalized) {
@@ -160,7 +170,10 @@ fn compile_topic(topic: &SensitiveTopic) -> Result<Regex, RuleError> {
         .map(|p| regex::escape(&p))
         .collect();
     let pattern = format!(r"\b({})\b", alternatives.join("|"));
-    Regex::new(&pattern).map_err(|source| RuleError { topic: topic.name.clone(), source })
+    Regex::new(&pattern).map_err(|source| RuleError {
+        topic: topic.name.clone(),
+        source,
+    })
 }
 
 #[cfg(test)]
@@ -224,13 +237,19 @@ mod tests {
             hit("I'm filing a chargeback"),
             Some(RuleHit::SensitiveTopic("chargeback".into()))
         );
-        assert_eq!(hit("you are useless, stupid bot"), Some(RuleHit::AngerOrAbuse));
+        assert_eq!(
+            hit("you are useless, stupid bot"),
+            Some(RuleHit::AngerOrAbuse)
+        );
         assert_eq!(hit("This is taking a while, where is my card?"), None);
     }
 
     #[test]
     fn person_request_wins_over_other_rules() {
-        assert_eq!(hit("this is a scam, let me talk to a human"), Some(RuleHit::PersonRequested));
+        assert_eq!(
+            hit("this is a scam, let me talk to a human"),
+            Some(RuleHit::PersonRequested)
+        );
     }
 
     #[test]

@@ -5,21 +5,16 @@
 /// most likely a keyboard mash, not a question.
 const FUNCTION_WORDS: &[&str] = &[
     // English
-    "a", "an", "and", "are", "can", "do", "does", "for", "how", "i", "if", "in", "is", "it",
-    "me", "my", "not", "of", "on", "or", "the", "to", "what", "when", "where", "which", "who",
-    "why", "with", "you", "your",
-    // Spanish
-    "como", "con", "cual", "de", "donde", "el", "en", "es", "la", "las", "los", "mi", "no",
-    "para", "por", "que", "un", "una", "y",
-    // French
-    "au", "avec", "ce", "comment", "dans", "des", "du", "est", "et", "il", "je", "le", "les",
-    "ma", "mon", "ou", "pas", "pour", "quand", "qui", "sur", "une",
-    // German
-    "bitte", "das", "dem", "den", "der", "die", "ein", "eine", "ich", "ist", "mit", "nicht",
-    "und", "wann", "warum", "was", "wie", "wo",
-    // Portuguese
-    "com", "da", "do", "em", "meu", "minha", "nao", "o", "onde", "os", "para", "qual", "um",
-    "uma",
+    "a", "an", "and", "are", "can", "do", "does", "for", "how", "i", "if", "in", "is", "it", "me",
+    "my", "not", "of", "on", "or", "the", "to", "what", "when", "where", "which", "who", "why",
+    "with", "you", "your", // Spanish
+    "como", "con", "cual", "de", "donde", "el", "en", "es", "la", "las", "los", "mi", "no", "para",
+    "por", "que", "un", "una", "y", // French
+    "au", "avec", "ce", "comment", "dans", "des", "du", "est", "et", "il", "je", "le", "les", "ma",
+    "mon", "ou", "pas", "pour", "quand", "qui", "sur", "une", // German
+    "bitte", "das", "dem", "den", "der", "die", "ein", "eine", "ich", "ist", "mit", "nicht", "und",
+    "wann", "warum", "was", "wie", "wo", // Portuguese
+    "com", "da", "do", "em", "meu", "minha", "nao", "o", "onde", "os", "para", "qual", "um", "uma",
 ];
 
 pub fn is_function_word(word: &str) -> bool {

@@ -81,19 +81,10 @@ pub(crate) async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> 
     } else {
         options.get_filename().display().to_string()
     };
-    let pool_options = if in_memory {
-        // Every connection to `sqlite::memory:` shares one database that lives only while
-        // a connection is open, and shared-cache locks ignore busy_timeout: so exactly
-        // one connection, kept forever.
-        SqlitePoolOptions::new()
-            .max_connections(1)
-            .min_connections(1)
-            .idle_timeout(None)
-            .max_lifetime(None)
-    } else {
+    if !in_memory {
         create_parent_dir(options.get_filename())?;
-        SqlitePoolOptions::new().max_connections(4)
-    };
+    }
+    let pool_options = sqlite_pool_options(in_memory);
     let options = tune_sqlite(options, in_memory);
     let pool =
         pool_options
@@ -105,6 +96,22 @@ pub(crate) async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> 
             })?;
     migrate(&SQLITE_MIGRATOR, &pool, "SQLite", target).await?;
     Ok(pool)
+}
+
+fn sqlite_pool_options(in_memory: bool) -> SqlitePoolOptions {
+    if in_memory {
+        // Every connection to `sqlite::memory:` shares one database that lives only while
+        // a connection is open, and shared-cache locks ignore busy_timeout: so exactly
+        // one connection, kept forever.
+        SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+    } else {
+        // WAL readers never block, and writers queue on the write lock anyway.
+        SqlitePoolOptions::new().max_connections(4)
+    }
 }
 
 fn is_sqlite_memory(url: &str) -> bool {

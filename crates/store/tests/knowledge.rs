@@ -319,6 +319,21 @@ async fn nine_thousand_tickets_import_quickly(store: Store) {
     assert_eq!(store.tickets().await.unwrap().len(), 9000);
 }
 
+async fn concurrent_imports_of_one_kind_count_exactly(store: Store) {
+    // Overlapping halves: whichever import runs second finds 300 tickets already there,
+    // unchanged, and must count them as neither inserted nor updated.
+    let all = tickets(900);
+    let (first, second) = (&all[..600], &all[300..]);
+    let (a, b) = tokio::join!(
+        store.import_tickets(first, &ignore),
+        store.import_tickets(second, &ignore)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.inserted + b.inserted, 900, "{a:?} {b:?}");
+    assert_eq!(a.updated + b.updated, 0, "{a:?} {b:?}");
+    assert_eq!(store.tickets().await.unwrap().len(), 900);
+}
+
 macro_rules! on_both_backends {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -351,4 +366,5 @@ on_both_backends!(
     stats_and_revision_follow_changes,
     progress_is_reported_per_batch_and_at_the_end,
     nine_thousand_tickets_import_quickly,
+    concurrent_imports_of_one_kind_count_exactly,
 );

@@ -47,7 +47,10 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
 fn print_report(report: &EvalReport) {
     println!("questions             {}", report.questions);
     println!("  out of scope        {}", report.out_of_scope_questions);
-    println!("top-candidate accuracy {:.1} %", pct(report.top_candidate_accuracy));
+    println!(
+        "top-candidate accuracy {:.1} %",
+        pct(report.top_candidate_accuracy)
+    );
     println!();
     println!("at threshold {:.2}:", report.at_threshold.threshold);
     print_rates(&report.at_threshold);
@@ -61,7 +64,10 @@ fn print_report(report: &EvalReport) {
             pct(rates.wrong_answer_rate),
             pct(rates.escalation_rate),
             pct(rates.clarify_rate),
-            rates.out_of_scope_escalation_rate.map(|r| format!("{:.1}%", pct(r))).unwrap_or("-".into()),
+            rates
+                .out_of_scope_escalation_rate
+                .map(|r| format!("{:.1}%", pct(r)))
+                .unwrap_or("-".into()),
         );
     }
     println!();
@@ -74,7 +80,10 @@ fn print_report(report: &EvalReport) {
 
 fn print_rates(rates: &Rates) {
     println!("  resolution rate     {:.1} %", pct(rates.resolution_rate));
-    println!("  wrong-answer rate   {:.1} %", pct(rates.wrong_answer_rate));
+    println!(
+        "  wrong-answer rate   {:.1} %",
+        pct(rates.wrong_answer_rate)
+    );
     println!("  escalation rate     {:.1} %", pct(rates.escalation_rate));
     println!("  clarify rate        {:.1} %", pct(rates.clarify_rate));
     if let Some(rate) = rates.out_of_scope_escalation_rate {

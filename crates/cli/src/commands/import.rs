@@ -110,7 +110,10 @@ async fn import_ticket_file(
 async fn import_docs(store: &Store, path: &Path) -> anyhow::Result<()> {
     let passages = import::read_docs(path)?;
     if passages.is_empty() {
-        anyhow::bail!("{}: no Markdown, HTML or text documents with content found", path.display());
+        anyhow::bail!(
+            "{}: no Markdown, HTML or text documents with content found",
+            path.display()
+        );
     }
     let bar = progress::bar(passages.len() as u64, "passages");
     let outcome = store

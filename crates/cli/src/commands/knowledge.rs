@@ -40,7 +40,10 @@ pub async fn run(workspace: &Workspace, command: KnowledgeCommand) -> anyhow::Re
 
     println!("{:<8} {:>8}  last changed", "kind", "count");
     for s in &stats {
-        let changed = s.last_changed_unix_ms.map(format_time).unwrap_or_else(|| "never".into());
+        let changed = s
+            .last_changed_unix_ms
+            .map(format_time)
+            .unwrap_or_else(|| "never".into());
         println!("{:<8} {:>8}  {changed}", s.kind.as_str(), s.count);
     }
     Ok(ExitCode::SUCCESS)

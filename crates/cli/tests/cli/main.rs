@@ -1,0 +1,14 @@
+//! End-to-end tests of the `frontdesk` binary: each test runs the real
+//! command in a temporary data directory, as an owner or a script would, and
+//! checks what it prints. The knowledge comes from a small slice of Banking77
+//! kept in `tests/data/` (see its README).
+//!
+//! The PostgreSQL story in `postgres.rs` runs only when
+//! `FRONTDESK_TEST_POSTGRES_URL` names a database it may create schemas in.
+
+mod answer_batch;
+mod ask;
+mod eval;
+mod import;
+mod postgres;
+mod support;
