@@ -21,9 +21,17 @@ pub struct AssistantConfig {
     /// Minimum calibrated confidence to answer; below it the assistant hands off.
     #[serde(default = "default_threshold")]
     pub answer_threshold: f64,
-    /// Topics a person always handles. Replaces the default list when given.
-    #[serde(default = "default_sensitive_topics")]
+    /// Topics a person always handles, in addition to the built-in ones.
+    #[serde(default)]
     pub sensitive_topics: Vec<SensitiveTopic>,
+    /// Whether the built-in sensitive topics (legal threats, chargebacks) apply.
+    /// An owner who lists their own topics keeps these unless they say otherwise.
+    #[serde(default = "yes")]
+    pub default_sensitive_topics: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_threshold() -> f64 {
@@ -34,8 +42,22 @@ impl Default for AssistantConfig {
     fn default() -> Self {
         Self {
             answer_threshold: default_threshold(),
-            sensitive_topics: default_sensitive_topics(),
+            sensitive_topics: Vec::new(),
+            default_sensitive_topics: true,
         }
+    }
+}
+
+impl AssistantConfig {
+    /// The owner's topics plus, unless switched off, the built-in ones.
+    pub fn all_sensitive_topics(&self) -> Vec<SensitiveTopic> {
+        let mut topics = if self.default_sensitive_topics {
+            default_sensitive_topics()
+        } else {
+            Vec::new()
+        };
+        topics.extend(self.sensitive_topics.iter().cloned());
+        topics
     }
 }
 

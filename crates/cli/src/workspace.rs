@@ -63,7 +63,7 @@ impl Workspace {
         }
         Ok(EngineSettings::new(
             threshold,
-            assistant.sensitive_topics.clone(),
+            assistant.all_sensitive_topics(),
         )?)
     }
 

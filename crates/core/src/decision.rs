@@ -43,6 +43,8 @@ pub enum Reason {
     TooShort,
     /// The message does not look like language.
     Gibberish,
+    /// The message is only a greeting or thanks.
+    Greeting,
 }
 
 impl Reason {
@@ -56,6 +58,7 @@ impl Reason {
             Reason::EmptyMessage => "empty_message",
             Reason::TooShort => "too_short",
             Reason::Gibberish => "gibberish",
+            Reason::Greeting => "greeting",
         }
     }
 }

@@ -12,8 +12,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::SparseVector;
 
-/// Training settings. The defaults were chosen on held-out tickets of two
-/// public intent datasets (see the README's figures).
+/// Training settings. The defaults were chosen on the Banking77 and CLINC150
+/// dev questions: ten epochs at a modest rate stop before the scores saturate,
+/// which keeps the margin between classes informative for calibration.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingOptions {
     pub epochs: usize,

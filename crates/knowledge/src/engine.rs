@@ -16,7 +16,7 @@ use crate::index::{EntryKind, Hit, IndexError};
 use crate::model::{Model, ModelError};
 use crate::normalize::{normalize, words};
 use crate::rules::{RuleError, RuleHit, Rules, SensitiveTopic};
-use crate::text::is_function_word;
+use crate::text::{is_courtesy_word, is_function_word};
 use crate::KnowledgeSnapshot;
 
 /// The answer threshold when the settings name none. Measured on the
@@ -27,6 +27,7 @@ use crate::KnowledgeSnapshot;
 pub const DEFAULT_ANSWER_THRESHOLD: f64 = 0.90;
 
 const CLARIFY_TEXT: &str = "Could you tell me a little more about what you need help with?";
+const GREETING_TEXT: &str = "Hello! What can I help you with today?";
 const HANDOFF_TEXT: &str =
     "I'm passing your message to a member of our team, who will reply here as soon as they can.";
 const UNSURE_TEXT: &str = "I'm not sure I have the right answer for that, so I'm passing your \
@@ -166,6 +167,9 @@ impl Engine {
     /// function words of a language we know: ask back instead of guessing.
     fn too_vague(&self, normalized: &str) -> Option<Reason> {
         let tokens: Vec<&str> = words(normalized).collect();
+        if tokens.iter().all(|w| is_courtesy_word(w)) {
+            return Some(Reason::Greeting);
+        }
         if tokens.len() == 1 {
             return Some(Reason::TooShort);
         }
@@ -182,8 +186,9 @@ impl Engine {
                 kind: *kind,
                 faq_id: None,
                 confidence: 0.0,
-                text: match kind {
-                    DecisionKind::Clarify => CLARIFY_TEXT.to_string(),
+                text: match (kind, reason) {
+                    (DecisionKind::Clarify, Reason::Greeting) => GREETING_TEXT.to_string(),
+                    (DecisionKind::Clarify, _) => CLARIFY_TEXT.to_string(),
                     _ => HANDOFF_TEXT.to_string(),
                 },
                 reason: Some(*reason),

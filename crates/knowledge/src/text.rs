@@ -20,3 +20,64 @@ const FUNCTION_WORDS: &[&str] = &[
 pub fn is_function_word(word: &str) -> bool {
     FUNCTION_WORDS.contains(&word)
 }
+
+/// Words that make up greetings, thanks and sign-offs in the same five
+/// languages. A message made only of these carries no question yet.
+const COURTESY_WORDS: &[&str] = &[
+    "hi",
+    "hello",
+    "hey",
+    "hiya",
+    "there",
+    "good",
+    "morning",
+    "afternoon",
+    "evening",
+    "day",
+    "thanks",
+    "thank",
+    "you",
+    "cheers",
+    "ok",
+    "okay",
+    "bye",
+    "goodbye",
+    "please",
+    "team",
+    "hola",
+    "buenos",
+    "buenas",
+    "dias",
+    "tardes",
+    "noches",
+    "gracias",
+    "adios",
+    "bonjour",
+    "bonsoir",
+    "salut",
+    "merci",
+    "coucou",
+    "au",
+    "revoir",
+    "hallo",
+    "guten",
+    "tag",
+    "morgen",
+    "abend",
+    "danke",
+    "tschuss",
+    "ola",
+    "oi",
+    "bom",
+    "boa",
+    "dia",
+    "tarde",
+    "noite",
+    "obrigado",
+    "obrigada",
+    "tchau",
+];
+
+pub fn is_courtesy_word(word: &str) -> bool {
+    COURTESY_WORDS.contains(&word)
+}

@@ -71,6 +71,19 @@ fn answer_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> a
 fn parse_line(raw: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(raw).map_err(|_| "not valid UTF-8".to_string())?;
     let text = text.strip_suffix('\r').unwrap_or(text);
-    let line: BatchLine = serde_json::from_str(text).map_err(|err| format!("{err}"))?;
+    if text.trim().is_empty() {
+        return Err("empty line; expected a JSON object with a \"message\" field".to_string());
+    }
+    let line: BatchLine = serde_json::from_str(text).map_err(|err| describe(&err))?;
     Ok(line.message)
+}
+
+/// serde_json counts lines inside the text it was given, which here is always
+/// one line; its column is kept, its "line 1" dropped.
+fn describe(err: &serde_json::Error) -> String {
+    let message = err.to_string();
+    match message.rfind(" at line ") {
+        Some(at) => format!("{} (column {})", &message[..at], err.column()),
+        None => message,
+    }
 }

@@ -63,7 +63,7 @@ fn batch_keeps_order_and_reports_bad_lines_in_place() {
     assert_escalates(&out[0], "person_requested");
     assert_clarifies(&out[3], "empty_message");
     assert_escalates(&out[5], "sensitive_topic");
-    assert_clarifies(&out[6], "too_short");
+    assert_clarifies(&out[6], "greeting");
 }
 
 #[test]

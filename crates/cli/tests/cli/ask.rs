@@ -32,7 +32,8 @@ fn rules_settle_a_message_whatever_the_knowledge_says() {
     );
     assert_clarifies(&frontdesk.ask(""), "empty_message");
     assert_clarifies(&frontdesk.ask("   "), "empty_message");
-    assert_clarifies(&frontdesk.ask("hello"), "too_short");
+    assert_clarifies(&frontdesk.ask("hello"), "greeting");
+    assert_clarifies(&frontdesk.ask("card"), "too_short");
 
     for settled in [frontdesk.ask("talk to a human"), frontdesk.ask("")] {
         assert_eq!(settled["confidence"], 0.0, "{settled}");

@@ -1,0 +1,209 @@
+//! Each kind of decision the engine makes, on a small knowledge base built in
+//! memory: answers cite their FAQ, and every rule and clarification fires
+//! with its reason.
+
+use frontdesk_core::{DecisionKind, FaqEntry, Reason, SourceKind, Ticket};
+use frontdesk_knowledge::rules::SensitiveTopic;
+use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+
+fn faq(id: &str, question: &str, answer: &str) -> FaqEntry {
+    FaqEntry {
+        id: id.into(),
+        question: question.into(),
+        answer: answer.into(),
+        tags: Vec::new(),
+        url: None,
+    }
+}
+
+fn ticket(n: usize, message: &str, faq_id: Option<&str>) -> Ticket {
+    Ticket {
+        id: format!("t{n}"),
+        message: message.into(),
+        faq_id: faq_id.map(str::to_string),
+        answer: None,
+    }
+}
+
+fn snapshot() -> KnowledgeSnapshot {
+    let phrasings: &[(&str, &[&str])] = &[
+        (
+            "card_arrival",
+            &[
+                "my card has not arrived",
+                "where is my new card",
+                "still waiting for my card to come",
+                "the card you sent never showed up",
+                "how long until my card is delivered",
+                "card not here yet",
+            ],
+        ),
+        (
+            "top_up",
+            &[
+                "how do i top up my account",
+                "add money to my balance",
+                "can i top up with a bank transfer",
+                "ways to put funds in my account",
+                "top up using my debit card",
+                "load money onto the app",
+            ],
+        ),
+        (
+            "change_pin",
+            &[
+                "how do i change my pin",
+                "i want a new pin number",
+                "reset the pin on my card",
+                "where can i update my pin",
+                "forgot my pin and need to change it",
+                "pin change at an atm",
+            ],
+        ),
+    ];
+    let mut tickets = Vec::new();
+    for (faq_id, messages) in phrasings {
+        for message in *messages {
+            tickets.push(ticket(tickets.len(), message, Some(faq_id)));
+        }
+    }
+    KnowledgeSnapshot {
+        faqs: vec![
+            faq(
+                "card_arrival",
+                "Where is my card?",
+                "Cards arrive within 5 working days.",
+            ),
+            faq(
+                "top_up",
+                "How do I top up?",
+                "Top up from the app with a card or transfer.",
+            ),
+            faq(
+                "change_pin",
+                "How do I change my PIN?",
+                "Change your PIN at any ATM.",
+            ),
+        ],
+        tickets,
+        passages: Vec::new(),
+    }
+}
+
+fn engine(threshold: f64) -> Engine {
+    let settings = EngineSettings::new(
+        threshold,
+        frontdesk_knowledge::rules::default_sensitive_topics(),
+    )
+    .expect("default rules compile");
+    Engine::build(None, snapshot(), "test", settings, &|_| {}).expect("builds in memory")
+}
+
+#[test]
+fn a_known_question_is_answered_with_its_faq_as_source() {
+    let decision = engine(0.0).decide("My card still has not arrived, where is it?");
+    assert_eq!(decision.kind, DecisionKind::Answer);
+    assert_eq!(decision.faq_id.as_deref(), Some("card_arrival"));
+    assert_eq!(decision.text, "Cards arrive within 5 working days.");
+    assert_eq!(decision.sources[0].kind, SourceKind::Faq);
+    assert_eq!(decision.sources[0].id, "card_arrival");
+    assert!((0.0..=1.0).contains(&decision.confidence));
+}
+
+#[test]
+fn below_the_threshold_it_hands_off_instead_of_guessing() {
+    let decision = engine(1.0).decide("My card still has not arrived, where is it?");
+    assert_eq!(decision.kind, DecisionKind::Escalate);
+    assert_eq!(decision.reason, Some(Reason::LowConfidence));
+    assert_eq!(decision.faq_id, None);
+    assert!(decision.sources.is_empty());
+}
+
+#[test]
+fn asking_for_a_person_escalates_even_with_an_easy_question() {
+    let engine = engine(0.0);
+    for message in [
+        "How do I top up? I want to talk to a human",
+        "agent please",
+        "¿Puedo hablar con una persona?",
+        "Je veux parler à un conseiller",
+        "Ich möchte mit einem Mitarbeiter sprechen",
+        "Quero falar com um atendente",
+    ] {
+        let decision = engine.decide(message);
+        assert_eq!(decision.kind, DecisionKind::Escalate, "{message}");
+        assert_eq!(decision.reason, Some(Reason::PersonRequested), "{message}");
+    }
+}
+
+#[test]
+fn sensitive_topics_and_abuse_escalate() {
+    let engine = engine(0.0);
+    let legal = engine.decide("I will get my lawyer involved if my card does not arrive");
+    assert_eq!(legal.reason, Some(Reason::SensitiveTopic));
+    let abuse = engine.decide("you are useless, stupid bot");
+    assert_eq!(abuse.reason, Some(Reason::AngerOrAbuse));
+}
+
+#[test]
+fn owner_topics_are_honoured() {
+    let topics = vec![SensitiveTopic {
+        name: "fraud".into(),
+        phrases: vec!["fraud".into()],
+    }];
+    let settings = EngineSettings::new(0.0, topics).expect("compiles");
+    let engine = engine(0.0).with_settings(settings);
+    let decision = engine.decide("I think there is fraud on my card top up");
+    assert_eq!(decision.reason, Some(Reason::SensitiveTopic));
+}
+
+#[test]
+fn empty_short_greeting_and_gibberish_messages_are_asked_back() {
+    let engine = engine(0.0);
+    let cases = [
+        ("", Reason::EmptyMessage),
+        ("   ?! ", Reason::EmptyMessage),
+        ("card", Reason::TooShort),
+        ("Hi there!", Reason::Greeting),
+        ("asdfgh qwrtzp", Reason::Gibberish),
+    ];
+    for (message, reason) in cases {
+        let decision = engine.decide(message);
+        assert_eq!(decision.kind, DecisionKind::Clarify, "{message:?}");
+        assert_eq!(decision.reason, Some(reason), "{message:?}");
+        assert!(!decision.text.is_empty());
+    }
+}
+
+#[test]
+fn with_no_knowledge_it_escalates() {
+    let settings = EngineSettings::default();
+    let engine = Engine::build(
+        None,
+        KnowledgeSnapshot::default(),
+        "empty",
+        settings,
+        &|_| {},
+    )
+    .expect("an empty knowledge base builds");
+    let decision = engine.decide("where is my card?");
+    assert_eq!(decision.kind, DecisionKind::Escalate);
+    assert_eq!(decision.reason, Some(Reason::NoKnowledge));
+}
+
+#[test]
+fn saved_index_is_reloaded_and_a_new_revision_is_stale() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = dir.path().join("index");
+    let settings = EngineSettings::default();
+    let built = Engine::build(Some(&index), snapshot(), "rev-1", settings.clone(), &|_| {})
+        .expect("builds on disk");
+    let loaded = Engine::load(&index, "rev-1", settings.clone())
+        .expect("readable")
+        .expect("same revision loads");
+    let message = "how can I add money to my account";
+    assert_eq!(built.decide(message), loaded.decide(message));
+    assert!(Engine::load(&index, "rev-2", settings)
+        .expect("readable")
+        .is_none());
+}
