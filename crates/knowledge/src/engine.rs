@@ -157,7 +157,7 @@ impl Engine {
         if let Some(reason) = self.too_vague(&normalized) {
             return settled(DecisionKind::Clarify, reason);
         }
-        match self.model.best_candidate(&normalized, None) {
+        match self.model.best_candidate(&normalized) {
             Some(candidate) => Assessment::Candidate(candidate),
             None => settled(DecisionKind::Escalate, Reason::NoKnowledge),
         }

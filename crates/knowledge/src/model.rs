@@ -16,6 +16,7 @@ use crate::engine::{Candidate, Target};
 use crate::features::{SparseVector, Vectorizer};
 use crate::index::{Entry, EntryKind, Hit, IndexError, LexicalIndex};
 use crate::normalize::{normalize, words};
+use crate::text::{is_courtesy_word, is_function_word};
 use crate::KnowledgeSnapshot;
 
 /// Bumped whenever the saved layout changes, so an old index is rebuilt
@@ -32,7 +33,7 @@ const VOTING_HITS: usize = 10;
 const FOLDS: usize = 3;
 /// How much the nearest labelled phrasing of an FAQ adds to the classifier's
 /// score for it when choosing the candidate (cosine similarity in [0, 1]).
-const NEAREST_PHRASING_WEIGHT: f64 = 4.0;
+const NEAREST_PHRASING_WEIGHT: f64 = 8.0;
 /// Out-of-scope questions are rare in past tickets but common in real
 /// traffic; calibration weighs them as if they were this share of messages,
 /// so that the confidence stays honest when many more of them arrive.
@@ -187,8 +188,15 @@ impl Model {
         let out_of_scope = self.saved.faqs.len();
         let score = |example: &Example| -> Option<CalibrationExample> {
             let classifier = example.fold.and_then(|fold| folds.get(fold))?;
-            let (candidate, signals) =
-                self.score_with(classifier, &example.text, example.ticket)?;
+            // The ticket is in the index; hide it from its own search.
+            let hits: Vec<Hit> = self
+                .search(&example.text, SEARCH_HITS)
+                .into_iter()
+                .filter(|h| {
+                    !(h.entry.kind == EntryKind::Ticket && Some(h.entry.item) == example.ticket)
+                })
+                .collect();
+            let (candidate, signals) = self.score_with(classifier, &example.text, &hits)?;
             let correct = candidate.target == Target::Faq(example.class as u32)
                 && example.class != out_of_scope;
             let weight = if example.class == out_of_scope {
@@ -316,44 +324,37 @@ impl Model {
         })
     }
 
-    pub fn best_candidate(
-        &self,
-        normalized: &str,
-        exclude_ticket: Option<u32>,
-    ) -> Option<Candidate> {
-        self.score(normalized, exclude_ticket)
-            .map(|(candidate, _)| candidate)
+    /// The best FAQ or document passage for the message, whichever is more
+    /// likely right.
+    pub fn best_candidate(&self, normalized: &str) -> Option<Candidate> {
+        let hits = self.search(normalized, SEARCH_HITS);
+        let faq = self
+            .score_with(&self.saved.classifier, normalized, &hits)
+            .map(|(candidate, _)| candidate);
+        let passage = self.best_passage(normalized, &hits);
+        match (faq, passage) {
+            (Some(faq), Some(passage)) if passage.confidence > faq.confidence => Some(passage),
+            (Some(faq), _) => Some(faq),
+            (None, passage) => passage,
+        }
     }
 
-    /// The best candidate for the message and the signals its confidence is
-    /// computed from. `exclude_ticket` hides a held-out ticket from its own search.
-    fn score(
-        &self,
-        normalized: &str,
-        exclude_ticket: Option<u32>,
-    ) -> Option<(Candidate, Vec<f64>)> {
-        self.score_with(&self.saved.classifier, normalized, exclude_ticket)
-    }
-
+    /// The best FAQ for the message and the signals its confidence is computed
+    /// from. `exclude_ticket` hides a held-out ticket from its own search.
     fn score_with(
         &self,
         classifier: &Classifier,
         normalized: &str,
-        exclude_ticket: Option<u32>,
+        hits: &[Hit],
     ) -> Option<(Candidate, Vec<f64>)> {
         let faqs = self.saved.faqs.len();
         let x = self.saved.vectorizer.transform(normalized);
-        let hits: Vec<Hit> = self
-            .search(normalized, SEARCH_HITS)
-            .into_iter()
-            .filter(|h| {
-                !(h.entry.kind == EntryKind::Ticket && Some(h.entry.item) == exclude_ticket)
-            })
+        let hits: Vec<Hit> = hits
+            .iter()
+            .filter(|h| h.entry.kind != EntryKind::Passage)
+            .copied()
             .collect();
-        if faqs == 0 {
-            return self.best_passage(&hits).map(|c| (c, vec![0.0; SIGNALS]));
-        }
-        if x.is_empty() && hits.is_empty() {
+        if faqs == 0 || x.is_empty() && hits.is_empty() {
             return None;
         }
 
@@ -429,17 +430,44 @@ impl Model {
             .collect()
     }
 
-    /// With documents but no FAQ, the best passage is the candidate. Its
-    /// confidence is the share of the message's words the passage contains:
-    /// passages have no labelled examples to calibrate on.
-    fn best_passage(&self, hits: &[Hit]) -> Option<Candidate> {
+    /// The passage the lexical search ranks first, with a confidence from how
+    /// much of the message it covers: the share of the message's content words
+    /// found in the passage, squared, and scaled down for messages of fewer
+    /// than three content words, which say too little to match on.
+    ///
+    /// This is a heuristic, not a calibrated probability: passages have no
+    /// labelled examples to calibrate on. Once reviewed conversations record
+    /// which passage answered them, passages can join the calibrated path.
+    fn best_passage(&self, normalized: &str, hits: &[Hit]) -> Option<Candidate> {
         let hit = hits.iter().find(|h| h.entry.kind == EntryKind::Passage)?;
         let target = hit.entry.target?;
+        let passage = self.saved.passages.get(target as usize)?;
+
+        let content: Vec<&str> = words(normalized)
+            .filter(|w| !is_function_word(w) && !is_courtesy_word(w))
+            .collect();
+        if content.is_empty() {
+            return None;
+        }
+        let passage_text = normalize(&format!("{} {}", passage.title, passage.text));
+        let stems: FxHashSet<&str> = words(&passage_text).map(stem).collect();
+        let covered = content.iter().filter(|w| stems.contains(stem(w))).count() as f64;
+        let coverage = covered / content.len() as f64;
+        let length_factor = (content.len() as f64 / 3.0).min(1.0);
         Some(Candidate {
             target: Target::Passage(target),
-            confidence: 0.0,
+            confidence: coverage * coverage * length_factor,
             evidence: None,
         })
+    }
+}
+
+/// A crude stem: the first five characters. Enough to meet "refunds" with
+/// "refund" and "shipping" with "shipped" when comparing words with a passage.
+fn stem(word: &str) -> &str {
+    match word.char_indices().nth(5) {
+        Some((end, _)) => &word[..end],
+        None => word,
     }
 }
 

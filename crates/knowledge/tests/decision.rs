@@ -207,3 +207,35 @@ fn saved_index_is_reloaded_and_a_new_revision_is_stale() {
         .expect("readable")
         .is_none());
 }
+
+#[test]
+fn a_question_covered_by_a_document_is_answered_from_its_passage() {
+    use frontdesk_core::DocPassage;
+    let passage = |n: usize, title: &str, text: &str| DocPassage {
+        id: format!("policies.md#{n}"),
+        document: "policies.md".into(),
+        title: title.into(),
+        text: text.into(),
+    };
+    let snapshot = KnowledgeSnapshot {
+        faqs: Vec::new(),
+        tickets: Vec::new(),
+        passages: vec![
+            passage(1, "Returns", "You can return any unused item within 30 days for a refund."),
+            passage(2, "Shipping", "Orders ship within two working days from our warehouse."),
+        ],
+    };
+    let engine = Engine::build(None, snapshot, "docs", EngineSettings::default(), &|_| {})
+        .expect("builds from documents alone");
+
+    let decision = engine.decide("Can I return an unused item for a refund?");
+    assert_eq!(decision.kind, DecisionKind::Answer, "{decision:?}");
+    assert_eq!(decision.faq_id, None);
+    assert_eq!(decision.sources[0].kind, SourceKind::Doc);
+    assert_eq!(decision.sources[0].id, "policies.md#1");
+    assert!(decision.text.contains("30 days"));
+
+    // Words the documents do not have are not answered from them.
+    let unrelated = engine.decide("Do you sell gift vouchers for birthdays?");
+    assert_eq!(unrelated.kind, DecisionKind::Escalate, "{unrelated:?}");
+}
