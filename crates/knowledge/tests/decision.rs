@@ -221,8 +221,16 @@ fn a_question_covered_by_a_document_is_answered_from_its_passage() {
         faqs: Vec::new(),
         tickets: Vec::new(),
         passages: vec![
-            passage(1, "Returns", "You can return any unused item within 30 days for a refund."),
-            passage(2, "Shipping", "Orders ship within two working days from our warehouse."),
+            passage(
+                1,
+                "Returns",
+                "You can return any unused item within 30 days for a refund.",
+            ),
+            passage(
+                2,
+                "Shipping",
+                "Orders ship within two working days from our warehouse.",
+            ),
         ],
     };
     let engine = Engine::build(None, snapshot, "docs", EngineSettings::default(), &|_| {})
