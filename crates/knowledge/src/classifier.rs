@@ -107,6 +107,17 @@ impl Classifier {
         }
     }
 
+    /// A classifier that has learnt nothing: every class scores zero. Used
+    /// when there are no tickets, where one example per FAQ would only make
+    /// a large model that knows what the lexical index already knows.
+    pub fn untrained(classes: usize) -> Self {
+        Self {
+            classes,
+            weights: Vec::new(),
+            bias: vec![0.0; classes],
+        }
+    }
+
     pub fn classes(&self) -> usize {
         self.classes
     }
@@ -134,6 +145,9 @@ impl Classifier {
 
     fn scores_into(&self, x: &SparseVector, out: &mut [f32]) {
         out.copy_from_slice(&self.bias);
+        if self.weights.is_empty() {
+            return;
+        }
         for (column, value) in x.iter() {
             let row = &self.weights[column * self.classes..(column + 1) * self.classes];
             for (score, weight) in out.iter_mut().zip(row) {

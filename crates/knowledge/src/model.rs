@@ -4,6 +4,8 @@
 
 use std::fs;
 use std::io::{BufReader, BufWriter};
+
+use bincode::Options;
 use std::path::{Path, PathBuf};
 
 use frontdesk_core::{DocPassage, FaqEntry, SourceKind, SourceRef, Ticket};
@@ -21,7 +23,7 @@ use crate::KnowledgeSnapshot;
 
 /// Bumped whenever the saved layout changes, so an old index is rebuilt
 /// instead of misread.
-const FORMAT: u32 = 1;
+const FORMAT: u32 = 2;
 const MODEL_FILE: &str = "model.bin";
 const LEXICAL_DIR: &str = "lexical";
 
@@ -76,7 +78,8 @@ struct Saved {
     entry_vectors: Vec<SparseVector>,
     vectorizer: Vectorizer,
     classifier: Classifier,
-    calibrator: Calibrator,
+    /// `None` when there were no tickets to calibrate on; see [`uncalibrated_confidence`].
+    calibrator: Option<Calibrator>,
 }
 
 pub struct Model {
@@ -166,14 +169,22 @@ impl Model {
                 entry_vectors,
                 vectorizer,
                 classifier,
-                calibrator: Calibrator::constant(SIGNALS, 0.5),
+                calibrator: None,
             },
             vocabulary,
             index,
         };
 
         step("calibrating confidence");
-        model.saved.calibrator = model.calibrate(&examples, &fold_classifiers);
+        if fold_classifiers.is_empty() {
+            tracing::warn!(
+                "no past tickets to learn from: the assistant matches messages against the FAQ \
+                 questions alone, and its confidence is their similarity, not a calibrated \
+                 probability; import tickets to improve both"
+            );
+        } else {
+            model.saved.calibrator = Some(model.calibrate(&examples, &fold_classifiers));
+        }
 
         if let (Some(dir), Some(building)) = (dir, building) {
             step("saving");
@@ -248,7 +259,13 @@ impl Model {
         let Ok(file) = fs::File::open(&path) else {
             return Ok(None);
         };
-        let saved: Saved = match bincode::deserialize_from(BufReader::new(file)) {
+        // The file's own length bounds every allocation while decoding, so a
+        // damaged file is refused instead of asking for exabytes of memory.
+        let length = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let decoded = bincode_options()
+            .with_limit(length)
+            .deserialize_from(BufReader::new(file));
+        let saved: Saved = match decoded {
             Ok(saved) => saved,
             Err(err) => {
                 tracing::warn!(path = %path.display(), %err, "unreadable model; it will be rebuilt");
@@ -279,7 +296,8 @@ impl Model {
             path: path.clone(),
             source,
         })?;
-        bincode::serialize_into(BufWriter::new(file), &self.saved)
+        bincode_options()
+            .serialize_into(BufWriter::new(file), &self.saved)
             .map_err(|source| ModelError::Encode { path, source })
     }
 
@@ -419,9 +437,13 @@ impl Model {
             .iter()
             .find(|h| h.entry.kind == EntryKind::Ticket && h.entry.target == Some(best as u32))
             .map(|h| h.entry.item);
+        let confidence = match &self.saved.calibrator {
+            Some(calibrator) => calibrator.probability(&signals),
+            None => uncalibrated_confidence(&neighbours),
+        };
         let candidate = Candidate {
             target: Target::Faq(best as u32),
-            confidence: self.saved.calibrator.probability(&signals),
+            confidence,
             evidence,
         };
         Some((candidate, signals))
@@ -477,6 +499,15 @@ fn stem(word: &str) -> &str {
         Some((end, _)) => &word[..end],
         None => word,
     }
+}
+
+/// Without tickets there is nothing to calibrate on, so the confidence is the
+/// cosine similarity to the best FAQ's question, halved when another FAQ's
+/// text is nearer. A message phrased like the question answers; a paraphrase
+/// with other words hands off. What lifts this is importing past tickets.
+fn uncalibrated_confidence(neighbours: &Neighbours) -> f64 {
+    let agreement = if neighbours.nearest_agrees { 1.0 } else { 0.5 };
+    (neighbours.nearest_of_best * agreement).clamp(0.0, 1.0)
 }
 
 /// The nearest labelled phrasing of all, and the nearest of the best FAQ.
@@ -559,7 +590,10 @@ fn train_with_folds(
     let dimensions = vectorizer.dimensions();
     let options = TrainingOptions::default();
     let has_tickets = examples.iter().any(|e| e.fold.is_some());
-    let folds = if has_tickets { FOLDS } else { 0 };
+    if !has_tickets {
+        return (Classifier::untrained(classes), Vec::new());
+    }
+    let folds = FOLDS;
     let jobs: Vec<Option<usize>> = std::iter::once(None).chain((0..folds).map(Some)).collect();
 
     let train = |fold: Option<usize>| {
@@ -706,12 +740,25 @@ fn stable_hash(text: &str) -> u64 {
     })
 }
 
+fn bincode_options() -> impl bincode::Options {
+    bincode::DefaultOptions::new().with_fixint_encoding()
+}
+
+/// A directory beside `dir` that no other process uses: two commands that
+/// rebuild at once (an import and an `ask`) each write their own.
 fn building_dir(dir: &Path) -> PathBuf {
+    sibling(dir, "building")
+}
+
+fn sibling(dir: &Path, purpose: &str) -> PathBuf {
     let mut name = dir
         .file_name()
         .map(|n| n.to_os_string())
         .unwrap_or_default();
-    name.push(".building");
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.subsec_nanos());
+    name.push(format!(".{purpose}-{}-{nanos}", std::process::id()));
     dir.with_file_name(name)
 }
 
@@ -726,15 +773,30 @@ fn fresh_dir(path: &Path) -> Result<(), ModelError> {
     fs::create_dir_all(path).map_err(write_error)
 }
 
-/// Replaces `dir` with the finished `building` directory. Between the two
-/// renames a reader finds no index and rebuilds; it never finds half of one.
+/// Replaces `dir` with the finished `building` directory. The old index is
+/// moved aside before the new one takes its name, so a reader finds a whole
+/// index or none (and rebuilds), never half of one. Another process may swap
+/// in between; then the rename is tried again over its result.
 fn swap_into_place(building: &Path, dir: &Path) -> Result<(), ModelError> {
     let write_error = |source| ModelError::Write {
         path: dir.to_path_buf(),
         source,
     };
-    if dir.exists() {
-        fs::remove_dir_all(dir).map_err(write_error)?;
+    let mut attempts = 0;
+    loop {
+        if dir.exists() {
+            let old = sibling(dir, "old");
+            if fs::rename(dir, &old).is_ok() {
+                let _ = fs::remove_dir_all(&old);
+            }
+        }
+        match fs::rename(building, dir) {
+            Ok(()) => return Ok(()),
+            Err(_) if attempts < 3 => attempts += 1,
+            Err(err) => {
+                let _ = fs::remove_dir_all(building);
+                return Err(write_error(err));
+            }
+        }
     }
-    fs::rename(building, dir).map_err(write_error)
 }

@@ -14,7 +14,11 @@ use serde::{Deserialize, Serialize};
 const PERSON_REQUEST_PATTERNS: &[&str] = &[
     // English
     r"\b(talk|speak|chat|connect|transfer|put|get) (me )?(through )?(to|with) (a |an |some |the |your |one of your )?(real |live |actual |human )?(human|person|people|agent|representative|rep|operator|someone|somebody|staff|employee|manager|supervisor|advisor|adviser|customer (service|support|care))\b",
-    r"\b(want|need|like|get|give me|request|prefer) (to have )?(a |an |some |the )?(real |live |actual )?(human|person|agent|representative|operator|somebody real|someone real|manager|supervisor)\b",
+    r"\b(want|need|d like|would like|get me|give me|request|prefer) (to have |to get )?(a |an |some |the )?(real |live |actual |human )?(human|person|agent|representative|operator|somebody real|someone real|manager|supervisor)\b",
+    r"\b(talk|talking|speak|speaking|chat|chatting|contact|contacting|reach|reaching) (to |with )?(a |an |the |your )?(live|human|real) (agent|person|operator|representative|support|chat)\b",
+    r"\b(complain|escalate) to (a |the |your )?(manager|supervisor)\b",
+    r"\b(call me back|someone call me|somebody call me|can someone call|phone me back)\b",
+    r"^(live chat|live agent|live support|human agent|real person|no bot)\b",
     r"\b(human|agent|person|representative|operator|someone) (please|pls|now|asap)\b",
     r"\b(real|live|actual) (human|person|agent|people)\b.*\b(please|want|need|talk|speak)\b",
     r"\b(is there|are there|can i get) (a |an |any )?(human|person|real person|agent|anyone real)\b",
@@ -23,19 +27,22 @@ const PERSON_REQUEST_PATTERNS: &[&str] = &[
     r"^(human|agent|operator|representative|person|real person|live agent)$",
     // Spanish
     r"\b(hablar|comunicarme|contactar|chatear) con (un |una |alguien|el |la )?(persona|humano|agente|asesor|asesora|operador|operadora|representante|encargado|supervisor|alguien)\b",
-    r"\b(quiero|necesito|prefiero|pasame|paseme|deme|dame) (con )?(un |una )?(persona|humano|agente|asesor|operador|representante)\b",
+    r"\b(quiero|necesito|prefiero|pasame|paseme|pasas|pasa|deme|dame) (con )?(un |una )?(persona|humano|agente|asesor|operador|representante)\b",
     r"\b(persona|humano|agente|asesor) (real|de verdad|por favor)\b",
     // French
     r"\bparler (a|avec) (un |une |quelqu un|quelquun|l )?(humain|personne|conseiller|conseillere|agent|operateur|operatrice|vrai|vraie|responsable|quelqu un|quelquun)\b",
-    r"\b(je veux|je voudrais|j aimerais|jaimerais|je souhaite) (un |une )?(humain|personne|conseiller|agent|operateur)\b",
+    r"\b(je veux|je voudrais|j aimerais|jaimerais|je souhaite|passez moi|passe moi) (parler a )?(un |une )?(humain|personne|conseiller|conseillere|agent|operateur)\b",
     r"\b(un vrai humain|une vraie personne|un conseiller s il vous plait|conseiller svp|agent svp|humain svp)\b",
     // German
-    r"\b(mit|an) (einem|einer|einen|jemandem|jemand|dem|der|ihrem|ihrer)? ?(echten |richtigen |menschlichen )?(menschen|mensch|mitarbeiter|mitarbeiterin|person|berater|beraterin|agenten|kundenberater|kundendienst|sachbearbeiter|support)\b.*\b(sprechen|reden|verbinden|chatten|weiterleiten)\b",
+    r"\bmit (einem |einer |dem |der |ihrem |ihrer )?(echten |richtigen |menschlichen )?(menschen|mensch|mitarbeiter|mitarbeiterin|person|berater|beraterin|agenten|kundenberater|kundendienst|sachbearbeiter|support|jemandem)\b.*\b(sprechen|reden|verbinden|chatten|weiterleiten|spreche|rede)\b",
+    r"\b(verbinden|weiterleiten) sie mich\b",
+    r"\b(sprechen|reden|spreche|rede) mit (einem |einer |jemandem)",
     r"\b(echten|richtigen) (menschen|mitarbeiter|person)\b",
     r"\b(mitarbeiter|mensch|berater) bitte\b",
     r"\b(ich (will|mochte|brauche)) (einen |eine )?(menschen|mitarbeiter|berater|person)\b",
     // Portuguese
     r"\b(falar|conversar) com (um |uma |algum |alguma |o |a )?(alguem|humano|pessoa|atendente|agente|representante|operador|consultor|gerente)\b",
+    r"\b(hablar|ablar) con (alguien|una persona|un humano|un agente)\b",
     r"\b(quero|preciso de|gostaria de) (um |uma )?(humano|pessoa|atendente|agente|representante)\b",
     r"\b(atendimento humano|pessoa real|atendente (por favor|agora))\b",
 ];
@@ -46,7 +53,8 @@ const ANGER_OR_ABUSE_PATTERNS: &[&str] = &[
     r"\b(fuck\w*|f+u+c+k+|shit\w*|bullshit|crap|bastard\w*|asshole\w*|bitch\w*|dickhead|wtf|screw you)\b",
     r"\b(idiot\w*|moron\w*|stupid|useless|incompetent|pathetic|ridiculous|disgusting|outrageous)\b.*\b(bot|you|service|company|bank|app|people|support|team)\b",
     r"\b(you|your) (are|re|r) (an? )?(idiot|moron|joke|useless|liars?|thieves|scammers?|crooks?)\b",
-    r"\b(scam|scammers|thieves|rip ?off|ripped me off|worst (service|company|bank|experience))\b",
+    r"\b(scammers|thieves|rip ?off|ripped me off|worst (service|company|bank|experience))\b",
+    r"\b(this|you|your company|your bank) (is|are) (a )?scam\b",
     r"\b(i am|im|i m) (so |really |very |extremely )?(angry|furious|livid|pissed|fed up|sick of)\b",
     r"\b(mierda|joder|idiota|estafa|estafadores|ladrones|putain|merde|connard|arnaque|voleurs|scheisse|scheiss|betrug|betruger|arschloch|idioten|porra|merda|caralho|golpe|ladroes)\b",
 ];
@@ -89,6 +97,19 @@ pub fn default_sensitive_topics() -> Vec<SensitiveTopic> {
             ],
         ),
         topic(
+            "self_harm",
+            &[
+                "kill myself",
+                "killing myself",
+                "end my life",
+                "suicide",
+                "suicidal",
+                "hurt myself",
+                "self harm",
+                "want to die",
+            ],
+        ),
+        topic(
             "chargeback",
             &[
                 "chargeback",
@@ -118,18 +139,28 @@ pub struct Rules {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("sensitive topic `{topic}` has a phrase that cannot be matched: {source}")]
-pub struct RuleError {
-    topic: String,
-    #[source]
-    source: regex::Error,
+pub enum RuleError {
+    #[error("sensitive topic `{topic}` has a phrase that cannot be matched: {source}")]
+    Pattern {
+        topic: String,
+        #[source]
+        source: regex::Error,
+    },
+    /// Matching is on normalised words, so a phrase of punctuation or of one
+    /// letter would match everything or nearly everything.
+    #[error(
+        "sensitive topic `{topic}`: phrase {phrase:?} has fewer than two letters or digits \
+         once punctuation is removed, so it would match almost every message"
+    )]
+    PhraseTooShort { topic: String, phrase: String },
+    #[error("sensitive topic `{topic}` has no phrases")]
+    NoPhrases { topic: String },
 }
 
 impl Rules {
     pub fn new(sensitive_topics: &[SensitiveTopic]) -> Result<Self, RuleError> {
         let sensitive = sensitive_topics
             .iter()
-            .filter(|t| !t.phrases.is_empty())
             .map(|t| compile_topic(t).map(|re| (t.name.clone(), re)))
             .collect::<Result<_, _>>()?;
 
@@ -162,15 +193,24 @@ impl Rules {
 }
 
 fn compile_topic(topic: &SensitiveTopic) -> Result<Regex, RuleError> {
-    let alternatives: Vec<String> = topic
-        .phrases
-        .iter()
-        .map(|p| crate::normalize::normalize(p))
-        .filter(|p| !p.is_empty())
-        .map(|p| regex::escape(&p))
-        .collect();
+    if topic.phrases.is_empty() {
+        return Err(RuleError::NoPhrases {
+            topic: topic.name.clone(),
+        });
+    }
+    let mut alternatives = Vec::with_capacity(topic.phrases.len());
+    for phrase in &topic.phrases {
+        let normalized = crate::normalize::normalize(phrase);
+        if normalized.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+            return Err(RuleError::PhraseTooShort {
+                topic: topic.name.clone(),
+                phrase: phrase.clone(),
+            });
+        }
+        alternatives.push(regex::escape(&normalized));
+    }
     let pattern = format!(r"\b({})\b", alternatives.join("|"));
-    Regex::new(&pattern).map_err(|source| RuleError {
+    Regex::new(&pattern).map_err(|source| RuleError::Pattern {
         topic: topic.name.clone(),
         source,
     })
@@ -207,6 +247,17 @@ mod tests {
             "Kann ich bitte mit einem echten Menschen reden?",
             "Quero falar com um atendente",
             "Posso falar com uma pessoa?",
+            "get me a real person",
+            "i need help talking to a live agent",
+            "live chat",
+            "I want to complain to a manager",
+            "can someone call me back",
+            "¿Me pasas con un agente?",
+            "passez-moi un conseiller",
+            "kann ich mit jemandem sprechen",
+            "Bitte verbinden Sie mich mit einem Mitarbeiter",
+            "can i talk to a huamn",
+            "I'm trying to talk to somone",
         ];
         for request in requests {
             assert_eq!(hit(request), Some(RuleHit::PersonRequested), "{request}");
@@ -221,6 +272,8 @@ mod tests {
             "How do I change my personal details?",
             "who is the person responsible for creating you",
             "My agent told me to top up",
+            "can you act and think like a real person",
+            "is this a scam?",
         ];
         for question in questions {
             assert_eq!(hit(question), None, "{question}");
@@ -250,6 +303,22 @@ mod tests {
             hit("this is a scam, let me talk to a human"),
             Some(RuleHit::PersonRequested)
         );
+    }
+
+    #[test]
+    fn phrases_that_would_match_everything_are_refused() {
+        for phrase in ["", "   ", "(.*)", "!!!", "?", "c++"] {
+            let topics = vec![SensitiveTopic {
+                name: "x".into(),
+                phrases: vec![phrase.into()],
+            }];
+            assert!(Rules::new(&topics).is_err(), "{phrase:?}");
+        }
+        let empty = vec![SensitiveTopic {
+            name: "x".into(),
+            phrases: Vec::new(),
+        }];
+        assert!(Rules::new(&empty).is_err());
     }
 
     #[test]

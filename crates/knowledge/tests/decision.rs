@@ -247,3 +247,39 @@ fn a_question_covered_by_a_document_is_answered_from_its_passage() {
     let unrelated = engine.decide("Do you sell gift vouchers for birthdays?");
     assert_eq!(unrelated.kind, DecisionKind::Escalate, "{unrelated:?}");
 }
+
+#[test]
+fn a_damaged_model_file_is_rebuilt_not_trusted() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = dir.path().join("index");
+    let settings = EngineSettings::default();
+    Engine::build(Some(&index), snapshot(), "rev-1", settings.clone(), &|_| {})
+        .expect("builds on disk");
+
+    // Random bytes that decode as absurd lengths must not reach the allocator.
+    let garbage: Vec<u8> = (0..100_000u32)
+        .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+        .collect();
+    std::fs::write(index.join("model.bin"), garbage).expect("overwrite");
+    let loaded = Engine::load(&index, "rev-1", settings).expect("a damaged file is not an error");
+    assert!(loaded.is_none(), "a damaged model means: rebuild");
+}
+
+#[test]
+fn without_tickets_the_faq_question_itself_is_answered() {
+    let mut knowledge = snapshot();
+    knowledge.tickets.clear();
+    let engine = Engine::build(
+        None,
+        knowledge,
+        "faq-only",
+        EngineSettings::default(),
+        &|_| {},
+    )
+    .expect("builds from FAQ entries alone");
+    let decision = engine.decide("How do I change my PIN?");
+    assert_eq!(decision.kind, DecisionKind::Answer, "{decision:?}");
+    assert_eq!(decision.faq_id.as_deref(), Some("change_pin"));
+    let unrelated = engine.decide("Do you sell gift vouchers for birthdays?");
+    assert_eq!(unrelated.kind, DecisionKind::Escalate, "{unrelated:?}");
+}

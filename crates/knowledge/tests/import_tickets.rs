@@ -66,12 +66,27 @@ mod import {
         let cases = [
             (
                 "t.jsonl",
-                "{\"message\":\"a\"}\n{\"faq_id\":\"x\"}\n",
+                "{\"message\":\"a\",\"faq_id\":null}\n{\"faq_id\":\"x\"}\n",
                 "t.jsonl:2: missing field `message`",
             ),
             (
                 "t.jsonl",
-                "{\"message\":\" \"}\n",
+                "{\"message\":\"a\"}\n",
+                "t.jsonl:1: missing field `faq_id` (null or empty when no FAQ fits)",
+            ),
+            (
+                "t.jsonl",
+                "{\"message\":\"a\\u0000b\",\"faq_id\":null}\n",
+                "t.jsonl:1: field `message` contains a NUL character",
+            ),
+            (
+                "t.csv",
+                "message,faqid\na,x\n",
+                "t.csv:1: missing column `faq_id` (found: message, faqid)",
+            ),
+            (
+                "t.jsonl",
+                "{\"message\":\" \",\"faq_id\":null}\n",
                 "t.jsonl:1: field `message` is empty",
             ),
             (
@@ -86,10 +101,10 @@ mod import {
             ),
             (
                 "t.csv",
-                "id,message\n1,a\n1,b\n",
+                "id,message,faq_id\n1,a,\n1,b,\n",
                 "t.csv:3: duplicate id `1` (first at line 2)",
             ),
-            ("t.csv", "message\n", "t.csv: no entries found"),
+            ("t.csv", "message,faq_id\n", "t.csv: no entries found"),
             (
                 "t.txt",
                 "message\na\n",

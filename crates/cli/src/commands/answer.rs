@@ -58,11 +58,15 @@ fn answer_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> a
     for (index, line) in input.split(b'\n').enumerate() {
         let number = index + 1;
         let line = line?;
-        let reply = match parse_line(&line) {
-            Ok(message) => serde_json::to_value(engine.decide(&message))?,
-            Err(problem) => json!({ "error": format!("line {number}: {problem}") }),
-        };
-        serde_json::to_writer(&mut *out, &reply)?;
+        // The decision is written as its own type so the fields keep the
+        // documented order.
+        match parse_line(&line) {
+            Ok(message) => serde_json::to_writer(&mut *out, &engine.decide(&message))?,
+            Err(problem) => {
+                let error = json!({ "error": format!("line {number}: {problem}") });
+                serde_json::to_writer(&mut *out, &error)?
+            }
+        }
         out.write_all(b"\n")?;
     }
     Ok(())

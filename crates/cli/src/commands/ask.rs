@@ -28,14 +28,14 @@ pub async fn run(workspace: &Workspace, args: AskArgs) -> anyhow::Result<ExitCod
 
     let decision = engine.decide(&args.message);
     if args.json {
-        println!("{}", serde_json::to_string(&decision)?);
+        say!("{}", serde_json::to_string(&decision)?);
     } else {
-        print_for_person(&engine, &decision);
+        print_for_person(&engine, &decision)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_for_person(engine: &Engine, decision: &Decision) {
+fn print_for_person(engine: &Engine, decision: &Decision) -> anyhow::Result<()> {
     let headline = match decision.kind {
         DecisionKind::Answer => "answer".to_string(),
         DecisionKind::Clarify => "clarify".to_string(),
@@ -44,13 +44,13 @@ fn print_for_person(engine: &Engine, decision: &Decision) {
             format!("escalate to a person ({reason})")
         }
     };
-    println!("{headline}  confidence {:.2}", decision.confidence);
-    println!();
+    say!("{headline}  confidence {:.2}", decision.confidence);
+    say!();
     for line in decision.text.lines() {
-        println!("  {line}");
+        say!("  {line}");
     }
     if !decision.sources.is_empty() {
-        println!();
+        say!();
     }
     for source in &decision.sources {
         let kind = match source.kind {
@@ -59,8 +59,9 @@ fn print_for_person(engine: &Engine, decision: &Decision) {
             SourceKind::Ticket => "ticket",
         };
         match engine.source_title(source) {
-            Some(title) => println!("  from {kind} {}: {title}", source.id),
-            None => println!("  from {kind} {}", source.id),
+            Some(title) => say!("  from {kind} {}: {title}", source.id),
+            None => say!("  from {kind} {}", source.id),
         }
     }
+    Ok(())
 }

@@ -37,27 +37,27 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
     bar.finish_and_clear();
 
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
+        say!("{}", serde_json::to_string_pretty(&report)?);
     } else {
-        print_report(&report);
+        print_report(&report)?;
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_report(report: &EvalReport) {
-    println!("questions             {}", report.questions);
-    println!("  out of scope        {}", report.out_of_scope_questions);
-    println!(
+fn print_report(report: &EvalReport) -> anyhow::Result<()> {
+    say!("questions             {}", report.questions);
+    say!("  out of scope        {}", report.out_of_scope_questions);
+    say!(
         "top-candidate accuracy {:.1} %",
         pct(report.top_candidate_accuracy)
     );
-    println!();
-    println!("at threshold {:.2}:", report.at_threshold.threshold);
-    print_rates(&report.at_threshold);
-    println!();
-    println!("threshold  resolved  wrong  escalated  clarify  oos escalated");
+    say!();
+    say!("at threshold {:.2}:", report.at_threshold.threshold);
+    print_rates(&report.at_threshold)?;
+    say!();
+    say!("threshold  resolved  wrong  escalated  clarify  oos escalated");
     for rates in &report.sweep {
-        println!(
+        say!(
             "{:>9.2}  {:>7.1}%  {:>4.1}%  {:>8.1}%  {:>6.1}%  {:>12}",
             rates.threshold,
             pct(rates.resolution_rate),
@@ -70,25 +70,29 @@ fn print_report(report: &EvalReport) {
                 .unwrap_or("-".into()),
         );
     }
-    println!();
+    say!();
     let latency = &report.latency;
-    println!(
+    say!(
         "latency per question: median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
-        latency.median_ms, latency.p99_ms, latency.max_ms
+        latency.median_ms,
+        latency.p99_ms,
+        latency.max_ms
     );
+    Ok(())
 }
 
-fn print_rates(rates: &Rates) {
-    println!("  resolution rate     {:.1} %", pct(rates.resolution_rate));
-    println!(
+fn print_rates(rates: &Rates) -> anyhow::Result<()> {
+    say!("  resolution rate     {:.1} %", pct(rates.resolution_rate));
+    say!(
         "  wrong-answer rate   {:.1} %",
         pct(rates.wrong_answer_rate)
     );
-    println!("  escalation rate     {:.1} %", pct(rates.escalation_rate));
-    println!("  clarify rate        {:.1} %", pct(rates.clarify_rate));
+    say!("  escalation rate     {:.1} %", pct(rates.escalation_rate));
+    say!("  clarify rate        {:.1} %", pct(rates.clarify_rate));
     if let Some(rate) = rates.out_of_scope_escalation_rate {
-        println!("  out of scope escalated {:.1} %", pct(rate));
+        say!("  out of scope escalated {:.1} %", pct(rate));
     }
+    Ok(())
 }
 
 fn pct(rate: f64) -> f64 {

@@ -72,7 +72,7 @@ async fn import_faq_file(store: &Store, file: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     bar.finish_and_clear();
-    report(KnowledgeKind::Faq, file, entries.len(), &outcome);
+    report(KnowledgeKind::Faq, file, entries.len(), &outcome)?;
     Ok(())
 }
 
@@ -88,7 +88,7 @@ async fn import_ticket_file(
         .await
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     bar.finish_and_clear();
-    report(KnowledgeKind::Ticket, file, tickets.len(), &outcome);
+    report(KnowledgeKind::Ticket, file, tickets.len(), &outcome)?;
 
     // Tickets may arrive before their FAQ, so an unknown id is kept, but the
     // owner should know the assistant cannot answer with it yet.
@@ -121,11 +121,16 @@ async fn import_docs(store: &Store, path: &Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("{}: nothing was imported", path.display()))?;
     bar.finish_and_clear();
-    report(KnowledgeKind::Doc, path, passages.len(), &outcome);
+    report(KnowledgeKind::Doc, path, passages.len(), &outcome)?;
     Ok(())
 }
 
-fn report(kind: KnowledgeKind, file: &Path, read: usize, outcome: &ImportOutcome) {
+fn report(
+    kind: KnowledgeKind,
+    file: &Path,
+    read: usize,
+    outcome: &ImportOutcome,
+) -> anyhow::Result<()> {
     let mut line = format!(
         "{kind}: {read} read from {}: {} new, {} updated",
         file.display(),
@@ -135,5 +140,6 @@ fn report(kind: KnowledgeKind, file: &Path, read: usize, outcome: &ImportOutcome
     if outcome.removed > 0 {
         line.push_str(&format!(", {} removed", outcome.removed));
     }
-    println!("{line}");
+    say!("{line}");
+    Ok(())
 }

@@ -34,17 +34,17 @@ pub async fn run(workspace: &Workspace, command: KnowledgeCommand) -> anyhow::Re
                 })
             })
             .collect();
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        say!("{}", serde_json::to_string_pretty(&rows)?);
         return Ok(ExitCode::SUCCESS);
     }
 
-    println!("{:<8} {:>8}  last changed", "kind", "count");
+    say!("{:<8} {:>8}  last changed", "kind", "count");
     for s in &stats {
         let changed = s
             .last_changed_unix_ms
             .map(format_time)
             .unwrap_or_else(|| "never".into());
-        println!("{:<8} {:>8}  {changed}", s.kind.as_str(), s.count);
+        say!("{:<8} {:>8}  {changed}", s.kind.as_str(), s.count);
     }
     Ok(ExitCode::SUCCESS)
 }

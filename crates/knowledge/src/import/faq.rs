@@ -22,6 +22,7 @@ const EXPECTED: &str = ".jsonl, .csv or .md";
 const SCHEMA: Schema = Schema {
     required: &["id", "question", "answer"],
     optional: &["tags", "url"],
+    present: &[],
 };
 /// Slugs longer than this are cut at a word boundary: ids end up in URLs and logs.
 const MAX_SLUG_LEN: usize = 60;

@@ -28,6 +28,9 @@ enum Fields {
 pub(crate) struct Schema {
     pub required: &'static [&'static str],
     pub optional: &'static [&'static str],
+    /// Optional values whose column (or JSON key) must still be there: a
+    /// misspelt header would otherwise pass silently as "no value" on every row.
+    pub present: &'static [&'static str],
 }
 
 impl Row {
@@ -35,6 +38,24 @@ impl Row {
     /// are; numbers only for `numeric_ok` fields (ids exported by help desks are often
     /// numbers); any other JSON type is an error naming the field.
     fn value(&self, name: &str, numeric_ok: bool) -> Result<Option<String>, String> {
+        let value = self.raw_value(name, numeric_ok)?;
+        // Databases differ on NUL characters (PostgreSQL refuses them), so they
+        // are refused here, where the line number is still known.
+        if value.as_deref().is_some_and(|v| v.contains('\0')) {
+            return Err(format!("field `{name}` contains a NUL character"));
+        }
+        Ok(value)
+    }
+
+    /// Whether the field is there at all, even empty or null.
+    pub fn has(&self, name: &str) -> bool {
+        match &self.fields {
+            Fields::Csv(values) => values.contains_key(name),
+            Fields::Json(object) => object.contains_key(name),
+        }
+    }
+
+    fn raw_value(&self, name: &str, numeric_ok: bool) -> Result<Option<String>, String> {
         match &self.fields {
             Fields::Csv(values) => Ok(values.get(name).map(|v| v.trim().to_owned())),
             Fields::Json(object) => match object.get(name) {
@@ -225,7 +246,8 @@ fn header_columns(
         .collect();
     let position = |name: &str| normalised.iter().position(|h| h == name);
     let line = header.position().map_or(1, |p| p.line());
-    if let Some(missing) = schema.required.iter().find(|name| position(name).is_none()) {
+    let needed = schema.required.iter().chain(schema.present);
+    if let Some(missing) = needed.into_iter().find(|name| position(name).is_none()) {
         let found: Vec<&str> = header.iter().map(str::trim).collect();
         let message = format!("missing column `{missing}` (found: {})", found.join(", "));
         return Err(ImportError::at(path, line, message));

@@ -1,6 +1,7 @@
 //! Past tickets from JSON Lines or CSV.
 //!
-//! Each ticket has a `message` (required), optionally the `faq_id` that resolved it, the
+//! Each ticket has a `message` (required), the `faq_id` that resolved it (the field must be
+//! there; null or empty when a person handled it without an FAQ), optionally the
 //! `answer` a person gave and an `id`. Exports often have no id, so one is derived from the
 //! content: importing the same file twice then updates rather than duplicates. Rows whose
 //! derived ids coincide are the same ticket exported twice and are merged (the last wins);
@@ -20,6 +21,7 @@ const EXPECTED: &str = ".jsonl or .csv";
 const SCHEMA: Schema = Schema {
     required: &["message"],
     optional: &["faq_id", "answer", "id"],
+    present: &["faq_id"],
 };
 
 /// Reads past tickets from a `.jsonl`/`.ndjson` or `.csv` file.
@@ -50,6 +52,9 @@ pub fn tickets_from_str(path: &Path, text: &str) -> Result<Vec<Ticket>, ImportEr
 /// The ticket, and whether its id was derived from the content.
 fn ticket_from_row(row: &Row) -> Result<(Ticket, bool), String> {
     let message = row.required("message")?;
+    if !row.has("faq_id") {
+        return Err("missing field `faq_id` (null or empty when no FAQ fits)".to_string());
+    }
     let faq_id = row.optional_id("faq_id")?;
     let answer = row.optional("answer")?;
     let given_id = row.optional_id("id")?;
