@@ -777,6 +777,11 @@ fn fresh_dir(path: &Path) -> Result<(), ModelError> {
 /// moved aside before the new one takes its name, so a reader finds a whole
 /// index or none (and rebuilds), never half of one. Another process may swap
 /// in between; then the rename is tried again over its result.
+///
+/// Known shortcoming: when two rebuilds of different revisions race, the
+/// process that loses keeps answering from its own model with the winner's
+/// lexical index until it exits. A lock file around rebuilds would lift it;
+/// the server, which keeps one engine in memory, will need that lock anyway.
 fn swap_into_place(building: &Path, dir: &Path) -> Result<(), ModelError> {
     let write_error = |source| ModelError::Write {
         path: dir.to_path_buf(),

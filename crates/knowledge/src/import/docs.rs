@@ -32,6 +32,11 @@ pub fn read_docs(path: &Path) -> Result<Vec<DocPassage>, ImportError> {
         .map_err(|e| ImportError::file(path, format!("cannot read: {e}")))?;
     if !metadata.is_dir() {
         let format = format_of(path, FORMATS, EXPECTED)?;
+        // Known shortcoming: a single file is named by its file name, a file
+        // found in a folder by its path inside that folder, so `help.md` from
+        // two folders collide and one file imported both ways is stored twice.
+        // A stable name needs a document root setting (or the owner naming
+        // documents); until then, import a folder the same way each time.
         let document = path.file_name().map_or_else(
             || document_name(path),
             |name| name.to_string_lossy().into_owned(),
