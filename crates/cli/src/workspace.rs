@@ -70,6 +70,24 @@ impl Workspace {
     /// Loads the index built from the store's current knowledge, rebuilding it
     /// first when it is missing or older than the knowledge.
     pub async fn engine(&self, store: &Store, settings: EngineSettings) -> anyhow::Result<Engine> {
+        let engine = self.load_or_rebuild(store, settings).await?;
+        // A mistyped --data-dir opens a fresh, empty store; say so rather than
+        // let every answer quietly become a handoff.
+        if engine.knows_nothing() {
+            eprintln!(
+                "warning: the knowledge base at {} is empty, so every question is handed \
+                 to a person; import FAQ entries or documents first",
+                self.data_dir.display()
+            );
+        }
+        Ok(engine)
+    }
+
+    async fn load_or_rebuild(
+        &self,
+        store: &Store,
+        settings: EngineSettings,
+    ) -> anyhow::Result<Engine> {
         let revision = store.knowledge_revision().await?;
         let index_dir = self.index_dir();
         if let Some(engine) = Engine::load(&index_dir, &revision, settings.clone())

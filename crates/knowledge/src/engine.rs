@@ -123,6 +123,11 @@ impl Engine {
         Ok(Model::load(dir, revision)?.map(|model| Self { model, settings }))
     }
 
+    /// Whether there is no FAQ entry and no document to answer from.
+    pub fn knows_nothing(&self) -> bool {
+        self.model.is_empty()
+    }
+
     pub fn settings(&self) -> &EngineSettings {
         &self.settings
     }

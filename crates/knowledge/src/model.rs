@@ -176,13 +176,13 @@ impl Model {
         };
 
         step("calibrating confidence");
-        if fold_classifiers.is_empty() {
+        if fold_classifiers.is_empty() && !model.saved.faqs.is_empty() {
             tracing::warn!(
                 "no past tickets to learn from: the assistant matches messages against the FAQ \
                  questions alone, and its confidence is their similarity, not a calibrated \
                  probability; import tickets to improve both"
             );
-        } else {
+        } else if !fold_classifiers.is_empty() {
             model.saved.calibrator = Some(model.calibrate(&examples, &fold_classifiers));
         }
 
