@@ -268,7 +268,8 @@ impl Model {
         let saved: Saved = match decoded {
             Ok(saved) => saved,
             Err(err) => {
-                tracing::warn!(path = %path.display(), %err, "unreadable model; it will be rebuilt");
+                let path = path.display();
+                tracing::warn!(%path, %err, "unreadable model; it will be rebuilt");
                 return Ok(None);
             }
         };

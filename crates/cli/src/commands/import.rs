@@ -99,8 +99,8 @@ async fn import_ticket_file(
         .collect();
     if let Some(first) = unknown.first() {
         eprintln!(
-            "warning: {} tickets name an FAQ id that is not in the knowledge base (e.g. `{first}`); \
-             they teach nothing until that FAQ is imported",
+            "warning: {} tickets name an FAQ id that is not in the knowledge base \
+             (e.g. `{first}`); they teach nothing until that FAQ is imported",
             unknown.len()
         );
     }
