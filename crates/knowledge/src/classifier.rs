@@ -1,10 +1,12 @@
-//! A multinomial logistic regression over sparse features, trained by
-//! stochastic gradient descent. It learns from labelled tickets how customers
-//! phrase each need, and gives a probability per FAQ (and per "out of scope").
+//! A linear classifier over sparse features: one linear SVM per FAQ (and one
+//! for "out of scope") against all the others, trained on the labelled
+//! tickets. It learns how customers really phrase each need; its scores are
+//! signed distances from each class's margin.
 //!
 //! Hand-written because the Rust linear-model crates work on dense matrices,
 //! which at hundreds of thousands of n-gram columns would not fit a small
-//! machine; the sparse update below is the whole of what is needed.
+//! machine. The solver is dual coordinate descent for the L2-regularised
+//! squared hinge loss (the method of LIBLINEAR), which needs no learning rate.
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -13,32 +15,24 @@ use serde::{Deserialize, Serialize};
 use crate::features::SparseVector;
 
 /// Training settings. The defaults were chosen on the Banking77 and CLINC150
-/// dev questions: ten epochs at a modest rate stop before the scores saturate,
-/// which keeps the margin between classes informative for calibration.
+/// dev questions; more passes changed accuracy by less than a tenth of a point.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingOptions {
-    pub epochs: usize,
-    pub learning_rate: f32,
-    /// Gradients smaller than this are not applied: once an example is
-    /// learnt, most classes' probabilities are ~0 and updating them is waste.
-    pub gradient_floor: f32,
+    /// Inverse regularisation: higher fits the tickets more closely.
+    pub cost: f32,
+    pub passes: usize,
     pub seed: u64,
 }
 
 impl Default for TrainingOptions {
     fn default() -> Self {
         Self {
-            epochs: 20,
-            learning_rate: 8.0,
-            gradient_floor: 1e-4,
+            cost: 1.0,
+            passes: 10,
             seed: 7,
         }
     }
 }
-
-/// Probability of the right class above which an example counts as learnt.
-const LEARNT: f32 = 0.999;
-const REST_EPOCHS: usize = 4;
 
 /// Known shortcoming: the weights are dense per feature row, so the model
 /// grows with features × FAQs (the saved model: Banking77 24 MB, CLINC150 54 MB; a few
@@ -54,60 +48,50 @@ pub struct Classifier {
 }
 
 impl Classifier {
+    /// One-vs-rest linear SVM (squared hinge, L2), trained per class by dual
+    /// coordinate descent; the classes are shared between the cores.
     pub fn train(
         dimensions: usize,
         classes: usize,
         examples: &[(SparseVector, usize)],
         options: TrainingOptions,
     ) -> Self {
-        let mut model = Self {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
+        let mut rows: Vec<(usize, Vec<f32>, f32)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..workers)
+                .map(|_| {
+                    scope.spawn(|| {
+                        let mut done = Vec::new();
+                        loop {
+                            let class = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                            if class >= classes {
+                                break done;
+                            }
+                            let (w, b) = binary_svm(dimensions, class, examples, options);
+                            done.push((class, w, b));
+                        }
+                    })
+                })
+                .collect();
+            handles
+                .into_iter()
+                .flat_map(|h| h.join().unwrap_or_default())
+                .collect()
+        });
+        rows.sort_by_key(|(class, _, _)| *class);
+        let mut weights = vec![0.0; dimensions * classes];
+        let mut bias = vec![0.0; classes];
+        for (class, w, b) in rows {
+            for (column, value) in w.into_iter().enumerate() {
+                weights[column * classes + class] = value;
+            }
+            bias[class] = b;
+        }
+        Self {
             classes,
-            weights: vec![0.0; dimensions * classes],
-            bias: vec![0.0; classes],
-        };
-        if classes == 0 || examples.is_empty() {
-            return model;
-        }
-
-        let mut order: Vec<usize> = (0..examples.len()).collect();
-        let mut rng = rand::rngs::StdRng::seed_from_u64(options.seed);
-        let mut gradient = vec![0.0f32; classes];
-        // An example the model already gets right with near certainty is
-        // rested for a few epochs: it would contribute almost nothing, and
-        // most examples are learnt early, so later epochs become cheap.
-        let mut rested_until = vec![0usize; examples.len()];
-        for epoch in 0..options.epochs {
-            order.shuffle(&mut rng);
-            let rate = options.learning_rate / (1.0 + 0.5 * epoch as f32);
-            for &i in &order {
-                if rested_until[i] > epoch {
-                    continue;
-                }
-                let (x, label) = &examples[i];
-                model.probabilities_into(x, &mut gradient);
-                if gradient[*label] > LEARNT {
-                    rested_until[i] = epoch + REST_EPOCHS;
-                    continue;
-                }
-                gradient[*label] -= 1.0;
-                model.step(x, &gradient, rate, options.gradient_floor);
-            }
-        }
-        model
-    }
-
-    fn step(&mut self, x: &SparseVector, gradient: &[f32], rate: f32, floor: f32) {
-        let classes = self.classes;
-        for (class, &g) in gradient.iter().enumerate() {
-            if g.abs() < floor {
-                continue;
-            }
-            // The bias learns slower than the features: it should not
-            // swallow what the words say about the class.
-            self.bias[class] -= rate * 0.1 * g;
-            for (column, value) in x.iter() {
-                self.weights[column * classes + class] -= rate * value * g;
-            }
+            weights,
+            bias,
         }
     }
 
@@ -126,31 +110,11 @@ impl Classifier {
         self.classes
     }
 
-    /// Raw scores (logits) for each class. Calibration reads these rather than
-    /// probabilities: an unregularised softmax saturates near 1, and saturated
-    /// probabilities no longer tell a sure answer from a lucky one.
+    /// The score of each class: positive on the class's side of its margin.
     pub fn scores(&self, x: &SparseVector) -> Vec<f32> {
-        let mut out = vec![0.0; self.classes];
-        self.scores_into(x, &mut out);
-        out
-    }
-
-    /// Softmax probabilities for each class.
-    pub fn probabilities(&self, x: &SparseVector) -> Vec<f32> {
-        let mut out = vec![0.0; self.classes];
-        self.probabilities_into(x, &mut out);
-        out
-    }
-
-    fn probabilities_into(&self, x: &SparseVector, out: &mut [f32]) {
-        self.scores_into(x, out);
-        softmax(out);
-    }
-
-    fn scores_into(&self, x: &SparseVector, out: &mut [f32]) {
-        out.copy_from_slice(&self.bias);
+        let mut out = self.bias.clone();
         if self.weights.is_empty() {
-            return;
+            return out;
         }
         for (column, value) in x.iter() {
             let row = &self.weights[column * self.classes..(column + 1) * self.classes];
@@ -158,19 +122,60 @@ impl Classifier {
                 *score += value * weight;
             }
         }
+        out
     }
 }
 
-pub fn softmax(scores: &mut [f32]) {
-    let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for score in scores.iter_mut() {
-        *score = (*score - max).exp();
-        sum += *score;
+/// Dual coordinate descent for one class against the rest (L2-regularised,
+/// squared hinge loss), with a bias feature of 1. An example already beyond
+/// the margin with no weight is skipped until the last pass, which checks
+/// every example again: most tickets are far from most classes' margins.
+fn binary_svm(
+    dimensions: usize,
+    class: usize,
+    examples: &[(SparseVector, usize)],
+    options: TrainingOptions,
+) -> (Vec<f32>, f32) {
+    let TrainingOptions { cost, passes, seed } = options;
+    let diagonal = 1.0 / (2.0 * cost);
+    let mut w = vec![0.0f32; dimensions];
+    let mut b = 0.0f32;
+    let mut alpha = vec![0.0f32; examples.len()];
+    let mut inactive = vec![false; examples.len()];
+    let q: Vec<f32> = examples
+        .iter()
+        .map(|(x, _)| x.values.iter().map(|v| v * v).sum::<f32>() + 1.0 + diagonal)
+        .collect();
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed ^ class as u64);
+    for pass in 0..passes {
+        order.shuffle(&mut rng);
+        let last = pass + 1 == passes;
+        for &i in &order {
+            if inactive[i] && !last {
+                continue;
+            }
+            let (x, label) = &examples[i];
+            let y = if *label == class { 1.0 } else { -1.0 };
+            let wx: f32 = x.iter().map(|(j, v)| w[j] * v).sum::<f32>() + b;
+            let g = y * wx - 1.0 + diagonal * alpha[i];
+            let projected = if alpha[i] == 0.0 { g.min(0.0) } else { g };
+            if alpha[i] == 0.0 && g > 0.0 {
+                inactive[i] = true;
+            }
+            if projected.abs() < 1e-6 {
+                continue;
+            }
+            let updated = (alpha[i] - g / q[i]).max(0.0);
+            let step = (updated - alpha[i]) * y;
+            alpha[i] = updated;
+            for (j, v) in x.iter() {
+                w[j] += step * v;
+            }
+            b += step;
+        }
     }
-    if sum > 0.0 {
-        scores.iter_mut().for_each(|s| *s /= sum);
-    }
+    (w, b)
 }
 
 #[cfg(test)]
@@ -196,10 +201,19 @@ mod tests {
             .collect();
         let model = Classifier::train(vectorizer.dimensions(), 2, &examples, Default::default());
 
-        let p = model.probabilities(&vectorizer.transform("my new card has not arrived yet"));
-        assert!(p[0] > 0.8, "{p:?}");
-        let p = model.probabilities(&vectorizer.transform("can i top up by transfer"));
-        assert!(p[1] > 0.8, "{p:?}");
-        assert!((p.iter().sum::<f32>() - 1.0).abs() < 1e-4);
+        let s = model.scores(&vectorizer.transform("my new card has not arrived yet"));
+        assert!(s[0] > 0.0 && s[1] < 0.0, "{s:?}");
+        let s = model.scores(&vectorizer.transform("can i top up by transfer"));
+        assert!(s[1] > 0.0 && s[0] < 0.0, "{s:?}");
+    }
+
+    #[test]
+    fn an_untrained_classifier_scores_zero() {
+        let model = Classifier::untrained(3);
+        let x = SparseVector {
+            indices: vec![5],
+            values: vec![1.0],
+        };
+        assert_eq!(model.scores(&x), vec![0.0; 3]);
     }
 }

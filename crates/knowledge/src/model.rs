@@ -35,11 +35,11 @@ const VOTING_HITS: usize = 10;
 const FOLDS: usize = 3;
 /// How much the nearest labelled phrasing of an FAQ adds to the classifier's
 /// score for it when choosing the candidate (cosine similarity in [0, 1]).
-const NEAREST_PHRASING_WEIGHT: f64 = 8.0;
+const NEAREST_PHRASING_WEIGHT: f64 = 0.5;
 /// How much the FAQ's share of the lexical hits' votes adds to its score.
 /// Both weights were chosen on the Banking77 and CLINC150 dev questions; they
 /// add about one point of top-candidate accuracy over the classifier alone.
-const LEXICAL_VOTE_WEIGHT: f64 = 5.0;
+const LEXICAL_VOTE_WEIGHT: f64 = 0.5;
 /// Out-of-scope questions are rare in past tickets but common in real
 /// traffic; calibration weighs them as if they were this share of messages,
 /// so that the confidence stays honest when many more of them arrive.
