@@ -10,6 +10,7 @@
 
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::features::SparseVector;
@@ -49,40 +50,20 @@ pub struct Classifier {
 
 impl Classifier {
     /// One-vs-rest linear SVM (squared hinge, L2), trained per class by dual
-    /// coordinate descent; the classes are shared between the cores.
+    /// coordinate descent; the classes are trained in parallel.
     pub fn train(
         dimensions: usize,
         classes: usize,
         examples: &[(SparseVector, usize)],
         options: TrainingOptions,
     ) -> Self {
-        let next = std::sync::atomic::AtomicUsize::new(0);
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let mut rows: Vec<(usize, Vec<f32>, f32)> = std::thread::scope(|scope| {
-            let handles: Vec<_> = (0..workers)
-                .map(|_| {
-                    scope.spawn(|| {
-                        let mut done = Vec::new();
-                        loop {
-                            let class = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                            if class >= classes {
-                                break done;
-                            }
-                            let (w, b) = binary_svm(dimensions, class, examples, options);
-                            done.push((class, w, b));
-                        }
-                    })
-                })
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
-        rows.sort_by_key(|(class, _, _)| *class);
+        let rows: Vec<(Vec<f32>, f32)> = (0..classes)
+            .into_par_iter()
+            .map(|class| binary_svm(dimensions, class, examples, options))
+            .collect();
         let mut weights = vec![0.0; dimensions * classes];
         let mut bias = vec![0.0; classes];
-        for (class, w, b) in rows {
+        for (class, (w, b)) in rows.into_iter().enumerate() {
             for (column, value) in w.into_iter().enumerate() {
                 weights[column * classes + class] = value;
             }

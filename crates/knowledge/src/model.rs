@@ -6,6 +6,7 @@ use std::fs;
 use std::io::{BufReader, BufWriter};
 
 use bincode::Options;
+use rayon::prelude::*;
 use std::path::{Path, PathBuf};
 
 use frontdesk_core::{DocPassage, FaqEntry, SourceKind, SourceRef, Ticket};
@@ -225,20 +226,9 @@ impl Model {
                 weight,
             })
         };
-        // Scoring every ticket is a search and a classification each: split
-        // across the cores, it takes half the time.
-        let workers = std::thread::available_parallelism().map_or(1, |n| n.get());
-        let chunk = examples.len().div_ceil(workers).max(1);
-        let mut held_out: Vec<CalibrationExample> = std::thread::scope(|scope| {
-            let handles: Vec<_> = examples
-                .chunks(chunk)
-                .map(|part| scope.spawn(move || part.iter().filter_map(score).collect::<Vec<_>>()))
-                .collect();
-            handles
-                .into_iter()
-                .flat_map(|h| h.join().unwrap_or_default())
-                .collect()
-        });
+        // Scoring every ticket is a search and a classification each, so the
+        // tickets are scored in parallel.
+        let mut held_out: Vec<CalibrationExample> = examples.par_iter().filter_map(score).collect();
 
         // Give out-of-scope examples the weight of their assumed share.
         let in_scope = held_out.iter().filter(|e| e.weight > 0.0).count() as f64;
@@ -606,33 +596,9 @@ fn train_with_folds(
             .collect();
         Classifier::train(dimensions, classes, &set, options)
     };
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let workers = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(jobs.len());
-    let mut trained: Vec<(usize, Classifier)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..workers)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let job = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&fold) = jobs.get(job) else {
-                            break done;
-                        };
-                        done.push((job, train(fold)));
-                    }
-                })
-            })
-            .collect();
-        handles
-            .into_iter()
-            .flat_map(|h| h.join().unwrap_or_default())
-            .collect()
-    });
-    trained.sort_by_key(|(job, _)| *job);
+    let trained: Vec<Classifier> = jobs.par_iter().map(|&fold| train(fold)).collect();
 
-    let mut models = trained.into_iter().map(|(_, model)| model);
+    let mut models = trained.into_iter();
     let answering = models.next().unwrap_or_else(|| train(None));
     (answering, models.collect())
 }
