@@ -15,8 +15,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::features::SparseVector;
 
-/// Training settings. The defaults were chosen on the Banking77 and CLINC150
-/// dev questions; more passes changed accuracy by less than a tenth of a point.
+/// Training settings, chosen on the Banking77 and CLINC150 dev questions:
+/// cost 0.3 lost a point of accuracy against 1.0, and 6 or 10 passes differed
+/// by a few tenths either way.
 #[derive(Debug, Clone, Copy)]
 pub struct TrainingOptions {
     /// Inverse regularisation: higher fits the tickets more closely.
