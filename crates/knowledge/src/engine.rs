@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use frontdesk_core::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
 
-use crate::index::{EntryKind, Hit, IndexError};
+use crate::index::IndexError;
 use crate::model::{Model, ModelError};
 use crate::normalize::{normalize, words};
 use crate::rules::{RuleError, RuleHit, Rules, SensitiveTopic};
@@ -260,15 +260,6 @@ impl Engine {
             Target::Faq(i) => Some(self.model.faq(i).id.as_str()),
             Target::Passage(_) => None,
         }
-    }
-
-    /// Lexical hits for the message, for diagnostics and tests.
-    pub fn search(&self, message: &str, limit: usize) -> Vec<(EntryKind, Hit)> {
-        self.model
-            .search(&normalize(message), limit)
-            .into_iter()
-            .map(|h| (h.entry.kind, h))
-            .collect()
     }
 }
 
