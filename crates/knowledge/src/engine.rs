@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use frontdesk_core::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
 
+use crate::embedding::SharedEncoder;
 use crate::index::IndexError;
 use crate::model::{Model, ModelError};
 use crate::normalize::{normalize, words};
@@ -33,11 +34,21 @@ const HANDOFF_TEXT: &str =
 const UNSURE_TEXT: &str = "I'm not sure I have the right answer for that, so I'm passing your \
      message to a member of our team, who will reply here as soon as they can.";
 
-/// Per-call settings of the decision.
-#[derive(Debug, Clone)]
+/// Settings of the decision, and the sentence encoder when one is installed.
+#[derive(Clone)]
 pub struct EngineSettings {
     pub answer_threshold: f64,
     rules: Arc<Rules>,
+    encoder: Option<SharedEncoder>,
+}
+
+impl std::fmt::Debug for EngineSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EngineSettings")
+            .field("answer_threshold", &self.answer_threshold)
+            .field("encoder", &self.encoder.as_ref().map(|e| e.model_name()))
+            .finish_non_exhaustive()
+    }
 }
 
 impl EngineSettings {
@@ -48,7 +59,19 @@ impl EngineSettings {
         Ok(Self {
             answer_threshold,
             rules: Arc::new(Rules::new(&sensitive_topics)?),
+            encoder: None,
         })
+    }
+
+    /// Reads messages by meaning too, with this sentence encoder. The index
+    /// remembers which encoder built it and is rebuilt when that changes.
+    pub fn with_encoder(mut self, encoder: SharedEncoder) -> Self {
+        self.encoder = Some(encoder);
+        self
+    }
+
+    pub fn encoder(&self) -> Option<&SharedEncoder> {
+        self.encoder.as_ref()
     }
 }
 
@@ -109,7 +132,7 @@ impl Engine {
         settings: EngineSettings,
         progress: &dyn Fn(&'static str),
     ) -> Result<Self, EngineError> {
-        let model = Model::build(dir, snapshot, revision, progress)?;
+        let model = Model::build(dir, snapshot, revision, settings.encoder.clone(), progress)?;
         Ok(Self { model, settings })
     }
 
@@ -120,7 +143,8 @@ impl Engine {
         revision: &str,
         settings: EngineSettings,
     ) -> Result<Option<Self>, EngineError> {
-        Ok(Model::load(dir, revision)?.map(|model| Self { model, settings }))
+        let encoder = settings.encoder.clone();
+        Ok(Model::load(dir, revision, encoder)?.map(|model| Self { model, settings }))
     }
 
     /// Whether there is no FAQ entry and no document to answer from.
@@ -162,7 +186,7 @@ impl Engine {
         if let Some(reason) = self.too_vague(&normalized) {
             return settled(DecisionKind::Clarify, reason);
         }
-        match self.model.best_candidate(&normalized) {
+        match self.model.best_candidate(message, &normalized) {
             Some(candidate) => Assessment::Candidate(candidate),
             None => settled(DecisionKind::Escalate, Reason::NoKnowledge),
         }

@@ -3,6 +3,7 @@
 
 pub mod calibrate;
 pub mod classifier;
+pub mod embedding;
 mod engine;
 pub mod eval;
 pub mod features;
@@ -15,6 +16,7 @@ mod text;
 
 use frontdesk_core::{DocPassage, FaqEntry, Ticket};
 
+pub use embedding::{EncoderError, SentenceEncoder, SharedEncoder};
 pub use engine::{
     Assessment, Candidate, Engine, EngineError, EngineSettings, Target, DEFAULT_ANSWER_THRESHOLD,
 };

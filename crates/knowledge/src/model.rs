@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationExample, Calibrator};
 use crate::classifier::{Classifier, TrainingOptions};
+use crate::embedding::{Closeness, EncoderError, PhrasingVectors, SharedEncoder, VectorCache};
 use crate::engine::{Candidate, Target};
 use crate::features::{SparseVector, Vectorizer};
 use crate::index::{Entry, EntryKind, Hit, IndexError, LexicalIndex};
@@ -24,7 +25,7 @@ use crate::KnowledgeSnapshot;
 
 /// Bumped whenever the saved layout changes, so an old index is rebuilt
 /// instead of misread.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const MODEL_FILE: &str = "model.bin";
 const LEXICAL_DIR: &str = "lexical";
 
@@ -45,7 +46,14 @@ const LEXICAL_VOTE_WEIGHT: f64 = 0.5;
 /// traffic; calibration weighs them as if they were this share of messages,
 /// so that the confidence stays honest when many more of them arrive.
 const OUT_OF_SCOPE_SHARE: f64 = 0.2;
-const SIGNALS: usize = 12;
+/// How much the nearest phrasing by meaning (embedding cosine) adds to an
+/// FAQ's score when choosing the candidate.
+const EMBEDDING_NEIGHBOUR_WEIGHT: f64 = 1.0;
+/// The sentence vector joins the n-gram features of the classifier scaled by
+/// this (both parts are unit vectors).
+const EMBEDDING_FEATURE_WEIGHT: f32 = 1.0;
+const LEXICAL_SIGNALS: usize = 12;
+const EMBEDDING_SIGNALS: usize = 5;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
@@ -61,6 +69,8 @@ pub enum ModelError {
     },
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(transparent)]
+    Encoder(#[from] EncoderError),
 }
 
 /// What is saved in `model.bin`.
@@ -81,18 +91,31 @@ struct Saved {
     classifier: Classifier,
     /// `None` when there were no tickets to calibrate on; see [`uncalibrated_confidence`].
     calibrator: Option<Calibrator>,
+    /// Present when the model was built with a sentence encoder.
+    embeddings: Option<EmbeddingPart>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct EmbeddingPart {
+    /// The encoder's model name; another encoder at load time means rebuild.
+    model: String,
+    phrasings: PhrasingVectors,
 }
 
 pub struct Model {
     saved: Saved,
     vocabulary: FxHashSet<String>,
     index: LexicalIndex,
+    encoder: Option<SharedEncoder>,
 }
 
 /// A ticket prepared for training: its normalised text and its class
 /// (an FAQ's position, or the out-of-scope class).
 struct Example {
     text: String,
+    /// The text as written, for the sentence encoder, which reads case and
+    /// punctuation better than our normalisation.
+    raw: String,
     class: usize,
     ticket: Option<u32>,
     /// The cross-fitting fold whose model does not see this example; `None`
@@ -105,6 +128,7 @@ impl Model {
         dir: Option<&Path>,
         snapshot: KnowledgeSnapshot,
         revision: &str,
+        encoder: Option<SharedEncoder>,
         progress: &dyn Fn(&'static str),
     ) -> Result<Self, ModelError> {
         let KnowledgeSnapshot {
@@ -147,16 +171,52 @@ impl Model {
             texts,
         )?;
 
+        let mut cache = None;
+        let mut sentence_vectors = Vec::new();
+        if let Some(encoder) = &encoder {
+            step("encoding phrasings");
+            let mut loaded = match dir {
+                Some(dir) => VectorCache::load(dir, encoder.model_name()),
+                None => VectorCache::empty(encoder.model_name()),
+            };
+            let raw: Vec<&str> = examples.iter().map(|e| e.raw.as_str()).collect();
+            sentence_vectors = loaded.encode_all(encoder.as_ref(), &raw, &|done, total| {
+                tracing::debug!(done, total, "encoding phrasings");
+            })?;
+            cache = Some(loaded);
+        }
+        let sentence_dimensions = sentence_vectors.first().map_or(0, Vec::len);
+
         step("training the classifier");
         let all_texts: Vec<&str> = examples.iter().map(|e| e.text.as_str()).collect();
         let vectorizer = Vectorizer::fit(&all_texts, 1);
-        let vectors: Vec<_> = examples
+        let lexical_vectors: Vec<_> = examples
             .iter()
             .map(|e| (vectorizer.transform(&e.text), e.class))
             .collect();
+        let entry_vectors = entry_vectors(&entries, &examples, &lexical_vectors);
+        let vectors: Vec<_> = lexical_vectors
+            .into_iter()
+            .enumerate()
+            .map(|(i, (x, class))| {
+                let sentence = sentence_vectors.get(i).map(Vec::as_slice);
+                (joint_features(x, sentence, vectorizer.dimensions()), class)
+            })
+            .collect();
+        let dimensions = vectorizer.dimensions() + sentence_dimensions;
         let (classifier, fold_classifiers) =
-            train_with_folds(&vectorizer, &vectors, &examples, out_of_scope + 1);
-        let entry_vectors = entry_vectors(&entries, &examples, &vectors);
+            train_with_folds(dimensions, &vectors, &examples, out_of_scope + 1);
+        let embeddings = encoder.as_ref().map(|encoder| {
+            let mut phrasings = PhrasingVectors::new(sentence_dimensions);
+            for (example, vector) in examples.iter().zip(&sentence_vectors) {
+                let target = (example.class != out_of_scope).then_some(example.class as u32);
+                phrasings.push(vector, target, example.ticket);
+            }
+            EmbeddingPart {
+                model: encoder.model_name().to_string(),
+                phrasings,
+            }
+        });
 
         let mut model = Model {
             saved: Saved {
@@ -171,9 +231,11 @@ impl Model {
                 vectorizer,
                 classifier,
                 calibrator: None,
+                embeddings,
             },
             vocabulary,
             index,
+            encoder,
         };
 
         step("calibrating confidence");
@@ -184,12 +246,19 @@ impl Model {
                  probability; import tickets to improve both"
             );
         } else if !fold_classifiers.is_empty() {
-            model.saved.calibrator = Some(model.calibrate(&examples, &fold_classifiers));
+            model.saved.calibrator =
+                Some(model.calibrate(&examples, &sentence_vectors, &fold_classifiers));
         }
 
         if let (Some(dir), Some(building)) = (dir, building) {
             step("saving");
             model.save_into(&building)?;
+            if let Some(cache) = &cache {
+                // Losing the cache costs only encoding time on the next build.
+                if let Err(err) = cache.save(&building) {
+                    tracing::warn!(%err, "cannot save the vector cache");
+                }
+            }
             swap_into_place(&building, dir)?;
             step("saved");
             model.index = LexicalIndex::open(&dir.join(LEXICAL_DIR), model.saved.entries.clone())?;
@@ -200,9 +269,14 @@ impl Model {
     /// Fits the calibrator on every ticket, each scored by the fold model
     /// that did not learn from it: the signals of the candidate that model
     /// would pick, and whether that pick was right.
-    fn calibrate(&self, examples: &[Example], folds: &[Classifier]) -> Calibrator {
+    fn calibrate(
+        &self,
+        examples: &[Example],
+        sentence_vectors: &[Vec<f32>],
+        folds: &[Classifier],
+    ) -> Calibrator {
         let out_of_scope = self.saved.faqs.len();
-        let score = |example: &Example| -> Option<CalibrationExample> {
+        let score = |(example, sentence): (&Example, Option<&Vec<f32>>)| {
             let classifier = example.fold.and_then(|fold| folds.get(fold))?;
             // The ticket is in the index; hide it from its own search.
             let hits: Vec<Hit> = self
@@ -212,7 +286,12 @@ impl Model {
                     !(h.entry.kind == EntryKind::Ticket && Some(h.entry.item) == example.ticket)
                 })
                 .collect();
-            let (candidate, signals) = self.score_with(classifier, &example.text, &hits)?;
+            let reading = Reading {
+                normalized: &example.text,
+                sentence: sentence.map(Vec::as_slice),
+                held_out_ticket: example.ticket,
+            };
+            let (candidate, signals) = self.score_with(classifier, &reading, &hits)?;
             let correct = candidate.target == Target::Faq(example.class as u32)
                 && example.class != out_of_scope;
             let weight = if example.class == out_of_scope {
@@ -228,7 +307,11 @@ impl Model {
         };
         // Scoring every ticket is a search and a classification each, so the
         // tickets are scored in parallel.
-        let mut held_out: Vec<CalibrationExample> = examples.par_iter().filter_map(score).collect();
+        let mut held_out: Vec<CalibrationExample> = (0..examples.len())
+            .into_par_iter()
+            .map(|i| (&examples[i], sentence_vectors.get(i)))
+            .filter_map(score)
+            .collect();
 
         // Give out-of-scope examples the weight of their assumed share.
         let in_scope = held_out.iter().filter(|e| e.weight > 0.0).count() as f64;
@@ -241,10 +324,23 @@ impl Model {
                 .for_each(|e| e.weight = weight.max(1.0));
         }
         tracing::debug!(examples = held_out.len(), out_of_scope = oos, "calibrating");
-        Calibrator::fit(&held_out, SIGNALS)
+        Calibrator::fit(&held_out, self.signal_count())
     }
 
-    pub fn load(dir: &Path, revision: &str) -> Result<Option<Self>, ModelError> {
+    fn signal_count(&self) -> usize {
+        match self.saved.embeddings {
+            Some(_) => LEXICAL_SIGNALS + EMBEDDING_SIGNALS,
+            None => LEXICAL_SIGNALS,
+        }
+    }
+
+    /// Opens the saved model if it was built from knowledge at `revision`
+    /// with the same encoder (or none, as now).
+    pub fn load(
+        dir: &Path,
+        revision: &str,
+        encoder: Option<SharedEncoder>,
+    ) -> Result<Option<Self>, ModelError> {
         let path = dir.join(MODEL_FILE);
         let Ok(file) = fs::File::open(&path) else {
             return Ok(None);
@@ -266,6 +362,14 @@ impl Model {
         if saved.format != FORMAT || saved.revision != revision {
             return Ok(None);
         }
+        let built_with = saved.embeddings.as_ref().map(|e| e.model.as_str());
+        if built_with != encoder.as_ref().map(|e| e.model_name()) {
+            tracing::info!(
+                built_with = built_with.unwrap_or("no sentence encoder"),
+                "the index was built with another sentence encoder; rebuilding"
+            );
+            return Ok(None);
+        }
         let index = match LexicalIndex::open(&dir.join(LEXICAL_DIR), saved.entries.clone()) {
             Ok(index) => index,
             Err(err) => {
@@ -278,6 +382,7 @@ impl Model {
             saved,
             vocabulary,
             index,
+            encoder,
         }))
     }
 
@@ -339,10 +444,16 @@ impl Model {
 
     /// The best FAQ or document passage for the message, whichever is more
     /// likely right.
-    pub fn best_candidate(&self, normalized: &str) -> Option<Candidate> {
+    pub fn best_candidate(&self, message: &str, normalized: &str) -> Option<Candidate> {
         let hits = self.search(normalized, SEARCH_HITS);
+        let sentence = self.encode_message(message);
+        let reading = Reading {
+            normalized,
+            sentence: sentence.as_deref(),
+            held_out_ticket: None,
+        };
         let faq = self
-            .score_with(&self.saved.classifier, normalized, &hits)
+            .score_with(&self.saved.classifier, &reading, &hits)
             .map(|(candidate, _)| candidate);
         let passage = self.best_passage(normalized, &hits);
         match (faq, passage) {
@@ -352,14 +463,28 @@ impl Model {
         }
     }
 
+    /// The message's sentence vector, when the model reads by meaning.
+    fn encode_message(&self, message: &str) -> Option<Vec<f32>> {
+        let encoder = self.encoder.as_ref()?;
+        self.saved.embeddings.as_ref()?;
+        match encoder.encode(&[message]) {
+            Ok(mut vectors) => vectors.pop(),
+            Err(err) => {
+                tracing::warn!(%err, "cannot encode the message; it will be handed off");
+                None
+            }
+        }
+    }
+
     /// The best FAQ for the message and the signals its confidence is computed
-    /// from. `exclude_ticket` hides a held-out ticket from its own search.
+    /// from.
     fn score_with(
         &self,
         classifier: &Classifier,
-        normalized: &str,
+        reading: &Reading,
         hits: &[Hit],
     ) -> Option<(Candidate, Vec<f64>)> {
+        let normalized = reading.normalized;
         let faqs = self.saved.faqs.len();
         let x = self.saved.vectorizer.transform(normalized);
         let hits: Vec<Hit> = hits
@@ -371,7 +496,23 @@ impl Model {
             return None;
         }
 
-        let scores = classifier.scores(&x);
+        let closeness = match (&self.saved.embeddings, reading.sentence) {
+            (Some(part), Some(sentence)) => Some(part.phrasings.closeness(
+                sentence,
+                faqs,
+                reading.held_out_ticket,
+            )),
+            _ => None,
+        };
+        // A model that reads by meaning but could not encode this message
+        // has no honest confidence for it.
+        let unreadable = self.saved.embeddings.is_some() && closeness.is_none();
+        let joint = joint_features(
+            x.clone(),
+            reading.sentence,
+            self.saved.vectorizer.dimensions(),
+        );
+        let scores = classifier.scores(&joint);
         let votes = faq_votes(&hits, faqs);
         let vote_total: f64 = votes.iter().sum::<f64>().max(1e-9);
 
@@ -382,10 +523,12 @@ impl Model {
                 nearest_per_faq[t as usize] = nearest_per_faq[t as usize].max(cosine);
             }
         }
+        let by_meaning = |f: usize| closeness.as_ref().map_or(0.0, |c| c.per_faq[f]);
         let combined = |f: usize| {
             scores[f] as f64
                 + NEAREST_PHRASING_WEIGHT * nearest_per_faq[f]
                 + LEXICAL_VOTE_WEIGHT * votes[f] / vote_total
+                + EMBEDDING_NEIGHBOUR_WEIGHT * by_meaning(f)
         };
         let best = (0..faqs)
             .max_by(|&a, &b| combined(a).total_cmp(&combined(b)))
@@ -410,7 +553,7 @@ impl Model {
         let known = tokens.iter().filter(|w| self.knows_word(w)).count() as f64;
         let neighbours = neighbours(&similar, best as u32);
 
-        let signals = vec![
+        let mut signals = vec![
             s_best,
             s_best - s_second,
             s_oos,
@@ -424,11 +567,15 @@ impl Model {
             neighbours.nearest_of_best,
             if neighbours.nearest_agrees { 1.0 } else { 0.0 },
         ];
+        if let Some(closeness) = &closeness {
+            signals.extend(meaning_signals(closeness, best as u32));
+        }
         let evidence = hits
             .iter()
             .find(|h| h.entry.kind == EntryKind::Ticket && h.entry.target == Some(best as u32))
             .map(|h| h.entry.item);
         let confidence = match &self.saved.calibrator {
+            _ if unreadable => 0.0,
             Some(calibrator) => calibrator.probability(&signals),
             None => uncalibrated_confidence(&neighbours),
         };
@@ -481,6 +628,42 @@ impl Model {
             evidence: None,
         })
     }
+}
+
+/// One message as the scorer reads it.
+struct Reading<'a> {
+    normalized: &'a str,
+    /// The sentence vector, when the model reads by meaning.
+    sentence: Option<&'a [f32]>,
+    /// A ticket scored for calibration is hidden from its own neighbours.
+    held_out_ticket: Option<u32>,
+}
+
+/// The n-gram features with the sentence vector appended after the last
+/// n-gram column, so one linear model weighs words and meaning together.
+fn joint_features(mut x: SparseVector, sentence: Option<&[f32]>, offset: usize) -> SparseVector {
+    if let Some(sentence) = sentence {
+        for (i, value) in sentence.iter().enumerate() {
+            x.indices.push((offset + i) as u32);
+            x.values.push(value * EMBEDDING_FEATURE_WEIGHT);
+        }
+    }
+    x
+}
+
+/// How near the message is by meaning to the best FAQ's phrasings, to any
+/// phrasing, and to the out-of-scope ones: a message far from everything
+/// known, or nearer to what was handed off, should not be answered.
+fn meaning_signals(closeness: &Closeness, best: u32) -> [f64; EMBEDDING_SIGNALS] {
+    let of_best = closeness.per_faq.get(best as usize).copied().unwrap_or(0.0);
+    let agrees = closeness.nearest_target == Some(Some(best));
+    [
+        of_best,
+        closeness.nearest,
+        if agrees { 1.0 } else { 0.0 },
+        closeness.out_of_scope,
+        of_best - closeness.out_of_scope,
+    ]
 }
 
 /// A crude stem: the first five characters. Enough to meet "refunds" with
@@ -573,12 +756,11 @@ fn faq_votes(hits: &[Hit], faqs: usize) -> Vec<f64> {
 /// cross-fitting fold, each without that fold's tickets, whose scores on the
 /// tickets it did not see fit the calibrator. The jobs share the cores.
 fn train_with_folds(
-    vectorizer: &Vectorizer,
+    dimensions: usize,
     vectors: &[(SparseVector, usize)],
     examples: &[Example],
     classes: usize,
 ) -> (Classifier, Vec<Classifier>) {
-    let dimensions = vectorizer.dimensions();
     let options = TrainingOptions::default();
     let has_tickets = examples.iter().any(|e| e.fold.is_some());
     if !has_tickets {
@@ -614,6 +796,7 @@ fn training_examples(
         .enumerate()
         .map(|(i, faq)| Example {
             text: normalize(&faq.question),
+            raw: faq.question.clone(),
             class: i,
             ticket: None,
             fold: None,
@@ -630,6 +813,7 @@ fn training_examples(
         };
         examples.push(Example {
             text: normalize(&ticket.message),
+            raw: ticket.message.clone(),
             class,
             ticket: Some(i as u32),
             fold: Some((stable_hash(&ticket.id) % FOLDS as u64) as usize),

@@ -1,0 +1,221 @@
+//! The engine with a sentence encoder: it reads by meaning where words
+//! differ, remembers which encoder built its index, encodes each text once
+//! across rebuilds, and hands off when the encoder fails.
+//!
+//! The encoder here maps words to a few concepts by a fixed table, so that
+//! "parcel" and "card" mean the same to it; the real neural encoder is
+//! tested in its own crate.
+
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use frontdesk_core::{DecisionKind, FaqEntry, Reason, Ticket};
+use frontdesk_knowledge::{
+    EncoderError, Engine, EngineSettings, KnowledgeSnapshot, SentenceEncoder, SharedEncoder,
+};
+
+const CONCEPTS: &[&[&str]] = &[
+    &["card", "parcel", "plastic"],
+    &["arrived", "came", "delivered", "showed", "here"],
+    &["top", "money", "funds", "balance", "load"],
+    &["pin", "code", "number"],
+    &["weather", "rain", "sunny"],
+];
+
+struct ConceptEncoder {
+    name: &'static str,
+    encoded: AtomicUsize,
+    broken: AtomicBool,
+}
+
+impl ConceptEncoder {
+    fn new(name: &'static str) -> Arc<Self> {
+        Arc::new(Self {
+            name,
+            encoded: AtomicUsize::new(0),
+            broken: AtomicBool::new(false),
+        })
+    }
+}
+
+impl SentenceEncoder for ConceptEncoder {
+    fn model_name(&self) -> &str {
+        self.name
+    }
+
+    fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
+        if self.broken.load(Ordering::SeqCst) {
+            return Err(EncoderError("the model file is gone".into()));
+        }
+        self.encoded.fetch_add(texts.len(), Ordering::SeqCst);
+        Ok(texts.iter().map(|t| concepts(t)).collect())
+    }
+}
+
+fn concepts(text: &str) -> Vec<f32> {
+    let mut vector = vec![0.0f32; CONCEPTS.len() + 1];
+    for word in text.to_lowercase().split(|c: char| !c.is_alphanumeric()) {
+        match CONCEPTS.iter().position(|words| words.contains(&word)) {
+            Some(concept) => vector[concept] += 1.0,
+            None if !word.is_empty() => vector[CONCEPTS.len()] += 0.1,
+            None => {}
+        }
+    }
+    let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
+    vector.iter().map(|x| x / norm).collect()
+}
+
+fn faq(id: &str, question: &str, answer: &str) -> FaqEntry {
+    FaqEntry {
+        id: id.into(),
+        question: question.into(),
+        answer: answer.into(),
+        tags: Vec::new(),
+        url: None,
+    }
+}
+
+fn snapshot() -> KnowledgeSnapshot {
+    let phrasings: &[(Option<&str>, &[&str])] = &[
+        (
+            Some("card_arrival"),
+            &[
+                "my card has not arrived",
+                "where is my new card",
+                "card not delivered yet",
+                "the card never showed up",
+            ],
+        ),
+        (
+            Some("top_up"),
+            &[
+                "how do i top up my account",
+                "add money to my balance",
+                "top up with a transfer",
+                "put funds in the app",
+            ],
+        ),
+        (
+            Some("change_pin"),
+            &[
+                "how do i change my pin",
+                "i want a new pin",
+                "reset the pin of my card",
+                "update my pin",
+            ],
+        ),
+        (
+            None,
+            &["what is the weather today", "will it rain tomorrow"],
+        ),
+    ];
+    let mut tickets = Vec::new();
+    for (faq_id, messages) in phrasings {
+        for message in *messages {
+            tickets.push(Ticket {
+                id: format!("t{}", tickets.len()),
+                message: (*message).into(),
+                faq_id: faq_id.map(str::to_string),
+                answer: None,
+            });
+        }
+    }
+    KnowledgeSnapshot {
+        faqs: vec![
+            faq(
+                "card_arrival",
+                "Where is my card?",
+                "Cards arrive within 5 days.",
+            ),
+            faq("top_up", "How do I top up?", "Top up from the app."),
+            faq("change_pin", "How do I change my PIN?", "At any ATM."),
+        ],
+        tickets,
+        passages: Vec::new(),
+    }
+}
+
+fn settings(encoder: Option<SharedEncoder>) -> EngineSettings {
+    let settings = EngineSettings::new(0.0, frontdesk_knowledge::rules::default_sensitive_topics())
+        .expect("default rules compile");
+    match encoder {
+        Some(encoder) => settings.with_encoder(encoder),
+        None => settings,
+    }
+}
+
+#[test]
+fn a_paraphrase_without_shared_words_is_answered_by_meaning() {
+    let encoder = ConceptEncoder::new("concepts");
+    let engine = Engine::build(None, snapshot(), "r1", settings(Some(encoder)), &|_| {})
+        .expect("builds in memory");
+
+    let decision = engine.decide("the parcel plastic never came");
+    assert_eq!(decision.kind, DecisionKind::Answer);
+    assert_eq!(decision.faq_id.as_deref(), Some("card_arrival"));
+}
+
+#[test]
+fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let index = dir.path().join("index");
+    let encoder = ConceptEncoder::new("concepts");
+    let shared: SharedEncoder = encoder.clone();
+
+    Engine::build(
+        Some(&index),
+        snapshot(),
+        "r1",
+        settings(Some(shared.clone())),
+        &|_| {},
+    )
+    .expect("builds");
+    let first_build = encoder.encoded.load(Ordering::SeqCst);
+    assert_eq!(first_build, 3 + 14, "every FAQ question and ticket once");
+
+    let same = Engine::load(&index, "r1", settings(Some(shared.clone()))).expect("loads");
+    assert!(same.is_some(), "the same encoder reuses the index");
+    let without = Engine::load(&index, "r1", settings(None)).expect("loads");
+    assert!(
+        without.is_none(),
+        "an index built with an encoder is rebuilt without one"
+    );
+    let other: SharedEncoder = ConceptEncoder::new("other-model");
+    let changed = Engine::load(&index, "r1", settings(Some(other))).expect("loads");
+    assert!(changed.is_none(), "another encoder rebuilds the index");
+
+    let mut grown = snapshot();
+    grown.tickets.push(Ticket {
+        id: "t-new".into(),
+        message: "my code does not work".into(),
+        faq_id: Some("change_pin".into()),
+        answer: None,
+    });
+    let before = encoder.encoded.load(Ordering::SeqCst);
+    Engine::build(Some(&index), grown, "r2", settings(Some(shared)), &|_| {}).expect("rebuilds");
+    assert_eq!(
+        encoder.encoded.load(Ordering::SeqCst) - before,
+        1,
+        "a rebuild encodes only the new ticket"
+    );
+}
+
+#[test]
+fn an_encoder_failing_at_question_time_hands_off() {
+    let encoder = ConceptEncoder::new("concepts");
+    let engine = Engine::build(
+        None,
+        snapshot(),
+        "r1",
+        settings(Some(encoder.clone())),
+        &|_| {},
+    )
+    .expect("builds in memory");
+    encoder.broken.store(true, Ordering::SeqCst);
+
+    // Any threshold above zero: the confidence of an unreadable message is 0.
+    let assessment = engine.assess("my card has not arrived");
+    let decision = engine.decision(&assessment, 0.01);
+    assert_eq!(decision.kind, DecisionKind::Escalate);
+    assert_eq!(decision.reason, Some(Reason::LowConfidence));
+}
