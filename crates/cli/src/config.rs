@@ -1,7 +1,7 @@
 //! The settings file. Only what the answer engine needs lives here for now;
 //! every setting has a default so an absent file is a valid configuration.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use frontdesk_knowledge::rules::{default_sensitive_topics, SensitiveTopic};
@@ -28,6 +28,10 @@ pub struct AssistantConfig {
     /// An owner who lists their own topics keeps these unless they say otherwise.
     #[serde(default = "yes")]
     pub default_sensitive_topics: bool,
+    /// Folder holding the sentence-embedding model, instead of `models/all-MiniLM-L6-v2`
+    /// in the data dir. A relative path is taken from the settings file's folder.
+    #[serde(default)]
+    pub embedding_model: Option<PathBuf>,
 }
 
 fn yes() -> bool {
@@ -44,6 +48,7 @@ impl Default for AssistantConfig {
             answer_threshold: default_threshold(),
             sensitive_topics: Vec::new(),
             default_sensitive_topics: true,
+            embedding_model: None,
         }
     }
 }
@@ -72,9 +77,14 @@ impl Config {
         }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the settings file {}", path.display()))?;
-        let config: Config = toml::from_str(&text)
+        let mut config: Config = toml::from_str(&text)
             .with_context(|| format!("{} is not a valid settings file", path.display()))?;
         config.validate(path)?;
+        // The file names paths as seen from where it lives, so that it means the same
+        // whichever folder frontdesk is started from.
+        if let (Some(model), Some(folder)) = (&config.assistant.embedding_model, path.parent()) {
+            config.assistant.embedding_model = Some(folder.join(model));
+        }
         Ok(config)
     }
 

@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{answer, ask, eval, import, knowledge};
+use crate::commands::{answer, ask, eval, import, knowledge, model};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -45,6 +45,16 @@ struct Cli {
     #[arg(long, global = true, env = "FRONTDESK_CONFIG")]
     config: Option<PathBuf>,
 
+    /// Folder of the sentence-embedding model. Default: `assistant.embedding_model` from the
+    /// settings file, else `models/all-MiniLM-L6-v2` in the data dir.
+    #[arg(
+        long,
+        global = true,
+        env = "FRONTDESK_EMBEDDING_MODEL",
+        value_name = "DIR"
+    )]
+    embedding_model: Option<PathBuf>,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -63,6 +73,9 @@ enum Command {
     Answer(answer::AnswerArgs),
     /// Measure the assistant on labelled questions.
     Eval(eval::EvalArgs),
+    /// Install or check the sentence-embedding model.
+    #[command(subcommand)]
+    Model(model::ModelCommand),
 }
 
 fn main() -> ExitCode {
@@ -90,13 +103,19 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let workspace = workspace::Workspace::new(cli.data_dir, cli.database_url, cli.config)?;
+    let workspace = workspace::Workspace::new(
+        cli.data_dir,
+        cli.database_url,
+        cli.config,
+        cli.embedding_model,
+    )?;
     match cli.command {
         Command::Import(command) => import::run(&workspace, command).await,
         Command::Knowledge(command) => knowledge::run(&workspace, command).await,
         Command::Ask(args) => ask::run(&workspace, args).await,
         Command::Answer(args) => answer::run(&workspace, args).await,
         Command::Eval(args) => eval::run(&workspace, args).await,
+        Command::Model(command) => model::run(&workspace, command).await,
     }
 }
 

@@ -13,6 +13,9 @@ pub struct Workspace {
     data_dir: PathBuf,
     database_url: String,
     config: Config,
+    /// The embedding model folder named by `--embedding-model` or its environment variable;
+    /// it wins over the settings file.
+    embedding_model_override: Option<PathBuf>,
 }
 
 impl Workspace {
@@ -20,6 +23,7 @@ impl Workspace {
         data_dir: PathBuf,
         database_url: Option<String>,
         config_path: Option<PathBuf>,
+        embedding_model_override: Option<PathBuf>,
     ) -> anyhow::Result<Self> {
         let config = match config_path {
             Some(path) => Config::load(&path, true)?,
@@ -31,6 +35,7 @@ impl Workspace {
             data_dir,
             database_url,
             config,
+            embedding_model_override,
         })
     }
 
@@ -50,6 +55,30 @@ impl Workspace {
     /// store and can be deleted at any time.
     pub fn index_dir(&self) -> PathBuf {
         self.data_dir.join("index")
+    }
+
+    /// Where the sentence-embedding model is installed and read: the folder the owner
+    /// named, or `models/all-MiniLM-L6-v2` in the data dir.
+    pub fn embedding_model_dir(&self) -> PathBuf {
+        self.embedding_model_override
+            .clone()
+            .or_else(|| self.config.assistant.embedding_model.clone())
+            .unwrap_or_else(|| {
+                self.data_dir
+                    .join("models")
+                    .join(frontdesk_embed::MODEL_NAME)
+            })
+    }
+
+    /// Which setting chose [`Workspace::embedding_model_dir`], for messages about it.
+    pub fn embedding_model_origin(&self) -> &'static str {
+        if self.embedding_model_override.is_some() {
+            "set by --embedding-model or FRONTDESK_EMBEDDING_MODEL"
+        } else if self.config.assistant.embedding_model.is_some() {
+            "set by assistant.embedding_model in the settings file"
+        } else {
+            "the default, in the data dir"
+        }
     }
 
     pub fn engine_settings(

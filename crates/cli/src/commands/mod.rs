@@ -3,4 +3,5 @@ pub mod ask;
 pub mod eval;
 pub mod import;
 pub mod knowledge;
+pub mod model;
 pub mod progress;

@@ -10,5 +10,6 @@ mod answer_batch;
 mod ask;
 mod eval;
 mod import;
+mod model;
 mod postgres;
 mod support;

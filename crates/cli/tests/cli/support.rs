@@ -12,7 +12,12 @@ use tempfile::TempDir;
 
 /// The environment variables the binary reads. They are cleared for every
 /// run so that a developer's shell cannot point a test at their own data.
-const FRONTDESK_ENV: &[&str] = &["FRONTDESK_DATA_DIR", "DATABASE_URL", "FRONTDESK_CONFIG"];
+const FRONTDESK_ENV: &[&str] = &[
+    "FRONTDESK_DATA_DIR",
+    "DATABASE_URL",
+    "FRONTDESK_CONFIG",
+    "FRONTDESK_EMBEDDING_MODEL",
+];
 
 /// The fields of every decision `ask --json` and `answer --batch` print.
 const DECISION_FIELDS: [&str; 6] = [
@@ -87,7 +92,7 @@ impl Frontdesk {
         self.dir.path()
     }
 
-    fn command(&self, args: &[&str]) -> Command {
+    pub fn command(&self, args: &[&str]) -> Command {
         let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
         for var in FRONTDESK_ENV {
             command.env_remove(var);
