@@ -19,7 +19,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{answer, ask, eval, import, knowledge};
+use crate::commands::{answer, ask, eval, import, knowledge, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -63,11 +63,19 @@ enum Command {
     Answer(answer::AnswerArgs),
     /// Measure the assistant on labelled questions.
     Eval(eval::EvalArgs),
+    /// Run the HTTP server: health, metrics, the answer API and widget conversations.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    // A server's log is how its operator sees it start and answer; the one-shot
+    // commands print their results and log only warnings.
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    init_logging(default_level);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -97,6 +105,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Ask(args) => ask::run(&workspace, args).await,
         Command::Answer(args) => answer::run(&workspace, args).await,
         Command::Eval(args) => eval::run(&workspace, args).await,
+        Command::Serve(args) => serve::run(&workspace, args).await,
     }
 }
 
@@ -110,10 +119,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Logs go to stderr so that stdout stays clean for JSON output. `RUST_LOG`
-/// raises the level; the default shows warnings only.
-fn init_logging() {
+/// sets the level; the default is `default_level`.
+fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     // Colour codes only where a person reads them, not in a CI log or a file.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()

@@ -4,3 +4,4 @@ pub mod eval;
 pub mod import;
 pub mod knowledge;
 pub mod progress;
+pub mod serve;

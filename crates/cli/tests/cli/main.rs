@@ -11,4 +11,5 @@ mod ask;
 mod eval;
 mod import;
 mod postgres;
+mod serve;
 mod support;

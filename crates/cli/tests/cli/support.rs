@@ -12,7 +12,15 @@ use tempfile::TempDir;
 
 /// The environment variables the binary reads. They are cleared for every
 /// run so that a developer's shell cannot point a test at their own data.
-const FRONTDESK_ENV: &[&str] = &["FRONTDESK_DATA_DIR", "DATABASE_URL", "FRONTDESK_CONFIG"];
+const FRONTDESK_ENV: &[&str] = &[
+    "FRONTDESK_DATA_DIR",
+    "DATABASE_URL",
+    "FRONTDESK_CONFIG",
+    "FRONTDESK_LISTEN",
+    "FRONTDESK_PUBLIC_URL",
+    "FRONTDESK_API_TOKEN",
+    "FRONTDESK_MAX_BODY_BYTES",
+];
 
 /// The fields of every decision `ask --json` and `answer --batch` print.
 const DECISION_FIELDS: [&str; 6] = [
@@ -104,6 +112,19 @@ impl Frontdesk {
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args)
             .output()
+            .expect("the frontdesk binary runs")
+    }
+
+    /// Starts `frontdesk ARGS` with `env` added and its standard error piped, for
+    /// commands that run until stopped (`serve`).
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("the frontdesk binary runs")
     }
 
