@@ -12,6 +12,7 @@ macro_rules! say {
 
 mod commands;
 mod config;
+mod encoder;
 mod workspace;
 
 use std::path::PathBuf;
@@ -19,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{answer, ask, eval, import, knowledge, model};
+use crate::commands::{answer, ask, eval, import, knowledge, model, serve};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -55,6 +56,10 @@ struct Cli {
     )]
     embedding_model: Option<PathBuf>,
 
+    /// Answer from words alone, even when the sentence-embedding model is installed.
+    #[arg(long, global = true, env = "FRONTDESK_LEXICAL_ONLY")]
+    lexical_only: bool,
+
     #[command(subcommand)]
     command: Command,
 }
@@ -76,11 +81,19 @@ enum Command {
     /// Install or check the sentence-embedding model.
     #[command(subcommand)]
     Model(model::ModelCommand),
+    /// Run the HTTP server: health, metrics, the answer API and widget conversations.
+    Serve(serve::ServeArgs),
 }
 
 fn main() -> ExitCode {
-    init_logging();
     let cli = Cli::parse();
+    // A server's log is how its operator sees it start and answer; the one-shot
+    // commands print their results and log only warnings.
+    let default_level = match cli.command {
+        Command::Serve(_) => "info",
+        _ => "warn",
+    };
+    init_logging(default_level);
 
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -108,6 +121,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         cli.database_url,
         cli.config,
         cli.embedding_model,
+        cli.lexical_only,
     )?;
     match cli.command {
         Command::Import(command) => import::run(&workspace, command).await,
@@ -116,6 +130,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Answer(args) => answer::run(&workspace, args).await,
         Command::Eval(args) => eval::run(&workspace, args).await,
         Command::Model(command) => model::run(&workspace, command).await,
+        Command::Serve(args) => serve::run(&workspace, args).await,
     }
 }
 
@@ -129,10 +144,10 @@ fn is_broken_pipe(err: &anyhow::Error) -> bool {
 }
 
 /// Logs go to stderr so that stdout stays clean for JSON output. `RUST_LOG`
-/// raises the level; the default shows warnings only.
-fn init_logging() {
+/// sets the level; the default is `default_level`.
+fn init_logging(default_level: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default_level));
     // Colour codes only where a person reads them, not in a CI log or a file.
     let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
     tracing_subscriber::fmt()

@@ -16,6 +16,8 @@ pub struct Workspace {
     /// The embedding model folder named by `--embedding-model` or its environment variable;
     /// it wins over the settings file.
     embedding_model_override: Option<PathBuf>,
+    /// Set by `--lexical-only`: no sentence encoder even when one is installed.
+    lexical_only: bool,
 }
 
 impl Workspace {
@@ -24,6 +26,7 @@ impl Workspace {
         database_url: Option<String>,
         config_path: Option<PathBuf>,
         embedding_model_override: Option<PathBuf>,
+        lexical_only: bool,
     ) -> anyhow::Result<Self> {
         let config = match config_path {
             Some(path) => Config::load(&path, true)?,
@@ -36,6 +39,7 @@ impl Workspace {
             database_url,
             config,
             embedding_model_override,
+            lexical_only,
         })
     }
 
@@ -90,10 +94,14 @@ impl Workspace {
         if !(0.0..=1.0).contains(&threshold) {
             anyhow::bail!("--threshold must be between 0 and 1, not {threshold}");
         }
-        Ok(EngineSettings::new(
-            threshold,
-            assistant.all_sensitive_topics(),
-        )?)
+        let settings = EngineSettings::new(threshold, assistant.all_sensitive_topics())?;
+        if self.lexical_only {
+            return Ok(settings);
+        }
+        Ok(match crate::encoder::load(&self.embedding_model_dir()) {
+            Some(encoder) => settings.with_encoder(encoder),
+            None => settings,
+        })
     }
 
     /// Loads the index built from the store's current knowledge, rebuilding it

@@ -61,6 +61,32 @@ impl Reason {
             Reason::Greeting => "greeting",
         }
     }
+
+    pub const ALL: [Reason; 9] = [
+        Reason::LowConfidence,
+        Reason::NoKnowledge,
+        Reason::PersonRequested,
+        Reason::AngerOrAbuse,
+        Reason::SensitiveTopic,
+        Reason::EmptyMessage,
+        Reason::TooShort,
+        Reason::Gibberish,
+        Reason::Greeting,
+    ];
+}
+
+impl std::str::FromStr for Reason {
+    type Err = crate::UnknownName;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        Reason::ALL
+            .into_iter()
+            .find(|reason| reason.as_str() == text)
+            .ok_or_else(|| crate::UnknownName {
+                what: "reason",
+                name: text.to_string(),
+            })
+    }
 }
 
 impl std::fmt::Display for Reason {

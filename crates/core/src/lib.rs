@@ -3,10 +3,17 @@
 //! The words used here are the words used everywhere else: an [`FaqEntry`] is one
 //! question the business answers, a [`Ticket`] is a past customer message and the
 //! FAQ that resolved it, a [`DocPassage`] is one section of an uploaded document,
-//! and a [`Decision`] is what the assistant does with one customer message.
+//! and a [`Decision`] is what the assistant does with one customer message. A
+//! [`Conversation`] is a thread of [`Message`]s with one contact on one channel, and
+//! [`StatusChange`] holds the rules for moving it between the assistant and people.
 
+mod conversation;
 mod decision;
 mod knowledge;
 
+pub use conversation::{
+    Author, Channel, Contact, ContactIdentity, Conversation, ConversationStatus, DeliveryState,
+    Message, NewConversation, NewMessage, StatusChange, UnixMillis, UnknownName,
+};
 pub use decision::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
 pub use knowledge::{DocPassage, FaqEntry, KnowledgeKind, Ticket};

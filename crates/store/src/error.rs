@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use frontdesk_core::KnowledgeKind;
+use frontdesk_core::{ConversationStatus, KnowledgeKind};
 
 /// What went wrong in the store, worded for the person running Frontdesk.
 #[derive(Debug, thiserror::Error)]
@@ -66,6 +66,32 @@ pub enum StoreError {
     Read {
         what: &'static str,
         cause: sqlx::Error,
+    },
+
+    #[error("writing {what} to the database failed, so none of it was kept: {cause}")]
+    Write {
+        what: &'static str,
+        cause: sqlx::Error,
+    },
+
+    #[error("there is no conversation {id}")]
+    ConversationNotFound { id: i64 },
+
+    #[error("conversation {id} is {status}, and {change} is not allowed from there")]
+    StatusChangeRefused {
+        id: i64,
+        /// The change, as [`frontdesk_core::StatusChange::name`] spells it.
+        change: &'static str,
+        status: ConversationStatus,
+    },
+
+    #[error(
+        "the stored {what} {id} cannot be read ({problem}); it was written by another version"
+    )]
+    Corrupt {
+        what: &'static str,
+        id: i64,
+        problem: String,
     },
 
     #[error(

@@ -15,8 +15,12 @@
 //!   are stale.
 //!
 //! Within one import, rows that repeat an id are written once: the last one wins.
+//!
+//! Conversations (contacts, their identities per channel, conversations and messages)
+//! live in the same database; their methods and guarantees are in `conversations`.
 
 mod connect;
+mod conversations;
 mod error;
 mod plan;
 mod postgres;

@@ -1,6 +1,7 @@
 //! The store's contract, checked identically on SQLite and PostgreSQL: every test
 //! function below runs once per backend (see `on_both_backends!` at the end).
 
+#[macro_use]
 mod common;
 
 use std::time::Instant;
@@ -332,28 +333,6 @@ async fn concurrent_imports_of_one_kind_count_exactly(store: Store) {
     assert_eq!(a.inserted + b.inserted, 900, "{a:?} {b:?}");
     assert_eq!(a.updated + b.updated, 0, "{a:?} {b:?}");
     assert_eq!(store.tickets().await.unwrap().len(), 900);
-}
-
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    crate::common::with_sqlite(super::$name).await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    crate::common::with_postgres(super::$name).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

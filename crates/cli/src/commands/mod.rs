@@ -5,3 +5,4 @@ pub mod import;
 pub mod knowledge;
 pub mod model;
 pub mod progress;
+pub mod serve;

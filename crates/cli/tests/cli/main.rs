@@ -12,4 +12,5 @@ mod eval;
 mod import;
 mod model;
 mod postgres;
+mod serve;
 mod support;

@@ -17,6 +17,10 @@ const FRONTDESK_ENV: &[&str] = &[
     "DATABASE_URL",
     "FRONTDESK_CONFIG",
     "FRONTDESK_EMBEDDING_MODEL",
+    "FRONTDESK_LISTEN",
+    "FRONTDESK_PUBLIC_URL",
+    "FRONTDESK_API_TOKEN",
+    "FRONTDESK_MAX_BODY_BYTES",
 ];
 
 /// The fields of every decision `ask --json` and `answer --batch` print.
@@ -109,6 +113,19 @@ impl Frontdesk {
     pub fn run(&self, args: &[&str]) -> Output {
         self.command(args)
             .output()
+            .expect("the frontdesk binary runs")
+    }
+
+    /// Starts `frontdesk ARGS` with `env` added and its standard error piped, for
+    /// commands that run until stopped (`serve`).
+    pub fn spawn(&self, args: &[&str], env: &[(&str, &str)]) -> std::process::Child {
+        let mut command = self.command(args);
+        command.envs(env.iter().copied());
+        command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
             .expect("the frontdesk binary runs")
     }
 

@@ -71,3 +71,27 @@ impl Recorder {
 }
 
 pub fn ignore(_: u64) {}
+
+/// Declares each named test body as two tests, `sqlite::NAME` and `postgres::NAME`.
+#[allow(unused_macros)] // connect.rs has no per-backend tests
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::common::with_sqlite(super::$name).await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    crate::common::with_postgres(super::$name).await;
+                }
+            )*
+        }
+    };
+}

@@ -1,0 +1,95 @@
+//! `frontdesk serve`: the HTTP server, until Ctrl-C or SIGTERM.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::Args;
+use frontdesk_server::{Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
+use tokio::net::TcpListener;
+
+use crate::workspace::Workspace;
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on. Loopback by default: put a reverse proxy in front,
+    /// or name a public address on purpose.
+    #[arg(long, env = "FRONTDESK_LISTEN", default_value = "127.0.0.1:8080")]
+    listen: String,
+
+    /// The address customers reach this server at (for example https://help.shop.example),
+    /// when it differs from the listen address.
+    #[arg(long, env = "FRONTDESK_PUBLIC_URL")]
+    public_url: Option<String>,
+
+    /// Require `Authorization: Bearer TOKEN` on the answer endpoint.
+    #[arg(long, env = "FRONTDESK_API_TOKEN", hide_env_values = true)]
+    api_token: Option<String>,
+
+    /// Largest request body accepted, in bytes; larger ones get 413.
+    #[arg(long, env = "FRONTDESK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
+    max_body_bytes: usize,
+}
+
+pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let store = workspace.open_store().await?;
+    let engine = workspace
+        .engine(&store, workspace.engine_settings(None)?)
+        .await?;
+    let settings = ServerSettings {
+        api_token: args.api_token.filter(|token| !token.is_empty()),
+        max_body_bytes: args.max_body_bytes,
+        public_url: args.public_url,
+    };
+    let public_url = settings.public_url.clone();
+    let token_required = settings.api_token.is_some();
+    let server = Server::new(store.clone(), settings)?;
+    server.set_engine(Arc::new(engine));
+
+    let listener = TcpListener::bind(&args.listen)
+        .await
+        .with_context(|| format!("cannot listen on {}", args.listen))?;
+    let address = listener.local_addr()?;
+    tracing::info!(
+        %address,
+        public_url = public_url.as_deref().unwrap_or("(not set)"),
+        backend = store.backend(),
+        token_required,
+        "listening"
+    );
+    server.serve(listener, shutdown_signal()).await?;
+    store.close().await;
+    tracing::info!("stopped");
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Completes on Ctrl-C or, on Unix, SIGTERM (what service managers and containers send).
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(err) = tokio::signal::ctrl_c().await {
+            tracing::warn!(%err, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                terminate.recv().await;
+            }
+            Err(err) => {
+                tracing::warn!(%err, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down: finishing the requests in flight");
+}

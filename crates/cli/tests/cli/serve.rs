@@ -1,0 +1,159 @@
+//! `frontdesk serve`: the real binary listens, answers over HTTP, keeps its token out of
+//! the log and stops cleanly on SIGTERM. The routes themselves are tested in the server
+//! crate; this checks the command around them.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::Child;
+use std::sync::mpsc;
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::support::Frontdesk;
+
+/// Long enough for a debug build to load the index on a busy machine.
+const START_TIMEOUT: Duration = Duration::from_secs(60);
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A running `frontdesk serve` and the log lines it has written so far.
+struct Running {
+    child: Child,
+    address: String,
+    /// The lines read up to and including the listening line.
+    seen: Vec<String>,
+    log: mpsc::Receiver<String>,
+}
+
+fn start(frontdesk: &Frontdesk, env: &[(&str, &str)]) -> Running {
+    let mut env = env.to_vec();
+    env.push(("RUST_LOG", "info"));
+    let mut child = frontdesk.spawn(&["serve", "--listen", "127.0.0.1:0"], &env);
+    let stderr = child.stderr.take().unwrap();
+    let (lines, log) = mpsc::channel();
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    // Built before the wait, so that a test failing from here on still stops the server.
+    let mut running = Running {
+        child,
+        address: String::new(),
+        seen: Vec::new(),
+        log,
+    };
+    let deadline = Instant::now() + START_TIMEOUT;
+    while running.address.is_empty() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let line = running
+            .log
+            .recv_timeout(left)
+            .unwrap_or_else(|_| panic!("serve printed no listening line within {left:?}"));
+        if let Some(address) = line
+            .split_whitespace()
+            .find_map(|word| word.strip_prefix("address="))
+        {
+            running.address = address.to_string();
+        }
+        running.seen.push(line);
+    }
+    running
+}
+
+impl Drop for Running {
+    /// Stops a server the test did not stop itself (it failed half-way).
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// One HTTP/1.1 exchange on a fresh connection; returns the status line and the body.
+fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(STOP_TIMEOUT)).unwrap();
+    let request = format!(
+        "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}\
+         Content-Length: {}\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+    let status = head.lines().next().unwrap_or_default().to_string();
+    (status, body.to_string())
+}
+
+fn terminate(running: &mut Running) -> Vec<String> {
+    let pid = running.child.id().to_string();
+    let sent = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(sent.success());
+    let deadline = Instant::now() + STOP_TIMEOUT;
+    let status = loop {
+        if let Some(status) = running.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "serve did not stop after SIGTERM"
+        );
+        thread::sleep(Duration::from_millis(50));
+    };
+    assert!(status.success(), "serve exited with {status}");
+    // The reader thread ends with the pipe; give it a moment to pass the last lines.
+    thread::sleep(Duration::from_millis(100));
+    let mut log = std::mem::take(&mut running.seen);
+    log.extend(running.log.try_iter());
+    log
+}
+
+#[test]
+fn serve_answers_over_http_and_stops_on_sigterm() {
+    let frontdesk = Frontdesk::shared_banking();
+    let mut running = start(&frontdesk, &[]);
+
+    let (status, body) = http(&running.address, "GET", "/healthz", "", "");
+    assert!(status.contains("200"), "{status}");
+    assert_eq!(body, "ok");
+    let (status, body) = http(
+        &running.address,
+        "POST",
+        "/api/v1/answer",
+        "Content-Type: application/json\r\n",
+        r#"{"message": "Can I talk to a human please?"}"#,
+    );
+    assert!(status.contains("200"), "{status} {body}");
+    let decision: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(decision["reason"], "person_requested", "{decision}");
+
+    let log = terminate(&mut running);
+    assert!(
+        log.iter().any(|line| line.contains("shutting down")),
+        "{log:#?}"
+    );
+}
+
+#[test]
+fn the_api_token_is_required_and_never_logged() {
+    let frontdesk = Frontdesk::shared_banking();
+    let token = "tok-3f9a1c77e0";
+    let mut running = start(&frontdesk, &[("FRONTDESK_API_TOKEN", token)]);
+
+    let ask = r#"{"message": "hello"}"#;
+    let (status, _) = http(&running.address, "POST", "/api/v1/answer", "", ask);
+    assert!(status.contains("401"), "{status}");
+    let bearer = format!("Authorization: Bearer {token}\r\n");
+    let (status, _) = http(&running.address, "POST", "/api/v1/answer", &bearer, ask);
+    assert!(status.contains("200"), "{status}");
+
+    let log = terminate(&mut running);
+    assert!(log.iter().all(|line| !line.contains(token)), "{log:#?}");
+}

@@ -1,0 +1,247 @@
+//! One turn of a conversation: the customer's message in, the assistant's reply out.
+//!
+//! A turn stores the customer's message before anything else, so nothing the customer
+//! was told had arrived can be lost. The turns of one conversation are serialised by a
+//! per-conversation lock, so two messages sent together get two complete turns in
+//! order, never two assistant replies computed side by side.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError, Weak};
+
+use frontdesk_core::{
+    Author, Conversation, ConversationStatus, Decision, DecisionKind, DeliveryState, Message,
+    NewMessage, Reason, StatusChange,
+};
+use tokio::sync::Mutex as AsyncMutex;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// How many of the customer's latest messages the handoff summary quotes, and how
+/// long each quote may be: enough for an agent to see the request at a glance.
+const SUMMARY_MESSAGES: usize = 3;
+const SUMMARY_CHARS_PER_MESSAGE: usize = 160;
+
+/// What a turn produced.
+pub(crate) struct Turn {
+    pub conversation: Conversation,
+    pub customer: Message,
+    /// `None` while a person has the conversation: the assistant stays silent.
+    pub reply: Option<Message>,
+}
+
+/// One async lock per conversation that has a turn running or waiting. Entries are
+/// weak, so a conversation nobody is writing to costs nothing once its turns end.
+///
+/// The lock lives in this process: with several server instances on one database, two
+/// instances could still run turns of one conversation side by side. A database lock
+/// (PostgreSQL advisory lock) is the planned fix when multi-instance serving lands.
+#[derive(Default)]
+pub(crate) struct TurnLocks {
+    locks: Mutex<HashMap<i64, Weak<AsyncMutex<()>>>>,
+}
+
+impl TurnLocks {
+    fn lock_for(&self, conversation_id: i64) -> Arc<AsyncMutex<()>> {
+        let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(lock) = locks.get(&conversation_id).and_then(Weak::upgrade) {
+            return lock;
+        }
+        // Dropping dead entries only when adding keeps the map as small as the number
+        // of conversations with a turn in progress, at a cost paid once per new turn.
+        locks.retain(|_, lock| lock.strong_count() > 0);
+        let lock = Arc::new(AsyncMutex::new(()));
+        locks.insert(conversation_id, Arc::downgrade(&lock));
+        lock
+    }
+}
+
+/// Runs a customer turn to its end even if the customer disconnects half-way: the turn
+/// is its own task, so a dropped request cannot leave a stored question unanswered.
+pub(crate) async fn customer_turn(
+    state: &AppState,
+    conversation_id: i64,
+    text: String,
+) -> Result<Turn, ApiError> {
+    let state = state.clone();
+    let tasks = state.tasks.clone();
+    let task = tasks.spawn(async move { run_turn(&state, conversation_id, text).await });
+    task.await
+        .map_err(|err| ApiError::Internal(format!("a conversation turn failed: {err}")))?
+}
+
+async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Result<Turn, ApiError> {
+    let lock = state.turns.lock_for(conversation_id);
+    // Tokio's mutex is fair: waiting turns run in the order their messages arrived.
+    let _turn = lock.lock().await;
+
+    // Read inside the lock: the turn before this one may have handed off.
+    let mut conversation = state
+        .store
+        .conversation(conversation_id)
+        .await?
+        .ok_or(ApiError::NotFound("no such conversation"))?;
+    // Checked before storing, so a message the assistant cannot take yet is refused
+    // whole and the widget can send it again, rather than stored and left unanswered.
+    let engine = match conversation.status.assistant_replies() {
+        true => Some(state.engine().ok_or(ApiError::NotReady(
+            "the assistant is still loading its knowledge; send the message again shortly",
+        ))?),
+        false => None,
+    };
+
+    let customer = state
+        .store
+        .append_message(&NewMessage {
+            conversation_id,
+            author: Author::Customer,
+            text,
+            decision: None,
+            sources: Vec::new(),
+            delivery: DeliveryState::Received,
+        })
+        .await?;
+    let Some(engine) = engine else {
+        return Ok(Turn {
+            conversation,
+            customer,
+            reply: None,
+        });
+    };
+    if conversation.status == ConversationStatus::Resolved {
+        conversation = state
+            .store
+            .change_status(conversation_id, &StatusChange::Reopen)
+            .await?;
+    }
+
+    // A decision takes well under a millisecond, so it runs here rather than on a
+    // blocking thread.
+    // Known shortcoming: only the latest message is read; follow-ups that lean on earlier
+    // turns ("and how long does that take?") are not yet read with them.
+    let decision = engine.decide(&customer.text);
+    state.metrics.count_decision(&decision);
+    let (reply, conversation) = reply_with(state, conversation, decision).await?;
+    Ok(Turn {
+        conversation,
+        customer,
+        reply: Some(reply),
+    })
+}
+
+/// Stores the assistant's reply; on a handoff, moves the conversation to `waiting` in
+/// the same transaction, with the reason and a summary for the agent.
+async fn reply_with(
+    state: &AppState,
+    conversation: Conversation,
+    decision: Decision,
+) -> Result<(Message, Conversation), ApiError> {
+    let reply = NewMessage {
+        conversation_id: conversation.id,
+        author: Author::Assistant,
+        text: decision.text.clone(),
+        sources: decision.sources.clone(),
+        decision: Some(decision.clone()),
+        delivery: DeliveryState::Sent,
+    };
+    if decision.kind != DecisionKind::Escalate {
+        let stored = state.store.append_message(&reply).await?;
+        return Ok((stored, conversation));
+    }
+
+    let history = state.store.messages(conversation.id, None).await?;
+    // The engine gives every handoff a reason; low confidence is the honest default.
+    let reason = decision.reason.unwrap_or(Reason::LowConfidence);
+    let change = StatusChange::HandOff {
+        reason,
+        summary: handoff_summary(&history),
+    };
+    let (stored, conversation) = state
+        .store
+        .append_message_with_change(&reply, &change)
+        .await?;
+    tracing::info!(
+        conversation = conversation.id,
+        %reason,
+        "handed off to a person"
+    );
+    Ok((stored, conversation))
+}
+
+/// The customer's latest messages, one per line and shortened, oldest first: what an
+/// agent reads first when taking the conversation.
+pub(crate) fn handoff_summary(history: &[Message]) -> String {
+    let mut latest: Vec<String> = history
+        .iter()
+        .rev()
+        .filter(|message| message.author == Author::Customer)
+        .take(SUMMARY_MESSAGES)
+        .map(|message| format!("Customer: {}", shorten(&message.text)))
+        .collect();
+    latest.reverse();
+    latest.join("\n")
+}
+
+fn shorten(text: &str) -> String {
+    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    match flat.char_indices().nth(SUMMARY_CHARS_PER_MESSAGE) {
+        Some((cut, _)) => format!("{}…", &flat[..cut]),
+        None => flat,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message(id: i64, author: Author, text: &str) -> Message {
+        Message {
+            id,
+            conversation_id: 1,
+            author,
+            text: text.to_string(),
+            decision: None,
+            sources: Vec::new(),
+            delivery: DeliveryState::Sent,
+            created_at: 0,
+        }
+    }
+
+    #[test]
+    fn the_summary_quotes_the_customers_latest_messages_in_order() {
+        let history = vec![
+            message(1, Author::Customer, "hi"),
+            message(2, Author::Assistant, "Hello!"),
+            message(3, Author::Customer, "my card\n never   came"),
+            message(4, Author::Customer, "it's been two weeks"),
+            message(5, Author::Customer, "can I talk to a person"),
+        ];
+        assert_eq!(
+            handoff_summary(&history),
+            "Customer: my card never came\nCustomer: it's been two weeks\n\
+             Customer: can I talk to a person"
+        );
+    }
+
+    #[test]
+    fn long_messages_are_cut_on_a_character_boundary() {
+        let long = "é".repeat(500);
+        let summary = handoff_summary(&[message(1, Author::Customer, &long)]);
+        assert_eq!(
+            summary.chars().count(),
+            "Customer: ".len() + SUMMARY_CHARS_PER_MESSAGE + 1
+        );
+    }
+
+    #[test]
+    fn one_lock_per_conversation_while_in_use() {
+        let locks = TurnLocks::default();
+        let first = locks.lock_for(7);
+        assert!(Arc::ptr_eq(&first, &locks.lock_for(7)));
+        assert!(!Arc::ptr_eq(&first, &locks.lock_for(8)));
+        drop(first);
+        let _other = locks.lock_for(9);
+        let map = locks.locks.lock().unwrap();
+        assert!(!map.contains_key(&7), "unused locks are dropped");
+    }
+}

@@ -1,0 +1,118 @@
+//! What a failed request answers: a status and `{"error": "...", "field": "..."}`.
+//!
+//! The message is always safe to show a caller. Causes from inside (the database, a
+//! panic) are logged here and replaced by a generic sentence.
+
+use std::any::Any;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use frontdesk_store::StoreError;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub(crate) enum ApiError {
+    /// The request cannot be read; `field` names the part at fault when one is.
+    BadRequest {
+        message: String,
+        field: Option<String>,
+    },
+    Unauthorized,
+    NotFound(&'static str),
+    TooLarge {
+        limit: usize,
+    },
+    /// Something the server needs is not there yet (the knowledge is still loading).
+    NotReady(&'static str),
+    /// A conversation was moved by someone else in the meantime.
+    Conflict(String),
+    Internal(String),
+}
+
+#[derive(Serialize)]
+struct ErrorBody<'a> {
+    error: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    field: Option<&'a str>,
+}
+
+impl ApiError {
+    pub(crate) fn bad_field(field: &str, message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            message: message.into(),
+            field: Some(field.to_string()),
+        }
+    }
+
+    fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::ConversationNotFound { .. } => ApiError::NotFound("no such conversation"),
+            StoreError::StatusChangeRefused { .. } => ApiError::Conflict(err.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, field) = match &self {
+            ApiError::BadRequest { message, field } => (message.clone(), field.as_deref()),
+            ApiError::Unauthorized => (
+                "this endpoint needs an API token: send Authorization: Bearer TOKEN".to_string(),
+                None,
+            ),
+            ApiError::NotFound(what) => (what.to_string(), None),
+            ApiError::TooLarge { limit } => (
+                format!("the request body is larger than the limit of {limit} bytes"),
+                None,
+            ),
+            ApiError::NotReady(what) => (what.to_string(), None),
+            ApiError::Conflict(message) => (message.clone(), None),
+            ApiError::Internal(cause) => {
+                tracing::error!(%cause, "request failed");
+                (
+                    "something went wrong on our side; try again".to_string(),
+                    None,
+                )
+            }
+        };
+        let body = ErrorBody {
+            error: &message,
+            field,
+        };
+        let mut response = (status, Json(body)).into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            response
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+        }
+        response
+    }
+}
+
+/// A panicking handler becomes a 500 with the usual JSON body; the connection and the
+/// server live on.
+pub(crate) fn panic_response(panic: Box<dyn Any + Send + 'static>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    ApiError::Internal(format!("a handler panicked: {detail}")).into_response()
+}

@@ -1,0 +1,141 @@
+//! Request extractors that fail with our JSON errors instead of axum's plain text.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{header, StatusCode};
+use serde::de::DeserializeOwned;
+use subtle::ConstantTimeEq;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// A JSON request body. Refuses a body over the size limit with 413, and one that does
+/// not parse with 400 naming the field at fault. The content type is not checked, so
+/// that `curl -d` works as people expect.
+pub(crate) struct JsonBody<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = Bytes::from_request(request, state)
+            .await
+            .map_err(|rejection| {
+                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::TooLarge {
+                        limit: state.settings.max_body_bytes,
+                    }
+                } else {
+                    ApiError::BadRequest {
+                        message: rejection.body_text(),
+                        field: None,
+                    }
+                }
+            })?;
+        parse_json(&bytes).map(JsonBody)
+    }
+}
+
+pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut deserializer).map_err(describe)?;
+    deserializer.end().map_err(|err| ApiError::BadRequest {
+        message: format!("the request body is not valid JSON: {err}"),
+        field: None,
+    })?;
+    Ok(value)
+}
+
+fn describe(err: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    let path = err.path().to_string();
+    let inner = err.into_inner();
+    if inner.is_syntax() || inner.is_eof() {
+        return ApiError::BadRequest {
+            message: format!("the request body is not valid JSON: {inner}"),
+            field: None,
+        };
+    }
+    let message = without_position(&inner.to_string());
+    // A missing field is reported at its parent's path; serde names it in the message.
+    let field = if path == "." {
+        missing_field(&message)
+    } else {
+        Some(path)
+    };
+    ApiError::BadRequest {
+        message: match &field {
+            Some(field) => format!("the request body's field {field:?} is not valid: {message}"),
+            None => format!("the request body is not valid: {message}"),
+        },
+        field,
+    }
+}
+
+/// serde_json ends its messages with "at line 1 column N", which means little for a
+/// request body; the rest is kept.
+fn without_position(message: &str) -> String {
+    match message.rfind(" at line ") {
+        Some(at) => message[..at].to_string(),
+        None => message.to_string(),
+    }
+}
+
+fn missing_field(message: &str) -> Option<String> {
+    let name = message.strip_prefix("missing field `")?;
+    Some(name.split('`').next()?.to_string())
+}
+
+/// Admits the caller when no API token is configured, or when they present it as
+/// `Authorization: Bearer TOKEN`.
+pub(crate) struct ApiCaller;
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let Some(expected) = state.settings.api_token.as_deref() else {
+            return Ok(ApiCaller);
+        };
+        let presented = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .map(str::trim);
+        // Compared in constant time, so response timing does not reveal the token.
+        match presented {
+            Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => Ok(ApiCaller),
+            _ => Err(ApiError::Unauthorized),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize)]
+    struct Body {
+        #[allow(dead_code)] // read by serde only
+        message: String,
+    }
+
+    fn field_of(json: &str) -> Option<String> {
+        match parse_json::<Body>(json.as_bytes()) {
+            Err(ApiError::BadRequest { field, .. }) => field,
+            other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn errors_name_the_field_at_fault() {
+        assert_eq!(field_of("{}"), Some("message".to_string()));
+        assert_eq!(field_of(r#"{"message": 5}"#), Some("message".to_string()));
+        assert_eq!(field_of("{\"message\": "), None);
+        assert_eq!(field_of(r#"{"message": "a"} trailing"#), None);
+        assert!(parse_json::<Body>(br#"{"message": "hi", "extra": 1}"#).is_ok());
+    }
+}

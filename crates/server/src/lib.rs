@@ -1,0 +1,232 @@
+//! Frontdesk's HTTP server: health and metrics for operators, the stateless answer
+//! endpoint for integrations, and the website widget's conversations.
+//!
+//! A [`Server`] is built from a [`Store`], [`ServerSettings`] and, once it is loaded, the
+//! answer [`Engine`]. [`Server::serve`] runs it on a listener until a shutdown future
+//! completes, then finishes the requests in flight.
+//!
+//! What the widget side promises (see `conversation.rs`):
+//!
+//! - a customer message is stored before anything acknowledges it;
+//! - the turns of one conversation run one after the other, never two at once;
+//! - once the assistant hands off, it stays silent until a person hands back.
+
+mod conversation;
+mod error;
+mod extract;
+mod metrics;
+mod routes;
+
+use std::future::Future;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
+use axum::Router;
+use frontdesk_knowledge::Engine;
+use frontdesk_store::Store;
+use tokio::net::TcpListener;
+use tokio_util::task::TaskTracker;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::conversation::TurnLocks;
+use crate::metrics::Metrics;
+
+/// The largest request body accepted unless the settings say otherwise: a chat message
+/// of a few paragraphs fits with room to spare.
+pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024;
+
+/// What the server is told at start-up.
+#[derive(Clone)]
+pub struct ServerSettings {
+    /// When set, `POST /api/v1/answer` requires `Authorization: Bearer <token>`.
+    pub api_token: Option<String>,
+    /// Larger request bodies are refused with 413.
+    pub max_body_bytes: usize,
+    /// The address customers reach this server at, as they see it (behind a proxy it
+    /// differs from the listen address).
+    pub public_url: Option<String>,
+}
+
+impl Default for ServerSettings {
+    fn default() -> Self {
+        ServerSettings {
+            api_token: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            public_url: None,
+        }
+    }
+}
+
+// Written by hand so that the token can never reach a log through `{:?}`.
+impl std::fmt::Debug for ServerSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerSettings")
+            .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field("public_url", &self.public_url)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error("the server settings are not usable: {0}")]
+    Settings(String),
+    #[error("cannot set up the metrics: {0}")]
+    Metrics(#[from] prometheus::Error),
+    #[error("the server stopped with an error: {0}")]
+    Serve(#[source] std::io::Error),
+}
+
+/// The HTTP server. Cloning is cheap; clones share everything.
+#[derive(Clone)]
+pub struct Server {
+    state: AppState,
+}
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub(crate) struct AppState(Arc<Shared>);
+
+pub(crate) struct Shared {
+    pub store: Store,
+    pub settings: ServerSettings,
+    pub metrics: Metrics,
+    pub turns: TurnLocks,
+    /// Conversation turns run as tasks of their own; shutdown waits for them.
+    pub tasks: TaskTracker,
+    /// Empty until the knowledge is loaded; replaced whole when it is rebuilt.
+    engine: RwLock<Option<Arc<Engine>>>,
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+impl AppState {
+    pub(crate) fn engine(&self) -> Option<Arc<Engine>> {
+        self.engine
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+}
+
+impl Server {
+    pub fn new(store: Store, settings: ServerSettings) -> Result<Server, ServerError> {
+        if settings.max_body_bytes == 0 {
+            return Err(ServerError::Settings(
+                "the largest request body must be at least one byte".to_string(),
+            ));
+        }
+        if let Some(url) = &settings.public_url {
+            check_public_url(url)?;
+        }
+        let shared = Shared {
+            store,
+            settings,
+            metrics: Metrics::new()?,
+            turns: TurnLocks::default(),
+            tasks: TaskTracker::new(),
+            engine: RwLock::new(None),
+        };
+        Ok(Server {
+            state: AppState(Arc::new(shared)),
+        })
+    }
+
+    /// Puts `engine` in charge of every answer from now on; requests already deciding
+    /// finish with the one they started with.
+    pub fn set_engine(&self, engine: Arc<Engine>) {
+        *self
+            .state
+            .engine
+            .write()
+            .unwrap_or_else(PoisonError::into_inner) = Some(engine);
+    }
+
+    /// Every route, with tracing, metrics, the body limit and panic recovery.
+    pub fn router(&self) -> Router {
+        // Layers wrap what is above them: the last one added runs first.
+        routes::routes()
+            .layer(DefaultBodyLimit::max(self.state.settings.max_body_bytes))
+            .layer(CatchPanicLayer::custom(error::panic_response))
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                metrics::track,
+            ))
+            .layer(
+                TraceLayer::new_for_http()
+                    .make_span_with(request_span)
+                    .on_response(()),
+            )
+            .with_state(self.state.clone())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then stops accepting and waits
+    /// for the requests in flight (and the conversation turns they started) to finish.
+    pub async fn serve<F>(&self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let served = axum::serve(listener, self.router())
+            .with_graceful_shutdown(shutdown)
+            .await
+            .map_err(ServerError::Serve);
+        // A turn whose customer disconnected has no request left to wait for, but its
+        // reply must still be stored before the process goes.
+        self.state.tasks.close();
+        self.state.tasks.wait().await;
+        served
+    }
+}
+
+/// One span per request, named by its route template: the raw path would put widget
+/// tokens (secrets) into the logs and make every conversation its own label.
+fn request_span(request: &Request) -> tracing::Span {
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(metrics::UNMATCHED_ROUTE, MatchedPath::as_str);
+    tracing::info_span!("request", method = %request.method(), route)
+}
+
+fn check_public_url(url: &str) -> Result<(), ServerError> {
+    let parsed: axum::http::Uri = url.parse().map_err(|err| {
+        ServerError::Settings(format!("the public URL {url:?} is not a URL: {err}"))
+    })?;
+    let scheme_ok = matches!(parsed.scheme_str(), Some("http" | "https"));
+    if !scheme_ok || parsed.authority().is_none() {
+        return Err(ServerError::Settings(format!(
+            "the public URL {url:?} must start with http:// or https:// and name a host"
+        )));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_urls_must_be_absolute_http() {
+        assert!(check_public_url("https://help.shop.example").is_ok());
+        assert!(check_public_url("http://127.0.0.1:8080/").is_ok());
+        assert!(check_public_url("help.shop.example").is_err());
+        assert!(check_public_url("ftp://help.shop.example").is_err());
+    }
+
+    #[test]
+    fn settings_never_print_the_token() {
+        let settings = ServerSettings {
+            api_token: Some("hunter2".to_string()),
+            ..ServerSettings::default()
+        };
+        assert!(!format!("{settings:?}").contains("hunter2"));
+    }
+}

@@ -1,0 +1,113 @@
+//! Prometheus metrics: requests by route template and status, request latency, and the
+//! assistant's decisions by kind and reason. Each server has its own registry, so that
+//! several servers in one process (tests) keep separate counts.
+
+use std::time::Instant;
+
+use axum::extract::{MatchedPath, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use frontdesk_core::Decision;
+use prometheus::{
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+};
+
+use crate::AppState;
+
+/// The route label of a request no route matched; raw paths would make a label per
+/// scanner probe.
+pub(crate) const UNMATCHED_ROUTE: &str = "unmatched";
+
+/// Routes that load balancers and scrapers call every few seconds: logged at debug.
+const PROBE_ROUTES: [&str; 3] = ["/healthz", "/readyz", "/metrics"];
+
+/// Latency buckets in seconds: decisions take well under a millisecond, so the low end
+/// is fine-grained.
+const LATENCY_BUCKETS: [f64; 12] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
+];
+
+pub(crate) struct Metrics {
+    registry: Registry,
+    requests: IntCounterVec,
+    latency: HistogramVec,
+    decisions: IntCounterVec,
+}
+
+impl Metrics {
+    pub(crate) fn new() -> Result<Self, prometheus::Error> {
+        let registry = Registry::new_custom(Some("frontdesk".to_string()), None)?;
+        let requests = IntCounterVec::new(
+            Opts::new("http_requests_total", "HTTP requests answered"),
+            &["method", "route", "status"],
+        )?;
+        let latency = HistogramVec::new(
+            HistogramOpts::new(
+                "http_request_duration_seconds",
+                "Time from request to response headers",
+            )
+            .buckets(LATENCY_BUCKETS.to_vec()),
+            &["method", "route"],
+        )?;
+        let decisions = IntCounterVec::new(
+            Opts::new("assistant_decisions_total", "Decisions the assistant made"),
+            &["decision", "reason"],
+        )?;
+        registry.register(Box::new(requests.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(decisions.clone()))?;
+        Ok(Metrics {
+            registry,
+            requests,
+            latency,
+            decisions,
+        })
+    }
+
+    pub(crate) fn count_decision(&self, decision: &Decision) {
+        let reason = decision.reason.map_or("none", |reason| reason.as_str());
+        self.decisions
+            .with_label_values(&[decision.kind.as_str(), reason])
+            .inc();
+    }
+
+    /// Everything, in Prometheus's text exposition format.
+    pub(crate) fn render(&self) -> Result<String, prometheus::Error> {
+        let mut text = Vec::new();
+        TextEncoder::new().encode(&self.registry.gather(), &mut text)?;
+        Ok(String::from_utf8_lossy(&text).into_owned())
+    }
+}
+
+/// Counts and times every request, and logs its outcome inside the request's span.
+pub(crate) async fn track(State(state): State<AppState>, request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let method = request.method().as_str().to_string();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map_or(UNMATCHED_ROUTE.to_string(), |path| {
+            path.as_str().to_string()
+        });
+
+    let response = next.run(request).await;
+
+    let elapsed = started.elapsed();
+    let status = response.status();
+    let metrics = &state.metrics;
+    metrics
+        .requests
+        .with_label_values(&[method.as_str(), route.as_str(), status.as_str()])
+        .inc();
+    metrics
+        .latency
+        .with_label_values(&[method.as_str(), route.as_str()])
+        .observe(elapsed.as_secs_f64());
+    let elapsed_us = elapsed.as_micros() as u64;
+    if PROBE_ROUTES.contains(&route.as_str()) {
+        tracing::debug!(status = status.as_u16(), elapsed_us, "answered");
+    } else {
+        tracing::info!(status = status.as_u16(), elapsed_us, "answered");
+    }
+    response
+}

@@ -1,0 +1,33 @@
+//! The routes, one module per area. Paths are written here once, so the whole HTTP
+//! surface reads in one place.
+
+mod answer;
+mod health;
+mod widget;
+
+use axum::routing::{get, post};
+use axum::Router;
+
+use crate::error::ApiError;
+use crate::AppState;
+
+pub(crate) fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/answer", post(answer::answer))
+        .route(
+            "/api/v1/widget/conversations",
+            post(widget::create_conversation),
+        )
+        .route(
+            "/api/v1/widget/conversations/{token}/messages",
+            post(widget::post_message).get(widget::list_messages),
+        )
+        .fallback(not_found)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::NotFound("no such route")
+}

@@ -1,0 +1,134 @@
+//! The website widget's side of a conversation. A conversation is reached by its token
+//! only: ids are sequential and could be guessed, tokens cannot.
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::Json;
+use frontdesk_core::{Channel, Conversation, ConversationStatus, Message, NewConversation};
+use rand::rngs::OsRng;
+use rand::RngCore;
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::customer_turn;
+use crate::error::ApiError;
+use crate::extract::JsonBody;
+use crate::AppState;
+
+/// Random bytes in a conversation token (hex-encoded, so twice as many characters):
+/// 192 bits cannot be guessed.
+const TOKEN_BYTES: usize = 24;
+/// Random bytes in the id a new widget visitor is known by.
+const VISITOR_ID_BYTES: usize = 12;
+
+#[derive(Serialize)]
+pub(super) struct Created {
+    conversation_id: i64,
+    token: String,
+}
+
+/// What the widget may see of its conversation: not the summary or the assignee, which
+/// are for the team.
+#[derive(Serialize)]
+pub(super) struct ConversationView {
+    id: i64,
+    status: ConversationStatus,
+}
+
+impl From<&Conversation> for ConversationView {
+    fn from(conversation: &Conversation) -> Self {
+        ConversationView {
+            id: conversation.id,
+            status: conversation.status,
+        }
+    }
+}
+
+#[derive(Serialize)]
+pub(super) struct Messages {
+    conversation: ConversationView,
+    messages: Vec<Message>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct PostedMessage {
+    text: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct After {
+    after: Option<i64>,
+}
+
+/// Opens a conversation for a new widget visitor.
+pub(super) async fn create_conversation(
+    State(state): State<AppState>,
+) -> Result<(StatusCode, Json<Created>), ApiError> {
+    let new = NewConversation {
+        channel: Channel::Widget,
+        external_id: format!("visitor-{}", random_hex(VISITOR_ID_BYTES)),
+        token: random_hex(TOKEN_BYTES),
+    };
+    let conversation = state.store.create_conversation(&new).await?;
+    tracing::info!(conversation = conversation.id, "widget conversation opened");
+    let created = Created {
+        conversation_id: conversation.id,
+        token: new.token,
+    };
+    Ok((StatusCode::CREATED, Json(created)))
+}
+
+/// Stores the customer's message, lets the assistant reply when it has the
+/// conversation, and returns what was stored: the customer's message, then the reply.
+pub(super) async fn post_message(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    JsonBody(posted): JsonBody<PostedMessage>,
+) -> Result<Json<Messages>, ApiError> {
+    if posted.text.trim().is_empty() {
+        return Err(ApiError::bad_field("text", "the message has no text"));
+    }
+    let conversation = find(&state, &token).await?;
+    let turn = customer_turn(&state, conversation.id, posted.text).await?;
+    let mut messages = vec![turn.customer];
+    messages.extend(turn.reply);
+    Ok(Json(Messages {
+        conversation: ConversationView::from(&turn.conversation),
+        messages,
+    }))
+}
+
+/// The conversation's messages in order; with `?after=ID`, only those stored after that
+/// one, which is how the widget catches up after a reload or a dropped connection.
+pub(super) async fn list_messages(
+    State(state): State<AppState>,
+    Path(token): Path<String>,
+    after: Result<Query<After>, QueryRejection>,
+) -> Result<Json<Messages>, ApiError> {
+    let Query(After { after }) = after.map_err(|_| {
+        ApiError::bad_field(
+            "after",
+            "`after` must be the id of a message, a whole number",
+        )
+    })?;
+    let conversation = find(&state, &token).await?;
+    let messages = state.store.messages(conversation.id, after).await?;
+    Ok(Json(Messages {
+        conversation: ConversationView::from(&conversation),
+        messages,
+    }))
+}
+
+async fn find(state: &AppState, token: &str) -> Result<Conversation, ApiError> {
+    state
+        .store
+        .conversation_by_token(token)
+        .await?
+        .ok_or(ApiError::NotFound("no conversation has this token"))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buffer = vec![0u8; bytes];
+    OsRng.fill_bytes(&mut buffer);
+    hex::encode(buffer)
+}

@@ -1,0 +1,8 @@
+//! The server over real HTTP on loopback: one binary, one module per area.
+
+#[macro_use]
+mod support;
+
+mod answer;
+mod health;
+mod widget;

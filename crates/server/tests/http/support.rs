@@ -1,0 +1,182 @@
+//! A real server on 127.0.0.1, port 0, over a fresh store of either backend, trained on
+//! a small Banking77 fixture, and a plain HTTP client to talk to it.
+
+use std::future::Future;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use frontdesk_knowledge::import::{read_faqs, read_tickets};
+use frontdesk_knowledge::rules::default_sensitive_topics;
+use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_server::{Server, ServerSettings};
+use frontdesk_store::Store;
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+
+pub const POSTGRES_URL_VAR: &str = "FRONTDESK_TEST_POSTGRES_URL";
+
+/// Below the default 0.90: the fixture holds 40 tickets per FAQ, too few for the
+/// calibrated confidence to reach the default threshold reliably, and these tests are
+/// about the server, not about how sure the model is.
+const TEST_THRESHOLD: f64 = 0.5;
+
+/// Questions the fixture answers, with the FAQ each is answered from.
+pub const LOST_CARD: (&str, &str) = ("What can I do if I lost my card?", "lost_or_stolen_card");
+pub const CHANGE_PIN: (&str, &str) = ("How can I change the PIN of my card?", "change_pin");
+pub const ASK_FOR_A_PERSON: &str = "Can I talk to a human please?";
+
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+fn data(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
+}
+
+/// Trained once per test binary: every server in it shares the same engine.
+pub fn engine() -> Arc<Engine> {
+    static ENGINE: OnceLock<Arc<Engine>> = OnceLock::new();
+    ENGINE
+        .get_or_init(|| {
+            let snapshot = KnowledgeSnapshot {
+                faqs: read_faqs(&data("banking_faq.jsonl")).unwrap(),
+                tickets: read_tickets(&data("banking_tickets.jsonl")).unwrap(),
+                passages: Vec::new(),
+            };
+            let settings = EngineSettings::new(TEST_THRESHOLD, default_sensitive_topics()).unwrap();
+            Arc::new(Engine::build(None, snapshot, "fixture", settings, &|_| {}).unwrap())
+        })
+        .clone()
+}
+
+/// A running server and what it runs on.
+pub struct TestServer {
+    pub base: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// Runs `body` against a fresh server on `backend` with `settings`, the engine loaded
+/// when `with_engine`. Returns without running it when PostgreSQL is asked for but not
+/// configured. The server is shut down and its store removed afterwards, even when
+/// `body` panics.
+pub async fn with_server<F, Fut>(
+    backend: Backend,
+    settings: ServerSettings,
+    with_engine: bool,
+    body: F,
+) where
+    F: FnOnce(TestServer) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let dir = tempfile::tempdir().unwrap();
+    let (store, postgres) = match backend {
+        Backend::Sqlite => {
+            let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+            (Store::connect(&url).await.unwrap(), None)
+        }
+        Backend::Postgres => {
+            let Some(url) = postgres_url() else { return };
+            let schema = Store::unique_schema_name("fd_server_test");
+            let store = Store::connect_in_schema(&url, &schema).await.unwrap();
+            (store, Some((url, schema)))
+        }
+    };
+
+    let server = Server::new(store.clone(), settings).unwrap();
+    if with_engine {
+        server.set_engine(engine());
+    }
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let serving = tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        server.serve(listener, shutdown).await
+    });
+
+    let test_server = TestServer {
+        base,
+        store: store.clone(),
+        client: reqwest::Client::new(),
+    };
+    // Spawned so that a panicking body still lets the server and schema go below.
+    let outcome = tokio::spawn(body(test_server)).await;
+
+    let _ = stop.send(());
+    serving.await.unwrap().unwrap();
+    store.close().await;
+    if let Some((url, schema)) = postgres {
+        Store::drop_schema(&url, &schema).await.unwrap();
+    }
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+fn postgres_url() -> Option<String> {
+    match std::env::var(POSTGRES_URL_VAR) {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            println!("skipped: {POSTGRES_URL_VAR} not set");
+            None
+        }
+    }
+}
+
+/// A server on SQLite with default settings and the engine loaded.
+pub async fn with_default_server<F, Fut>(body: F)
+where
+    F: FnOnce(TestServer) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    with_server(Backend::Sqlite, ServerSettings::default(), true, body).await;
+}
+
+/// Declares each named story as two tests, `sqlite::NAME` and `postgres::NAME`; a story
+/// is an `async fn(TestServer)` run on a default server with the engine loaded.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::with_server(
+                        crate::support::Backend::Sqlite,
+                        frontdesk_server::ServerSettings::default(),
+                        true,
+                        super::$name,
+                    )
+                    .await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::with_server(
+                        crate::support::Backend::Postgres,
+                        frontdesk_server::ServerSettings::default(),
+                        true,
+                        super::$name,
+                    )
+                    .await;
+                }
+            )*
+        }
+    };
+}

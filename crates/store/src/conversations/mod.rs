@@ -1,0 +1,415 @@
+//! Contacts, conversations and messages.
+//!
+//! The guarantees the server builds on:
+//!
+//! - a message is durable once [`Store::append_message`] returns, and its id is larger
+//!   than that of every message stored before it in the same conversation;
+//! - a status change only applies from the statuses [`StatusChange::allowed_from`]
+//!   names, checked and applied in one statement, so two people moving one conversation
+//!   at once cannot undo each other's move unnoticed;
+//! - a message and the status change it causes (the assistant's handoff notice and the
+//!   handoff) are written in one transaction: both or neither.
+//!
+//! The SQL text lives here when both backends read it alike; `sqlite.rs` and
+//! `postgres.rs` hold what differs (transactions, JSON columns, identity races).
+
+mod postgres;
+mod sqlite;
+
+use frontdesk_core::{
+    Conversation, ConversationStatus, Decision, Message, NewConversation, NewMessage, SourceRef,
+    StatusChange,
+};
+
+use crate::plan::now_unix_ms;
+use crate::{Pool, Store, StoreError};
+
+impl Store {
+    /// Opens a conversation for the person behind `new.channel` and `new.external_id`,
+    /// creating their contact and identity when they are new, all in one transaction.
+    pub async fn create_conversation(
+        &self,
+        new: &NewConversation,
+    ) -> Result<Conversation, StoreError> {
+        let now = now_unix_ms();
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::create_conversation(pool, new, now).await,
+            Pool::Postgres(pool) => postgres::create_conversation(pool, new, now).await,
+        }
+    }
+
+    pub async fn conversation(&self, id: i64) -> Result<Option<Conversation>, StoreError> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE id = $1");
+        let row: Option<ConversationRow> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await,
+        }
+        .map_err(|cause| read_error("a conversation", cause))?;
+        row.map(conversation).transpose()
+    }
+
+    /// The conversation a customer-side token opens, if any.
+    pub async fn conversation_by_token(
+        &self,
+        token: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE token = $1");
+        let row: Option<ConversationRow> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(token).fetch_optional(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(token).fetch_optional(pool).await,
+        }
+        .map_err(|cause| read_error("a conversation", cause))?;
+        row.map(conversation).transpose()
+    }
+
+    /// Conversations oldest first, only those in `status` when one is given.
+    pub async fn conversations(
+        &self,
+        status: Option<ConversationStatus>,
+    ) -> Result<Vec<Conversation>, StoreError> {
+        // `$1 IS NULL` keeps one statement for both cases; the CAST tells PostgreSQL the
+        // parameter's type, which it cannot infer from IS NULL alone.
+        let sql = format!(
+            "SELECT {CONVERSATION_COLUMNS} FROM conversations \
+             WHERE CAST($1 AS TEXT) IS NULL OR status = $1 ORDER BY id"
+        );
+        let status = status.map(ConversationStatus::as_str);
+        let rows: Vec<ConversationRow> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(status).fetch_all(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(status).fetch_all(pool).await,
+        }
+        .map_err(|cause| read_error("conversations", cause))?;
+        rows.into_iter().map(conversation).collect()
+    }
+
+    /// Stores a message durably and returns it with its id and time.
+    pub async fn append_message(&self, message: &NewMessage) -> Result<Message, StoreError> {
+        let (message, _) = self.write_message(message, None).await?;
+        Ok(message)
+    }
+
+    /// Stores a message and applies `change` to its conversation in one transaction:
+    /// when the change is refused, the message is not stored either.
+    pub async fn append_message_with_change(
+        &self,
+        message: &NewMessage,
+        change: &StatusChange,
+    ) -> Result<(Message, Conversation), StoreError> {
+        let (message, conversation) = self.write_message(message, Some(change)).await?;
+        let conversation = conversation.ok_or(StoreError::ConversationNotFound {
+            id: message.conversation_id,
+        })?;
+        Ok((message, conversation))
+    }
+
+    /// The messages of a conversation in the order they were stored, only those with an
+    /// id above `after` when it is given.
+    pub async fn messages(
+        &self,
+        conversation_id: i64,
+        after: Option<i64>,
+    ) -> Result<Vec<Message>, StoreError> {
+        let after = after.unwrap_or(0);
+        let rows: Vec<MessageRow> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(SELECT_MESSAGES)
+                    .bind(conversation_id)
+                    .bind(after)
+                    .fetch_all(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(SELECT_MESSAGES)
+                    .bind(conversation_id)
+                    .bind(after)
+                    .fetch_all(pool)
+                    .await
+            }
+        }
+        .map_err(|cause| read_error("messages", cause))?;
+        rows.into_iter().map(message).collect()
+    }
+
+    /// Moves a conversation, if `change` is allowed from its status now.
+    pub async fn change_status(
+        &self,
+        conversation_id: i64,
+        change: &StatusChange,
+    ) -> Result<Conversation, StoreError> {
+        let now = now_unix_ms();
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::change_status(pool, conversation_id, change, now).await,
+            Pool::Postgres(pool) => {
+                postgres::change_status(pool, conversation_id, change, now).await
+            }
+        }
+    }
+
+    /// Whether the database answers a query now; for readiness checks.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        let answered: Result<i32, sqlx::Error> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_scalar("SELECT 1").fetch_one(pool).await,
+            Pool::Postgres(pool) => sqlx::query_scalar("SELECT 1").fetch_one(pool).await,
+        };
+        answered.map_err(|cause| read_error("a test query", cause))?;
+        Ok(())
+    }
+
+    async fn write_message(
+        &self,
+        message: &NewMessage,
+        change: Option<&StatusChange>,
+    ) -> Result<(Message, Option<Conversation>), StoreError> {
+        let row = MessageInsert::new(message)?;
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::write_message(pool, &row, change).await,
+            Pool::Postgres(pool) => postgres::write_message(pool, &row, change).await,
+        }
+    }
+}
+
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, token, channel, contact_id, identity_id, \
+     status, assignee, created_at, updated_at, handed_off_at, first_human_reply_at, \
+     resolved_at, handoff_reason, handoff_summary";
+
+// JSON columns are read as text on both backends (jsonb on PostgreSQL).
+const SELECT_MESSAGES: &str = "SELECT id, conversation_id, author, text, \
+     CAST(decision AS TEXT) AS decision, CAST(sources AS TEXT) AS sources, delivery, \
+     created_at FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id";
+
+pub(crate) const SELECT_IDENTITY: &str =
+    "SELECT id, contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2";
+pub(crate) const INSERT_CONTACT: &str =
+    "INSERT INTO contacts (created_at) VALUES ($1) RETURNING id";
+
+pub(crate) fn insert_conversation_sql() -> String {
+    format!(
+        "INSERT INTO conversations \
+           (token, channel, contact_id, identity_id, status, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, 'bot', $5, $5) RETURNING {CONVERSATION_COLUMNS}"
+    )
+}
+
+/// Marks a conversation as changed by a new message, and notes the first time a person
+/// replied. Touches no row when the conversation does not exist, which is how a message
+/// for an unknown conversation is recognised before its insert fails on the foreign key.
+pub(crate) const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $2, \
+     first_human_reply_at = CASE WHEN $3 AND first_human_reply_at IS NULL THEN $2 \
+       ELSE first_human_reply_at END \
+     WHERE id = $1";
+
+/// One statement for every [`StatusChange`], so both backends bind the same parameters:
+/// $1 id, $2 the new status, $3 now, $4 whether to set the assignee, $5 the assignee,
+/// $6 handoff reason, $7 handoff summary. The WHERE clause checks the current status in
+/// the same statement that changes it.
+pub(crate) fn change_status_sql(change: &StatusChange) -> String {
+    // The allowed statuses are our own enum's spellings, never input, so they are
+    // written into the text; that also keeps SQLite and PostgreSQL on one statement.
+    let allowed: Vec<String> = change
+        .allowed_from()
+        .iter()
+        .map(|status| format!("'{}'", status.as_str()))
+        .collect();
+    format!(
+        "UPDATE conversations SET status = $2, updated_at = $3, \
+           assignee = CASE WHEN $4 THEN $5 ELSE assignee END, \
+           handed_off_at = CASE WHEN $2 = 'waiting' THEN $3 ELSE handed_off_at END, \
+           handoff_reason = CASE WHEN $2 = 'waiting' THEN $6 ELSE handoff_reason END, \
+           handoff_summary = CASE WHEN $2 = 'waiting' THEN $7 ELSE handoff_summary END, \
+           resolved_at = CASE WHEN $2 = 'resolved' THEN $3 \
+             WHEN $2 = 'bot' THEN NULL ELSE resolved_at END \
+         WHERE id = $1 AND status IN ({}) RETURNING {CONVERSATION_COLUMNS}",
+        allowed.join(", ")
+    )
+}
+
+/// The parameters of [`change_status_sql`] after the id.
+pub(crate) struct StatusUpdate {
+    pub status: &'static str,
+    pub now: i64,
+    pub sets_assignee: bool,
+    pub assignee: Option<String>,
+    pub reason: Option<&'static str>,
+    pub summary: Option<String>,
+}
+
+impl StatusUpdate {
+    pub(crate) fn new(change: &StatusChange, now: i64) -> Self {
+        let mut update = StatusUpdate {
+            status: change.target().as_str(),
+            now,
+            // Resolving keeps the assignee: who resolved it is worth knowing.
+            sets_assignee: !matches!(change, StatusChange::Resolve),
+            assignee: None,
+            reason: None,
+            summary: None,
+        };
+        match change {
+            StatusChange::HandOff { reason, summary } => {
+                update.reason = Some(reason.as_str());
+                update.summary = Some(summary.clone());
+            }
+            StatusChange::Assign { assignee } => update.assignee = Some(assignee.clone()),
+            StatusChange::Resolve | StatusChange::HandBack | StatusChange::Reopen => {}
+        }
+        update
+    }
+}
+
+/// Why a status change touched no row: no such conversation, or a status it is not
+/// allowed from.
+pub(crate) fn refused(id: i64, change: &StatusChange, current: Option<String>) -> StoreError {
+    let Some(current) = current else {
+        return StoreError::ConversationNotFound { id };
+    };
+    match current.parse::<ConversationStatus>() {
+        Ok(status) => StoreError::StatusChangeRefused {
+            id,
+            change: change.name(),
+            status,
+        },
+        Err(problem) => corrupt("conversation", id, problem),
+    }
+}
+
+pub(crate) const SELECT_STATUS: &str = "SELECT status FROM conversations WHERE id = $1";
+
+/// A message ready to bind: JSON columns already serialised.
+pub(crate) struct MessageInsert<'a> {
+    pub message: &'a NewMessage,
+    pub decision: Option<String>,
+    pub sources: String,
+}
+
+impl<'a> MessageInsert<'a> {
+    fn new(message: &'a NewMessage) -> Result<Self, StoreError> {
+        let to_json = |cause| StoreError::Corrupt {
+            what: "message for conversation",
+            id: message.conversation_id,
+            problem: format!("it cannot be written as JSON: {cause}"),
+        };
+        let decision = message
+            .decision
+            .as_ref()
+            .map(serde_json::to_string)
+            .transpose()
+            .map_err(to_json)?;
+        let sources = serde_json::to_string(&message.sources).map_err(to_json)?;
+        Ok(MessageInsert {
+            message,
+            decision,
+            sources,
+        })
+    }
+
+    pub(crate) fn is_from_a_person(&self) -> bool {
+        self.message.author == frontdesk_core::Author::Agent
+    }
+}
+
+pub(crate) fn message_from_insert(insert: &MessageInsert<'_>, id: i64, now: i64) -> Message {
+    let message = insert.message;
+    Message {
+        id,
+        conversation_id: message.conversation_id,
+        author: message.author,
+        text: message.text.clone(),
+        decision: message.decision.clone(),
+        sources: message.sources.clone(),
+        delivery: message.delivery,
+        created_at: now,
+    }
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct ConversationRow {
+    id: i64,
+    token: String,
+    channel: String,
+    contact_id: i64,
+    identity_id: i64,
+    status: String,
+    assignee: Option<String>,
+    created_at: i64,
+    updated_at: i64,
+    handed_off_at: Option<i64>,
+    first_human_reply_at: Option<i64>,
+    resolved_at: Option<i64>,
+    handoff_reason: Option<String>,
+    handoff_summary: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+pub(crate) struct MessageRow {
+    id: i64,
+    conversation_id: i64,
+    author: String,
+    text: String,
+    decision: Option<String>,
+    sources: String,
+    delivery: String,
+    created_at: i64,
+}
+
+pub(crate) fn conversation(row: ConversationRow) -> Result<Conversation, StoreError> {
+    let id = row.id;
+    let bad = |problem: String| corrupt("conversation", id, problem);
+    Ok(Conversation {
+        id,
+        token: row.token,
+        channel: row.channel.parse().map_err(|e| bad(format!("{e}")))?,
+        contact_id: row.contact_id,
+        identity_id: row.identity_id,
+        status: row.status.parse().map_err(|e| bad(format!("{e}")))?,
+        assignee: row.assignee,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+        handed_off_at: row.handed_off_at,
+        first_human_reply_at: row.first_human_reply_at,
+        resolved_at: row.resolved_at,
+        handoff_reason: row
+            .handoff_reason
+            .map(|reason| reason.parse())
+            .transpose()
+            .map_err(|e| bad(format!("{e}")))?,
+        handoff_summary: row.handoff_summary,
+    })
+}
+
+fn message(row: MessageRow) -> Result<Message, StoreError> {
+    let id = row.id;
+    let bad = |problem: String| corrupt("message", id, problem);
+    let decision: Option<Decision> = row
+        .decision
+        .map(|json| serde_json::from_str(&json))
+        .transpose()
+        .map_err(|e| bad(format!("its decision: {e}")))?;
+    let sources: Vec<SourceRef> =
+        serde_json::from_str(&row.sources).map_err(|e| bad(format!("its sources: {e}")))?;
+    Ok(Message {
+        id,
+        conversation_id: row.conversation_id,
+        author: row.author.parse().map_err(|e| bad(format!("{e}")))?,
+        text: row.text,
+        decision,
+        sources,
+        delivery: row.delivery.parse().map_err(|e| bad(format!("{e}")))?,
+        created_at: row.created_at,
+    })
+}
+
+fn corrupt(what: &'static str, id: i64, problem: impl ToString) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        id,
+        problem: problem.to_string(),
+    }
+}
+
+pub(crate) fn read_error(what: &'static str, cause: sqlx::Error) -> StoreError {
+    StoreError::Read { what, cause }
+}
+
+pub(crate) fn write_error(what: &'static str, cause: sqlx::Error) -> StoreError {
+    StoreError::Write { what, cause }
+}

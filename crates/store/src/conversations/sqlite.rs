@@ -1,0 +1,164 @@
+//! Conversation statements for SQLite. Writes take the write lock up front
+//! (`BEGIN IMMEDIATE`), as imports do: a transaction that reads before it writes would
+//! otherwise fail with "database is locked" instead of waiting its turn.
+
+use frontdesk_core::{Conversation, Message, NewConversation, StatusChange};
+use sqlx::sqlite::{SqliteConnection, SqlitePool};
+
+use super::{
+    change_status_sql, conversation, insert_conversation_sql, message_from_insert, refused,
+    write_error, ConversationRow, MessageInsert, StatusUpdate, INSERT_CONTACT, SELECT_IDENTITY,
+    SELECT_STATUS, TOUCH_CONVERSATION,
+};
+use crate::StoreError;
+
+pub(super) async fn create_conversation(
+    pool: &SqlitePool,
+    new: &NewConversation,
+    now: i64,
+) -> Result<Conversation, StoreError> {
+    let written = async {
+        let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+        let existing: Option<(i64, i64)> = sqlx::query_as(SELECT_IDENTITY)
+            .bind(new.channel.as_str())
+            .bind(&new.external_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+        // The write lock is held, so nobody can add the same identity in between.
+        let (identity_id, contact_id) = match existing {
+            Some(found) => found,
+            None => {
+                let contact_id: i64 = sqlx::query_scalar(INSERT_CONTACT)
+                    .bind(now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                let identity_id: i64 = sqlx::query_scalar(
+                    "INSERT INTO contact_identities \
+                       (contact_id, channel, external_id, created_at) \
+                     VALUES ($1, $2, $3, $4) RETURNING id",
+                )
+                .bind(contact_id)
+                .bind(new.channel.as_str())
+                .bind(&new.external_id)
+                .bind(now)
+                .fetch_one(&mut *tx)
+                .await?;
+                (identity_id, contact_id)
+            }
+        };
+        let row: ConversationRow = sqlx::query_as(&insert_conversation_sql())
+            .bind(&new.token)
+            .bind(new.channel.as_str())
+            .bind(contact_id)
+            .bind(identity_id)
+            .bind(now)
+            .fetch_one(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(row)
+    };
+    let row = written
+        .await
+        .map_err(|cause| write_error("a new conversation", cause))?;
+    conversation(row)
+}
+
+pub(super) async fn write_message(
+    pool: &SqlitePool,
+    insert: &MessageInsert<'_>,
+    change: Option<&StatusChange>,
+) -> Result<(Message, Option<Conversation>), StoreError> {
+    let id = insert.message.conversation_id;
+    let now = crate::plan::now_unix_ms();
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|cause| write_error("a message", cause))?;
+    let changed = match change {
+        Some(change) => Some(apply_change(&mut tx, id, change, now).await?),
+        None => None,
+    };
+    let written = async {
+        let touched = sqlx::query(TOUCH_CONVERSATION)
+            .bind(id)
+            .bind(now)
+            .bind(insert.is_from_a_person())
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if touched == 0 {
+            return Ok(None);
+        }
+        let message_id: i64 = sqlx::query_scalar(
+            "INSERT INTO messages \
+               (conversation_id, author, text, decision, sources, delivery, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+        )
+        .bind(id)
+        .bind(insert.message.author.as_str())
+        .bind(&insert.message.text)
+        .bind(insert.decision.as_deref())
+        .bind(&insert.sources)
+        .bind(insert.message.delivery.as_str())
+        .bind(now)
+        .fetch_one(&mut *tx)
+        .await?;
+        Ok(Some(message_id))
+    };
+    let message_id = written
+        .await
+        .map_err(|cause| write_error("a message", cause))?
+        .ok_or(StoreError::ConversationNotFound { id })?;
+    tx.commit()
+        .await
+        .map_err(|cause| write_error("a message", cause))?;
+    Ok((message_from_insert(insert, message_id, now), changed))
+}
+
+pub(super) async fn change_status(
+    pool: &SqlitePool,
+    id: i64,
+    change: &StatusChange,
+    now: i64,
+) -> Result<Conversation, StoreError> {
+    let mut tx = pool
+        .begin_with("BEGIN IMMEDIATE")
+        .await
+        .map_err(|cause| write_error("a status change", cause))?;
+    let changed = apply_change(&mut tx, id, change, now).await?;
+    tx.commit()
+        .await
+        .map_err(|cause| write_error("a status change", cause))?;
+    Ok(changed)
+}
+
+async fn apply_change(
+    conn: &mut SqliteConnection,
+    id: i64,
+    change: &StatusChange,
+    now: i64,
+) -> Result<Conversation, StoreError> {
+    let update = StatusUpdate::new(change, now);
+    let row: Option<ConversationRow> = sqlx::query_as(&change_status_sql(change))
+        .bind(id)
+        .bind(update.status)
+        .bind(update.now)
+        .bind(update.sets_assignee)
+        .bind(update.assignee)
+        .bind(update.reason)
+        .bind(update.summary)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(|cause| write_error("a status change", cause))?;
+    match row {
+        Some(row) => conversation(row),
+        None => {
+            let current: Option<String> = sqlx::query_scalar(SELECT_STATUS)
+                .bind(id)
+                .fetch_optional(&mut *conn)
+                .await
+                .map_err(|cause| write_error("a status change", cause))?;
+            Err(refused(id, change, current))
+        }
+    }
+}
