@@ -1,12 +1,19 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: build Frontdesk, import the Banking77
+# The main job on the embedded default: build Frontdesk, install the
+# sentence-embedding model (skipped with --lexical-only), import the Banking77
 # FAQ and past tickets into an SQLite knowledge base, measure the assistant on
 # the dev questions, and answer a few customer messages.
 #
-#   bash scripts/banking77.sh [DATA_FOLDER]     (default: ../shared/data/banking77)
+#   bash scripts/banking77.sh [--lexical-only] [DATA_FOLDER]
+#                                  (default: ../shared/data/banking77)
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
+lexical_only=
+if [ "${1:-}" = "--lexical-only" ]; then
+  lexical_only=--lexical-only
+  shift
+fi
 data=${1:-../shared/data/banking77}
 export FRONTDESK_DATA_DIR=${FRONTDESK_DATA_DIR:-./frontdesk-data}
 for file in kb.jsonl tickets.jsonl dev.jsonl; do
@@ -14,7 +21,12 @@ for file in kb.jsonl tickets.jsonl dev.jsonl; do
 done
 
 cargo build --release --quiet -p frontdesk
-frontdesk=./target/release/frontdesk
+frontdesk="./target/release/frontdesk $lexical_only"
+
+if [ -z "$lexical_only" ] && ! ./target/release/frontdesk model status >/dev/null 2>&1; then
+  echo "== installing the sentence-embedding model"
+  bash scripts/install-model.sh
+fi
 
 echo "== importing into $FRONTDESK_DATA_DIR"
 $frontdesk import faq "$data/kb.jsonl"
