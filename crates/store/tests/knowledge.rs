@@ -24,8 +24,8 @@ fn ticket(n: usize) -> Ticket {
     Ticket {
         id: format!("t-{n:05}"),
         message: format!("where is my order number {n}?"),
-        faq_id: (n % 3 != 0).then(|| format!("faq-{}", n % 7)),
-        answer: (n % 2 == 0).then(|| "It ships tomorrow.".to_string()),
+        faq_id: (!n.is_multiple_of(3)).then(|| format!("faq-{}", n % 7)),
+        answer: n.is_multiple_of(2).then(|| "It ships tomorrow.".to_string()),
     }
 }
 
