@@ -25,7 +25,9 @@ fn ticket(n: usize) -> Ticket {
         id: format!("t-{n:05}"),
         message: format!("where is my order number {n}?"),
         faq_id: (!n.is_multiple_of(3)).then(|| format!("faq-{}", n % 7)),
-        answer: n.is_multiple_of(2).then(|| "It ships tomorrow.".to_string()),
+        answer: n
+            .is_multiple_of(2)
+            .then(|| "It ships tomorrow.".to_string()),
     }
 }
 
