@@ -75,6 +75,15 @@ impl VectorCache {
         }
     }
 
+    /// Copies the cache file of the index in `from`, if any, into `to`.
+    pub(crate) fn carry_over(from: &Path, to: &Path) -> std::io::Result<()> {
+        let source = from.join(CACHE_FILE);
+        if !source.exists() {
+            return Ok(());
+        }
+        fs::copy(source, to.join(CACHE_FILE)).map(|_| ())
+    }
+
     pub(crate) fn save(&self, dir: &Path) -> std::io::Result<()> {
         let file = fs::File::create(dir.join(CACHE_FILE))?;
         bincode_options()

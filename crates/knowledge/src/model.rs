@@ -3,7 +3,7 @@
 //! of the knowledge base and saved beside the database.
 
 use std::fs;
-use std::io::{BufReader, BufWriter};
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 
 use bincode::Options;
 use rayon::prelude::*;
@@ -253,11 +253,15 @@ impl Model {
         if let (Some(dir), Some(building)) = (dir, building) {
             step("saving");
             model.save_into(&building)?;
-            if let Some(cache) = &cache {
-                // Losing the cache costs only encoding time on the next build.
-                if let Err(err) = cache.save(&building) {
-                    tracing::warn!(%err, "cannot save the vector cache");
-                }
+            // Losing the cache costs only encoding time on the next build, so a
+            // failure to keep it is a warning. Built without an encoder, the index
+            // keeps the previous cache, for when the encoder is back.
+            let kept = match &cache {
+                Some(cache) => cache.save(&building),
+                None => VectorCache::carry_over(dir, &building),
+            };
+            if let Err(err) = kept {
+                tracing::warn!(%err, "cannot keep the vector cache");
             }
             swap_into_place(&building, dir)?;
             step("saved");
@@ -342,9 +346,19 @@ impl Model {
         encoder: Option<SharedEncoder>,
     ) -> Result<Option<Self>, ModelError> {
         let path = dir.join(MODEL_FILE);
-        let Ok(file) = fs::File::open(&path) else {
+        let Ok(mut file) = fs::File::open(&path) else {
             return Ok(None);
         };
+        // The format number leads the file; a model saved in another layout
+        // (by another version of Frontdesk) is rebuilt without being decoded.
+        let mut format = [0u8; 4];
+        if file.read_exact(&mut format).is_err() || u32::from_le_bytes(format) != FORMAT {
+            tracing::info!(path = %path.display(), "model saved in another format; rebuilding");
+            return Ok(None);
+        }
+        if file.seek(SeekFrom::Start(0)).is_err() {
+            return Ok(None);
+        }
         // The file's own length bounds every allocation while decoding, so a
         // damaged file is refused instead of asking for exabytes of memory.
         let length = file.metadata().map(|m| m.len()).unwrap_or(0);

@@ -192,11 +192,35 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
         answer: None,
     });
     let before = encoder.encoded.load(Ordering::SeqCst);
-    Engine::build(Some(&index), grown, "r2", settings(Some(shared)), &|_| {}).expect("rebuilds");
+    Engine::build(
+        Some(&index),
+        grown,
+        "r2",
+        settings(Some(shared.clone())),
+        &|_| {},
+    )
+    .expect("rebuilds");
     assert_eq!(
         encoder.encoded.load(Ordering::SeqCst) - before,
         1,
         "a rebuild encodes only the new ticket"
+    );
+
+    // A build without the encoder in between keeps the vectors for its return.
+    Engine::build(Some(&index), snapshot(), "r3", settings(None), &|_| {}).expect("lexical");
+    let before = encoder.encoded.load(Ordering::SeqCst);
+    Engine::build(
+        Some(&index),
+        snapshot(),
+        "r4",
+        settings(Some(shared)),
+        &|_| {},
+    )
+    .expect("rebuilds");
+    assert_eq!(
+        encoder.encoded.load(Ordering::SeqCst),
+        before,
+        "nothing re-encoded"
     );
 }
 
