@@ -17,8 +17,9 @@ mod extract;
 mod metrics;
 mod routes;
 
-use std::future::Future;
+use std::future::{Future, IntoFuture};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::Router;
@@ -174,17 +175,51 @@ impl Server {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        let served = axum::serve(listener, self.router())
+        // In-flight requests get SHUTDOWN_GRACE after the signal; a client that stalls
+        // half-way through a request must not keep the process alive for ever.
+        let signalled = Arc::new(tokio::sync::Notify::new());
+        let notify = signalled.clone();
+        let shutdown = async move {
+            shutdown.await;
+            notify.notify_one();
+        };
+        let serving = axum::serve(listener, self.router())
             .with_graceful_shutdown(shutdown)
-            .await
-            .map_err(ServerError::Serve);
+            .into_future();
+        let deadline = async {
+            signalled.notified().await;
+            tokio::time::sleep(SHUTDOWN_GRACE).await;
+        };
+        let served = tokio::select! {
+            served = serving => served.map_err(ServerError::Serve),
+            () = deadline => {
+                tracing::warn!(
+                    grace_s = SHUTDOWN_GRACE.as_secs(),
+                    "requests still in flight after the grace period; closing their connections"
+                );
+                Ok(())
+            }
+        };
         // A turn whose customer disconnected has no request left to wait for, but its
         // reply must still be stored before the process goes.
         self.state.tasks.close();
-        self.state.tasks.wait().await;
+        if tokio::time::timeout(SHUTDOWN_GRACE, self.state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("conversation turns still running after the grace period");
+        }
         served
     }
 }
+
+/// How long requests and conversation turns in flight may take to finish after the
+/// shutdown signal.
+///
+/// Known shortcoming: there is no read timeout while a request is arriving, so a client
+/// that sends half a request holds its connection until shutdown (slowloris). A header
+/// read timeout on the HTTP connection builder, or a proxy in front, would lift it.
+const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 
 /// One span per request, named by its route template: the raw path would put widget
 /// tokens (secrets) into the logs and make every conversation its own label.

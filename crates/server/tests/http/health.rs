@@ -126,6 +126,14 @@ async fn metrics_count_by_route_template_never_by_raw_path() {
             .await
             .unwrap();
         assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+        let invented = reqwest::Method::from_bytes(b"INVENTED").unwrap();
+        let odd = server
+            .client
+            .request(invented, server.url("/nope"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(odd.status(), StatusCode::NOT_FOUND);
 
         let response = server
             .client
@@ -152,6 +160,10 @@ async fn metrics_count_by_route_template_never_by_raw_path() {
         assert!(
             !text.contains(secret),
             "a raw path reached the metrics:\n{text}"
+        );
+        assert!(
+            !text.contains("INVENTED") && text.contains(r#"method="other""#),
+            "an invented method got a label of its own:\n{text}"
         );
     })
     .await;
