@@ -34,6 +34,16 @@ pub fn load(dir: &Path) -> Option<SharedEncoder> {
         );
         return None;
     }
+    // A damaged or tampered file would give wrong vectors without failing, so the
+    // files are checked against their known hashes first (a fraction of a second).
+    if let Err(err) = frontdesk_embed::verify_model(dir) {
+        tracing::warn!(
+            "the sentence-embedding model in {} failed its check: {err}; answering from \
+             words alone (run `frontdesk model install` again)",
+            dir.display()
+        );
+        return None;
+    }
     match SentenceEmbedder::load(dir) {
         Ok(embedder) => Some(Arc::new(InstalledEncoder(embedder))),
         Err(err) => {
