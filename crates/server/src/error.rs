@@ -20,6 +20,7 @@ pub(crate) enum ApiError {
     },
     Unauthorized,
     NotFound(&'static str),
+    MethodNotAllowed,
     TooLarge {
         limit: usize,
     },
@@ -50,6 +51,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
@@ -78,6 +80,9 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::NotFound(what) => (what.to_string(), None),
+            ApiError::MethodNotAllowed => {
+                ("this route does not take that method".to_string(), None)
+            }
             ApiError::TooLarge { limit } => (
                 format!("the request body is larger than the limit of {limit} bytes"),
                 None,

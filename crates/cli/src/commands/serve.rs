@@ -32,12 +32,23 @@ pub struct ServeArgs {
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    // An empty token would quietly leave the endpoint open to anyone: refuse it.
+    if args
+        .api_token
+        .as_deref()
+        .is_some_and(|t| t.trim().is_empty())
+    {
+        anyhow::bail!(
+            "the API token (--api-token or FRONTDESK_API_TOKEN) is set but empty; \
+             unset it to serve without a token"
+        );
+    }
     let store = workspace.open_store().await?;
     let engine = workspace
         .engine(&store, workspace.engine_settings(None)?)
         .await?;
     let settings = ServerSettings {
-        api_token: args.api_token.filter(|token| !token.is_empty()),
+        api_token: args.api_token,
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url,
     };

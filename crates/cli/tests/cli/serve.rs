@@ -157,3 +157,10 @@ fn the_api_token_is_required_and_never_logged() {
     let log = terminate(&mut running);
     assert!(log.iter().all(|line| !line.contains(token)), "{log:#?}");
 }
+
+#[test]
+fn an_empty_api_token_is_refused_rather_than_serving_without_one() {
+    let frontdesk = Frontdesk::new();
+    let stderr = frontdesk.fails(&["serve", "--listen", "127.0.0.1:0", "--api-token", " "]);
+    assert!(stderr.contains("set but empty"), "{stderr}");
+}

@@ -26,8 +26,13 @@ pub(crate) fn routes() -> Router<AppState> {
             post(widget::post_message).get(widget::list_messages),
         )
         .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
 }
 
 async fn not_found() -> ApiError {
     ApiError::NotFound("no such route")
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::MethodNotAllowed
 }

@@ -181,3 +181,19 @@ async fn unknown_routes_get_a_json_404() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_wrong_method_gets_405_with_a_json_error() {
+    with_default_server(|server| async move {
+        let response = server
+            .client
+            .get(server.url("/api/v1/answer"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+        let body: Value = response.json().await.unwrap();
+        assert_eq!(body["error"], "this route does not take that method");
+    })
+    .await;
+}
