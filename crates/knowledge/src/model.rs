@@ -521,12 +521,15 @@ impl Model {
         // A model that reads by meaning but could not encode this message
         // has no honest confidence for it.
         let unreadable = self.saved.embeddings.is_some() && closeness.is_none();
-        let joint = joint_features(
-            x.clone(),
-            reading.sentence,
-            self.saved.vectorizer.dimensions(),
-        );
-        let scores = classifier.scores(&joint);
+        // Without a sentence vector the n-gram features are the whole input; only
+        // a model that reads by meaning pays for a second copy.
+        let scores = match reading.sentence {
+            Some(_) => {
+                let dimensions = self.saved.vectorizer.dimensions();
+                classifier.scores(&joint_features(x.clone(), reading.sentence, dimensions))
+            }
+            None => classifier.scores(&x),
+        };
         let votes = faq_votes(&hits, faqs);
         let vote_total: f64 = votes.iter().sum::<f64>().max(1e-9);
 
