@@ -2,19 +2,12 @@
 //! memory: answers cite their FAQ, and every rule and clarification fires
 //! with its reason.
 
-use frontdesk_core::{DecisionKind, FaqEntry, Reason, SourceKind, Ticket};
+mod common;
+
+use common::faq;
+use frontdesk_core::{DecisionKind, Reason, SourceKind, Ticket};
 use frontdesk_knowledge::rules::SensitiveTopic;
 use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
-
-fn faq(id: &str, question: &str, answer: &str) -> FaqEntry {
-    FaqEntry {
-        id: id.into(),
-        question: question.into(),
-        answer: answer.into(),
-        tags: Vec::new(),
-        url: None,
-    }
-}
 
 fn ticket(n: usize, message: &str, faq_id: Option<&str>) -> Ticket {
     Ticket {

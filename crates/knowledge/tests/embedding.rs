@@ -9,7 +9,10 @@
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::Arc;
 
-use frontdesk_core::{DecisionKind, FaqEntry, Reason, Ticket};
+mod common;
+
+use common::faq;
+use frontdesk_core::{DecisionKind, Reason, Ticket};
 use frontdesk_knowledge::{
     EncoderError, Engine, EngineSettings, KnowledgeSnapshot, SentenceEncoder, SharedEncoder,
 };
@@ -63,16 +66,6 @@ fn concepts(text: &str) -> Vec<f32> {
     }
     let norm = vector.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-6);
     vector.iter().map(|x| x / norm).collect()
-}
-
-fn faq(id: &str, question: &str, answer: &str) -> FaqEntry {
-    FaqEntry {
-        id: id.into(),
-        question: question.into(),
-        answer: answer.into(),
-        tags: Vec::new(),
-        url: None,
-    }
 }
 
 fn snapshot() -> KnowledgeSnapshot {
