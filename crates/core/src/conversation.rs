@@ -118,6 +118,36 @@ named_enum!(
     }
 );
 
+named_enum!(
+    /// Who may read a message.
+    Visibility, "message visibility" {
+        /// The customer and the team.
+        Public => "public",
+        /// A private note among the team; never sent to the customer.
+        Internal => "internal",
+    }
+);
+
+named_enum!(
+    /// What a member of the team may do.
+    Role, "role" {
+        /// Runs the business's Frontdesk: everything an agent does, and the settings.
+        Owner => "owner",
+        /// Works the inbox.
+        Agent => "agent",
+    }
+);
+
+/// A member of the team who signs in: an owner or an agent.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub id: i64,
+    /// Stored lowercased and trimmed; also what a conversation's assignee names.
+    pub email: String,
+    pub role: Role,
+    pub created_at: UnixMillis,
+}
+
 /// A person who wrote to the business, on whatever channel.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
@@ -182,6 +212,47 @@ pub struct NewMessage {
     pub decision: Option<Decision>,
     pub sources: Vec<SourceRef>,
     pub delivery: DeliveryState,
+    pub visibility: Visibility,
+    /// The team member who wrote it, for agent messages and notes.
+    pub user_id: Option<i64>,
+}
+
+impl NewMessage {
+    /// A message from the customer, as it arrived.
+    pub fn from_customer(conversation_id: i64, text: String) -> Self {
+        NewMessage {
+            conversation_id,
+            author: Author::Customer,
+            text,
+            decision: None,
+            sources: Vec::new(),
+            delivery: DeliveryState::Received,
+            visibility: Visibility::Public,
+            user_id: None,
+        }
+    }
+
+    /// A reply from a member of the team to the customer.
+    pub fn from_agent(conversation_id: i64, user_id: i64, text: String) -> Self {
+        NewMessage {
+            conversation_id,
+            author: Author::Agent,
+            text,
+            decision: None,
+            sources: Vec::new(),
+            delivery: DeliveryState::Sent,
+            visibility: Visibility::Public,
+            user_id: Some(user_id),
+        }
+    }
+
+    /// A private note from a member of the team; the customer never sees it.
+    pub fn note(conversation_id: i64, user_id: i64, text: String) -> Self {
+        NewMessage {
+            visibility: Visibility::Internal,
+            ..NewMessage::from_agent(conversation_id, user_id, text)
+        }
+    }
 }
 
 /// One message, as stored.
@@ -195,6 +266,9 @@ pub struct Message {
     pub decision: Option<Decision>,
     pub sources: Vec<SourceRef>,
     pub delivery: DeliveryState,
+    pub visibility: Visibility,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
     pub created_at: UnixMillis,
 }
 

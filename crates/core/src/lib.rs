@@ -13,7 +13,8 @@ mod knowledge;
 
 pub use conversation::{
     Author, Channel, Contact, ContactIdentity, Conversation, ConversationStatus, DeliveryState,
-    Message, NewConversation, NewMessage, StatusChange, UnixMillis, UnknownName,
+    Message, NewConversation, NewMessage, Role, StatusChange, UnixMillis, UnknownName, User,
+    Visibility,
 };
 pub use decision::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
 pub use knowledge::{DocPassage, FaqEntry, KnowledgeKind, Ticket};

@@ -10,8 +10,9 @@ use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use frontdesk_core::{
     Author, Conversation, ConversationStatus, Decision, DecisionKind, DeliveryState, Message,
-    NewMessage, Reason, StatusChange,
+    NewMessage, Reason, StatusChange, Visibility,
 };
+use frontdesk_store::Readers;
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::error::ApiError;
@@ -92,14 +93,7 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
 
     let customer = state
         .store
-        .append_message(&NewMessage {
-            conversation_id,
-            author: Author::Customer,
-            text,
-            decision: None,
-            sources: Vec::new(),
-            delivery: DeliveryState::Received,
-        })
+        .append_message(&NewMessage::from_customer(conversation_id, text))
         .await?;
     let Some(engine) = engine else {
         return Ok(Turn {
@@ -143,13 +137,18 @@ async fn reply_with(
         sources: decision.sources.clone(),
         decision: Some(decision.clone()),
         delivery: DeliveryState::Sent,
+        visibility: Visibility::Public,
+        user_id: None,
     };
     if decision.kind != DecisionKind::Escalate {
         let stored = state.store.append_message(&reply).await?;
         return Ok((stored, conversation));
     }
 
-    let history = state.store.messages(conversation.id, None).await?;
+    let history = state
+        .store
+        .messages(conversation.id, None, Readers::Team)
+        .await?;
     // The engine gives every handoff a reason; low confidence is the honest default.
     let reason = decision.reason.unwrap_or(Reason::LowConfidence);
     let change = StatusChange::HandOff {
@@ -203,6 +202,8 @@ mod tests {
             decision: None,
             sources: Vec::new(),
             delivery: DeliveryState::Sent,
+            visibility: Visibility::Public,
+            user_id: None,
             created_at: 0,
         }
     }

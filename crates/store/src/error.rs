@@ -77,6 +77,12 @@ pub enum StoreError {
     #[error("there is no conversation {id}")]
     ConversationNotFound { id: i64 },
 
+    #[error("there is already a user with the email {email}")]
+    UserExists { email: String },
+
+    #[error("there is no user with the email {email}")]
+    UserNotFound { email: String },
+
     #[error("conversation {id} is {status}, and {change} is not allowed from there")]
     StatusChangeRefused {
         id: i64,

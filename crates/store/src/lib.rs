@@ -17,7 +17,8 @@
 //! Within one import, rows that repeat an id are written once: the last one wins.
 //!
 //! Conversations (contacts, their identities per channel, conversations and messages)
-//! live in the same database; their methods and guarantees are in `conversations`.
+//! live in the same database; their methods and guarantees are in `conversations`. So
+//! does the team (users and their API tokens, by hash only), in `team`.
 
 mod connect;
 mod conversations;
@@ -26,6 +27,7 @@ mod plan;
 mod postgres;
 mod sql;
 mod sqlite;
+mod team;
 
 use std::fmt;
 use std::time::Instant;
@@ -36,7 +38,9 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 use crate::connect::{SchemaChange, Target};
+pub use crate::conversations::{ConversationFilter, Readers};
 pub use crate::error::StoreError;
+pub use crate::team::normalize_email;
 
 /// The progress callback of the imports: called with the number of rows written so far.
 /// Spelt out in the public signatures; the lifetime keeps it from defaulting to 'static.

@@ -6,9 +6,9 @@ mod common;
 
 use frontdesk_core::{
     Author, Channel, ConversationStatus, Decision, DecisionKind, DeliveryState, NewConversation,
-    NewMessage, Reason, SourceKind, SourceRef, StatusChange,
+    NewMessage, Reason, SourceKind, SourceRef, StatusChange, Visibility,
 };
-use frontdesk_store::{Store, StoreError};
+use frontdesk_store::{ConversationFilter, Readers, Store, StoreError};
 
 fn widget_visitor(visitor: &str, token: &str) -> NewConversation {
     NewConversation {
@@ -19,14 +19,7 @@ fn widget_visitor(visitor: &str, token: &str) -> NewConversation {
 }
 
 fn customer_says(conversation_id: i64, text: &str) -> NewMessage {
-    NewMessage {
-        conversation_id,
-        author: Author::Customer,
-        text: text.to_string(),
-        decision: None,
-        sources: Vec::new(),
-        delivery: DeliveryState::Received,
-    }
+    NewMessage::from_customer(conversation_id, text.to_string())
 }
 
 fn assistant_answers(conversation_id: i64) -> NewMessage {
@@ -55,6 +48,8 @@ fn assistant_answers(conversation_id: i64) -> NewMessage {
         decision: Some(decision),
         sources,
         delivery: DeliveryState::Sent,
+        visibility: Visibility::Public,
+        user_id: None,
     }
 }
 
@@ -119,7 +114,14 @@ async fn a_token_opens_one_conversation_only(store: Store) {
         .create_conversation(&widget_visitor("visitor-2", "other"))
         .await
         .unwrap();
-    assert_eq!(store.conversations(None).await.unwrap().len(), 2);
+    assert_eq!(
+        store
+            .conversations(&ConversationFilter::default())
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(fresh.contact_id > 0);
 }
 
@@ -141,7 +143,7 @@ async fn messages_read_back_in_order_with_decisions(store: Store) {
         .unwrap();
 
     assert!(question.id < answer.id && answer.id < follow_up.id);
-    let all = store.messages(id, None).await.unwrap();
+    let all = store.messages(id, None, Readers::Team).await.unwrap();
     assert_eq!(
         all,
         vec![question.clone(), answer.clone(), follow_up.clone()]
@@ -150,10 +152,13 @@ async fn messages_read_back_in_order_with_decisions(store: Store) {
     assert_eq!(all[1].sources.len(), 2);
     assert_eq!(all[0].text, "Where is my card? <b>é</b>");
 
-    let after = store.messages(id, Some(question.id)).await.unwrap();
+    let after = store
+        .messages(id, Some(question.id), Readers::Team)
+        .await
+        .unwrap();
     assert_eq!(after, vec![answer, follow_up.clone()]);
     assert!(store
-        .messages(id, Some(follow_up.id))
+        .messages(id, Some(follow_up.id), Readers::Team)
         .await
         .unwrap()
         .is_empty());
@@ -181,7 +186,7 @@ async fn messages_of_other_conversations_stay_apart(store: Store) {
         .unwrap();
 
     let texts: Vec<String> = store
-        .messages(two.id, None)
+        .messages(two.id, None, Readers::Team)
         .await
         .unwrap()
         .into_iter()
@@ -199,7 +204,11 @@ async fn a_message_for_no_conversation_is_refused(store: Store) {
         matches!(err, StoreError::ConversationNotFound { id: 424_242 }),
         "{err}"
     );
-    assert!(store.messages(424_242, None).await.unwrap().is_empty());
+    assert!(store
+        .messages(424_242, None, Readers::Team)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 async fn the_first_agent_reply_is_timed_once(store: Store) {
@@ -310,16 +319,30 @@ async fn conversations_are_listed_by_status(store: Store) {
         list.into_iter().map(|c| c.id).collect()
     };
     let waiting = store
-        .conversations(Some(ConversationStatus::Waiting))
+        .conversations(&ConversationFilter {
+            status: Some(ConversationStatus::Waiting),
+            ..ConversationFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!(ids_of(waiting), vec![ids[0], ids[2]]);
     let bot = store
-        .conversations(Some(ConversationStatus::Bot))
+        .conversations(&ConversationFilter {
+            status: Some(ConversationStatus::Bot),
+            ..ConversationFilter::default()
+        })
         .await
         .unwrap();
     assert_eq!(ids_of(bot), vec![ids[1]]);
-    assert_eq!(ids_of(store.conversations(None).await.unwrap()), ids);
+    assert_eq!(
+        ids_of(
+            store
+                .conversations(&ConversationFilter::default())
+                .await
+                .unwrap()
+        ),
+        ids
+    );
 }
 
 async fn a_refused_change_keeps_its_message_out(store: Store) {
@@ -337,14 +360,21 @@ async fn a_refused_change_keeps_its_message_out(store: Store) {
         matches!(err, StoreError::StatusChangeRefused { .. }),
         "{err}"
     );
-    assert!(store.messages(id, None).await.unwrap().is_empty());
+    assert!(store
+        .messages(id, None, Readers::Team)
+        .await
+        .unwrap()
+        .is_empty());
 
     let (message, waiting) = store
         .append_message_with_change(&assistant_answers(id), &hand_off())
         .await
         .unwrap();
     assert_eq!(waiting.status, ConversationStatus::Waiting);
-    assert_eq!(store.messages(id, None).await.unwrap(), vec![message]);
+    assert_eq!(
+        store.messages(id, None, Readers::Team).await.unwrap(),
+        vec![message]
+    );
 }
 
 async fn two_handoffs_at_once_apply_once(store: Store) {

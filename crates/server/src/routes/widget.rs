@@ -6,6 +6,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::Json;
 use frontdesk_core::{Channel, Conversation, ConversationStatus, Message, NewConversation};
+use frontdesk_store::Readers;
 use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
@@ -112,7 +113,10 @@ pub(super) async fn list_messages(
         )
     })?;
     let conversation = find(&state, &token).await?;
-    let messages = state.store.messages(conversation.id, after).await?;
+    let messages = state
+        .store
+        .messages(conversation.id, after, Readers::Customer)
+        .await?;
     Ok(Json(Messages {
         conversation: ConversationView::from(&conversation),
         messages,

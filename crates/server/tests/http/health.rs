@@ -1,6 +1,7 @@
 //! Liveness, readiness and metrics.
 
 use frontdesk_server::ServerSettings;
+use frontdesk_store::Readers;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -84,7 +85,12 @@ async fn not_ready_while_the_engine_is_loading() {
             .unwrap();
         assert_eq!(posted.status(), StatusCode::SERVICE_UNAVAILABLE);
         let id = created["conversation_id"].as_i64().unwrap();
-        assert!(server.store.messages(id, None).await.unwrap().is_empty());
+        assert!(server
+            .store
+            .messages(id, None, Readers::Team)
+            .await
+            .unwrap()
+            .is_empty());
     })
     .await;
 }

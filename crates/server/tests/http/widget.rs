@@ -2,6 +2,7 @@
 //! and on PostgreSQL.
 
 use frontdesk_core::{ConversationStatus, Reason, StatusChange};
+use frontdesk_store::Readers;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -222,7 +223,12 @@ async fn bad_messages_are_refused_and_not_stored(server: TestServer) {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
-    assert!(server.store.messages(id, None).await.unwrap().is_empty());
+    assert!(server
+        .store
+        .messages(id, None, Readers::Team)
+        .await
+        .unwrap()
+        .is_empty());
 
     let bad_after = server
         .client

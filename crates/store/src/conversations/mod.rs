@@ -17,8 +17,8 @@ mod postgres;
 mod sqlite;
 
 use frontdesk_core::{
-    Conversation, ConversationStatus, Decision, Message, NewConversation, NewMessage, SourceRef,
-    StatusChange,
+    Channel, Conversation, ConversationStatus, Decision, Message, NewConversation, NewMessage,
+    SourceRef, StatusChange,
 };
 
 use crate::plan::now_unix_ms;
@@ -62,21 +62,41 @@ impl Store {
         row.map(conversation).transpose()
     }
 
-    /// Conversations oldest first, only those in `status` when one is given.
+    /// Conversations oldest first, only those that match every part of `filter` that
+    /// is set.
     pub async fn conversations(
         &self,
-        status: Option<ConversationStatus>,
+        filter: &ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
-        // `$1 IS NULL` keeps one statement for both cases; the CAST tells PostgreSQL the
-        // parameter's type, which it cannot infer from IS NULL alone.
+        // `$1 IS NULL` keeps one statement for every combination; the CAST tells
+        // PostgreSQL the parameter's type, which it cannot infer from IS NULL alone.
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations \
-             WHERE CAST($1 AS TEXT) IS NULL OR status = $1 ORDER BY id"
+             WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) \
+               AND (CAST($2 AS TEXT) IS NULL OR channel = $2) \
+               AND (CAST($3 AS TEXT) IS NULL OR assignee = $3) \
+             ORDER BY id"
         );
-        let status = status.map(ConversationStatus::as_str);
+        let status = filter.status.map(ConversationStatus::as_str);
+        let channel = filter.channel.map(Channel::as_str);
+        let assignee = filter.assignee.as_deref();
         let rows: Vec<ConversationRow> = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(status).fetch_all(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(status).fetch_all(pool).await,
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(status)
+                    .bind(channel)
+                    .bind(assignee)
+                    .fetch_all(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(status)
+                    .bind(channel)
+                    .bind(assignee)
+                    .fetch_all(pool)
+                    .await
+            }
         }
         .map_err(|cause| read_error("conversations", cause))?;
         rows.into_iter().map(conversation).collect()
@@ -102,19 +122,22 @@ impl Store {
         Ok((message, conversation))
     }
 
-    /// The messages of a conversation in the order they were stored, only those with an
-    /// id above `after` when it is given.
+    /// The messages of a conversation that `readers` may see, in the order they were
+    /// stored, only those with an id above `after` when it is given.
     pub async fn messages(
         &self,
         conversation_id: i64,
         after: Option<i64>,
+        readers: Readers,
     ) -> Result<Vec<Message>, StoreError> {
         let after = after.unwrap_or(0);
+        let with_internal = readers == Readers::Team;
         let rows: Vec<MessageRow> = match &self.pool {
             Pool::Sqlite(pool) => {
                 sqlx::query_as(SELECT_MESSAGES)
                     .bind(conversation_id)
                     .bind(after)
+                    .bind(with_internal)
                     .fetch_all(pool)
                     .await
             }
@@ -122,6 +145,7 @@ impl Store {
                 sqlx::query_as(SELECT_MESSAGES)
                     .bind(conversation_id)
                     .bind(after)
+                    .bind(with_internal)
                     .fetch_all(pool)
                     .await
             }
@@ -168,6 +192,24 @@ impl Store {
     }
 }
 
+/// Which conversations [`Store::conversations`] lists; `None` matches anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ConversationFilter {
+    pub status: Option<ConversationStatus>,
+    pub channel: Option<Channel>,
+    /// The assignee's email.
+    pub assignee: Option<String>,
+}
+
+/// Who is reading a conversation's messages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Readers {
+    /// The customer: public messages only.
+    Customer,
+    /// The team: private notes too.
+    Team,
+}
+
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, token, channel, contact_id, identity_id, \
      status, assignee, created_at, updated_at, handed_off_at, first_human_reply_at, \
      resolved_at, handoff_reason, handoff_summary";
@@ -175,7 +217,8 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "id, token, channel, contact_id, i
 // JSON columns are read as text on both backends (jsonb on PostgreSQL).
 const SELECT_MESSAGES: &str = "SELECT id, conversation_id, author, text, \
      CAST(decision AS TEXT) AS decision, CAST(sources AS TEXT) AS sources, delivery, \
-     created_at FROM messages WHERE conversation_id = $1 AND id > $2 ORDER BY id";
+     visibility, user_id, created_at FROM messages \
+     WHERE conversation_id = $1 AND id > $2 AND ($3 OR visibility = 'public') ORDER BY id";
 
 pub(crate) const SELECT_IDENTITY: &str =
     "SELECT id, contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2";
@@ -302,8 +345,11 @@ impl<'a> MessageInsert<'a> {
         })
     }
 
+    /// Whether this is a person's reply to the customer: what "first human reply"
+    /// measures. A private note is not one.
     pub(crate) fn is_from_a_person(&self) -> bool {
         self.message.author == frontdesk_core::Author::Agent
+            && self.message.visibility == frontdesk_core::Visibility::Public
     }
 }
 
@@ -317,6 +363,8 @@ pub(crate) fn message_from_insert(insert: &MessageInsert<'_>, id: i64, now: i64)
         decision: message.decision.clone(),
         sources: message.sources.clone(),
         delivery: message.delivery,
+        visibility: message.visibility,
+        user_id: message.user_id,
         created_at: now,
     }
 }
@@ -348,6 +396,8 @@ pub(crate) struct MessageRow {
     decision: Option<String>,
     sources: String,
     delivery: String,
+    visibility: String,
+    user_id: Option<i64>,
     created_at: i64,
 }
 
@@ -394,11 +444,13 @@ fn message(row: MessageRow) -> Result<Message, StoreError> {
         decision,
         sources,
         delivery: row.delivery.parse().map_err(|e| bad(format!("{e}")))?,
+        visibility: row.visibility.parse().map_err(|e| bad(format!("{e}")))?,
+        user_id: row.user_id,
         created_at: row.created_at,
     })
 }
 
-fn corrupt(what: &'static str, id: i64, problem: impl ToString) -> StoreError {
+pub(crate) fn corrupt(what: &'static str, id: i64, problem: impl ToString) -> StoreError {
     StoreError::Corrupt {
         what,
         id,

@@ -110,8 +110,9 @@ pub(super) async fn write_message(
         }
         let message_id: i64 = sqlx::query_scalar(
             "INSERT INTO messages \
-               (conversation_id, author, text, decision, sources, delivery, created_at) \
-             VALUES ($1, $2, $3, CAST($4 AS JSONB), CAST($5 AS JSONB), $6, $7) RETURNING id",
+               (conversation_id, author, text, decision, sources, delivery, created_at, \
+                visibility, user_id) \
+             VALUES ($1, $2, $3, CAST($4 AS JSONB), CAST($5 AS JSONB), $6, $7, $8, $9) RETURNING id",
         )
         .bind(id)
         .bind(insert.message.author.as_str())
@@ -120,6 +121,8 @@ pub(super) async fn write_message(
         .bind(&insert.sources)
         .bind(insert.message.delivery.as_str())
         .bind(now)
+        .bind(insert.message.visibility.as_str())
+        .bind(insert.message.user_id)
         .fetch_one(&mut *tx)
         .await?;
         Ok(Some(message_id))

@@ -1,0 +1,181 @@
+//! The team: users who sign in, and the API tokens they act through.
+//!
+//! The store keeps hashes only and never sees a password or a token in the clear: the
+//! caller hashes (see the server's `auth` module), so that what is written here cannot
+//! let anyone in if the database is copied.
+
+use frontdesk_core::{Role, User};
+
+use crate::conversations::{corrupt, read_error, write_error};
+use crate::plan::now_unix_ms;
+use crate::{Pool, Store, StoreError};
+
+const USER_COLUMNS: &str = "id, email, role, created_at";
+
+impl Store {
+    /// Adds a member of the team. `email` is stored as [`normalize_email`] gives it;
+    /// `password_hash` is an argon2 PHC string made by the caller.
+    pub async fn add_user(
+        &self,
+        email: &str,
+        role: Role,
+        password_hash: &str,
+    ) -> Result<User, StoreError> {
+        let email = normalize_email(email);
+        let sql = format!(
+            "INSERT INTO users (email, role, password_hash, created_at) \
+             VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
+        );
+        let now = now_unix_ms();
+        let inserted: Result<UserRow, sqlx::Error> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(&email)
+                    .bind(role.as_str())
+                    .bind(password_hash)
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(&email)
+                    .bind(role.as_str())
+                    .bind(password_hash)
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await
+            }
+        };
+        match inserted {
+            Ok(row) => user(row),
+            Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
+                Err(StoreError::UserExists { email })
+            }
+            Err(cause) => Err(write_error("a user", cause)),
+        }
+    }
+
+    /// Every member of the team, in the order they were added.
+    pub async fn users(&self) -> Result<Vec<User>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
+        let rows: Vec<UserRow> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
+        }
+        .map_err(|cause| read_error("users", cause))?;
+        rows.into_iter().map(user).collect()
+    }
+
+    /// The user with this email (compared as [`normalize_email`] gives it) and their
+    /// password hash, for signing in.
+    pub async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
+        let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
+        let email = normalize_email(email);
+        let row: Option<UserWithHashRow> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await,
+        }
+        .map_err(|cause| read_error("a user", cause))?;
+        row.map(|row| Ok((user(row.user)?, row.password_hash)))
+            .transpose()
+    }
+
+    /// Records an API token for the user with `email`, by its hash; returns the
+    /// token's id.
+    pub async fn add_api_token(
+        &self,
+        email: &str,
+        token_hash: &str,
+        label: Option<&str>,
+    ) -> Result<i64, StoreError> {
+        let Some((user, _)) = self.user_by_email(email).await? else {
+            return Err(StoreError::UserNotFound {
+                email: normalize_email(email),
+            });
+        };
+        let sql = "INSERT INTO api_tokens (user_id, token_hash, label, created_at) \
+                   VALUES ($1, $2, $3, $4) RETURNING id";
+        let now = now_unix_ms();
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_scalar(sql)
+                    .bind(user.id)
+                    .bind(token_hash)
+                    .bind(label)
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_scalar(sql)
+                    .bind(user.id)
+                    .bind(token_hash)
+                    .bind(label)
+                    .bind(now)
+                    .fetch_one(pool)
+                    .await
+            }
+        }
+        .map_err(|cause| write_error("an API token", cause))
+    }
+
+    /// The user an API token acts for, when the token (given by its hash) exists and
+    /// was not revoked.
+    pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
+        let sql = "SELECT users.id, users.email, users.role, users.created_at \
+                   FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+                   WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL";
+        let row: Option<UserRow> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(sql)
+                    .bind(token_hash)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(sql)
+                    .bind(token_hash)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map_err(|cause| read_error("an API token", cause))?;
+        row.map(user).transpose()
+    }
+}
+
+/// An email as the store keeps and compares it: trimmed and lowercased. Strictly the
+/// part before the `@` may be case-sensitive, but no mail system in use treats it so,
+/// and two accounts differing only in capitals would be a trap.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    email: String,
+    role: String,
+    created_at: i64,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserWithHashRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    password_hash: String,
+}
+
+fn user(row: UserRow) -> Result<User, StoreError> {
+    let role = row
+        .role
+        .parse()
+        .map_err(|problem| corrupt("user", row.id, problem))?;
+    Ok(User {
+        id: row.id,
+        email: row.email,
+        role,
+        created_at: row.created_at,
+    })
+}
