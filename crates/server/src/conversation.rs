@@ -43,7 +43,7 @@ pub(crate) struct TurnLocks {
 }
 
 impl TurnLocks {
-    fn lock_for(&self, conversation_id: i64) -> Arc<AsyncMutex<()>> {
+    pub(crate) fn lock_for(&self, conversation_id: i64) -> Arc<AsyncMutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(lock) = locks.get(&conversation_id).and_then(Weak::upgrade) {
             return lock;
@@ -95,6 +95,7 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
         .store
         .append_message(&NewMessage::from_customer(conversation_id, text))
         .await?;
+    state.events.message(&customer);
     let Some(engine) = engine else {
         return Ok(Turn {
             conversation,
@@ -107,6 +108,7 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
             .store
             .change_status(conversation_id, &StatusChange::Reopen)
             .await?;
+        state.events.conversation(&conversation);
     }
 
     // A decision takes well under a millisecond, so it runs here rather than on a
@@ -142,6 +144,7 @@ async fn reply_with(
     };
     if decision.kind != DecisionKind::Escalate {
         let stored = state.store.append_message(&reply).await?;
+        state.events.message(&stored);
         return Ok((stored, conversation));
     }
 
@@ -159,6 +162,8 @@ async fn reply_with(
         .store
         .append_message_with_change(&reply, &change)
         .await?;
+    state.events.message(&stored);
+    state.events.conversation(&conversation);
     tracing::info!(
         conversation = conversation.id,
         %reason,

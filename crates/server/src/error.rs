@@ -39,6 +39,13 @@ struct ErrorBody<'a> {
 }
 
 impl ApiError {
+    pub(crate) fn bad_request(message: impl Into<String>) -> Self {
+        ApiError::BadRequest {
+            message: message.into(),
+            field: None,
+        }
+    }
+
     pub(crate) fn bad_field(field: &str, message: impl Into<String>) -> Self {
         ApiError::BadRequest {
             message: message.into(),

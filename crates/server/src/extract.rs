@@ -4,9 +4,11 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, StatusCode};
+use frontdesk_core::User;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
 
+use crate::auth::api_token_hash;
 use crate::error::ApiError;
 use crate::AppState;
 
@@ -19,22 +21,39 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(request, state)
-            .await
-            .map_err(|rejection| {
-                if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                    ApiError::TooLarge {
-                        limit: state.settings.max_body_bytes,
-                    }
-                } else {
-                    ApiError::BadRequest {
-                        message: rejection.body_text(),
-                        field: None,
-                    }
-                }
-            })?;
+        let bytes = body_bytes(request, state).await?;
         parse_json(&bytes).map(JsonBody)
     }
+}
+
+/// Like [`JsonBody`], for requests whose body is optional: no body at all reads as
+/// `T::default()`.
+pub(crate) struct OptionalJsonBody<T>(pub T);
+
+impl<T: DeserializeOwned + Default> FromRequest<AppState> for OptionalJsonBody<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, state: &AppState) -> Result<Self, ApiError> {
+        let bytes = body_bytes(request, state).await?;
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(OptionalJsonBody(T::default()));
+        }
+        parse_json(&bytes).map(OptionalJsonBody)
+    }
+}
+
+async fn body_bytes(request: Request, state: &AppState) -> Result<Bytes, ApiError> {
+    Bytes::from_request(request, state)
+        .await
+        .map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                ApiError::TooLarge {
+                    limit: state.settings.max_body_bytes,
+                }
+            } else {
+                ApiError::bad_request(rejection.body_text())
+            }
+        })
 }
 
 pub(crate) fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
@@ -97,18 +116,41 @@ impl FromRequestParts<AppState> for ApiCaller {
         let Some(expected) = state.settings.api_token.as_deref() else {
             return Ok(ApiCaller);
         };
-        let presented = parts
-            .headers
-            .get(header::AUTHORIZATION)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim);
         // Compared in constant time, so response timing does not reveal the token.
-        match presented {
+        match bearer_token(parts) {
             Some(token) if bool::from(token.as_bytes().ct_eq(expected.as_bytes())) => Ok(ApiCaller),
             _ => Err(ApiError::Unauthorized),
         }
     }
+}
+
+/// A member of the team, known by the API token they present as
+/// `Authorization: Bearer TOKEN`.
+pub(crate) struct TeamMember(pub User);
+
+impl FromRequestParts<AppState> for TeamMember {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let token = bearer_token(parts).ok_or(ApiError::Unauthorized)?;
+        // The lookup is by hash, so the token itself never reaches the database, and
+        // an equality test on a hash leaks nothing useful through its timing.
+        let user = state
+            .store
+            .user_by_token_hash(&api_token_hash(token))
+            .await?
+            .ok_or(ApiError::Unauthorized)?;
+        Ok(TeamMember(user))
+    }
+}
+
+fn bearer_token(parts: &Parts) -> Option<&str> {
+    parts
+        .headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer "))
+        .map(str::trim)
 }
 
 #[cfg(test)]

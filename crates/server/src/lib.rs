@@ -11,8 +11,10 @@
 //! - the turns of one conversation run one after the other, never two at once;
 //! - once the assistant hands off, it stays silent until a person hands back.
 
+pub mod auth;
 mod conversation;
 mod error;
+mod events;
 mod extract;
 mod metrics;
 mod routes;
@@ -26,11 +28,13 @@ use axum::Router;
 use frontdesk_knowledge::Engine;
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::conversation::TurnLocks;
+use crate::events::Events;
 use crate::metrics::Metrics;
 
 /// The largest request body accepted unless the settings say otherwise: a chat message
@@ -97,6 +101,11 @@ pub(crate) struct Shared {
     pub turns: TurnLocks,
     /// Conversation turns run as tasks of their own; shutdown waits for them.
     pub tasks: TaskTracker,
+    /// What the team's live inbox hears about.
+    pub events: Events,
+    /// Cancelled when shutdown begins, so that endless responses (event streams) end
+    /// and let their connections close.
+    pub shutdown: CancellationToken,
     /// Empty until the knowledge is loaded; replaced whole when it is rebuilt.
     engine: RwLock<Option<Arc<Engine>>>,
 }
@@ -134,6 +143,8 @@ impl Server {
             metrics: Metrics::new()?,
             turns: TurnLocks::default(),
             tasks: TaskTracker::new(),
+            events: Events::default(),
+            shutdown: CancellationToken::new(),
             engine: RwLock::new(None),
         };
         Ok(Server {
@@ -179,8 +190,10 @@ impl Server {
         // half-way through a request must not keep the process alive for ever.
         let signalled = Arc::new(tokio::sync::Notify::new());
         let notify = signalled.clone();
+        let streams = self.state.shutdown.clone();
         let shutdown = async move {
             shutdown.await;
+            streams.cancel();
             notify.notify_one();
         };
         let serving = axum::serve(listener, self.router())

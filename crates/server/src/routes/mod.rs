@@ -3,6 +3,7 @@
 
 mod answer;
 mod health;
+mod team;
 mod widget;
 
 use axum::routing::{get, post};
@@ -25,6 +26,15 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/widget/conversations/{token}/messages",
             post(widget::post_message).get(widget::list_messages),
         )
+        .route("/api/v1/me", get(team::me))
+        .route("/api/v1/conversations", get(team::list))
+        .route("/api/v1/conversations/{id}", get(team::show))
+        .route("/api/v1/conversations/{id}/messages", post(team::reply))
+        .route("/api/v1/conversations/{id}/notes", post(team::note))
+        .route("/api/v1/conversations/{id}/assign", post(team::assign_to))
+        .route("/api/v1/conversations/{id}/handback", post(team::hand_back))
+        .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
+        .route("/api/v1/events", get(team::events))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

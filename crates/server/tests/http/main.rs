@@ -5,4 +5,5 @@ mod support;
 
 mod answer;
 mod health;
+mod team;
 mod widget;

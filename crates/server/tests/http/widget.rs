@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 use crate::support::{TestServer, ASK_FOR_A_PERSON, CHANGE_PIN, LOST_CARD};
 
 /// Opens a conversation and returns its id and token.
-async fn open(server: &TestServer) -> (i64, String) {
+pub(crate) async fn open(server: &TestServer) -> (i64, String) {
     let response = server
         .client
         .post(server.url("/api/v1/widget/conversations"))
@@ -26,7 +26,7 @@ fn messages_path(token: &str) -> String {
     format!("/api/v1/widget/conversations/{token}/messages")
 }
 
-async fn say(server: &TestServer, token: &str, text: &str) -> Value {
+pub(crate) async fn say(server: &TestServer, token: &str, text: &str) -> Value {
     let response = server
         .client
         .post(server.url(&messages_path(token)))
@@ -38,7 +38,7 @@ async fn say(server: &TestServer, token: &str, text: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn list(server: &TestServer, token: &str, after: Option<i64>) -> Value {
+pub(crate) async fn list(server: &TestServer, token: &str, after: Option<i64>) -> Value {
     let mut url = server.url(&messages_path(token));
     if let Some(after) = after {
         url = format!("{url}?after={after}");
@@ -48,7 +48,7 @@ async fn list(server: &TestServer, token: &str, after: Option<i64>) -> Value {
     response.json().await.unwrap()
 }
 
-fn authors(messages: &Value) -> Vec<&str> {
+pub(crate) fn authors(messages: &Value) -> Vec<&str> {
     messages
         .as_array()
         .unwrap()

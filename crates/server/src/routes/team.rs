@@ -1,0 +1,350 @@
+//! The team's side of conversations: list them, read one, reply, write a private note,
+//! assign, hand back to the assistant, resolve; and the live event stream for the inbox.
+//!
+//! Every route needs a team member's API token. A change to a conversation runs under
+//! the same per-conversation lock as customer turns, so an agent's reply and an
+//! assistant turn never interleave, and every stored message and change is published to
+//! the event stream.
+
+use std::convert::Infallible;
+use std::time::Duration;
+
+use axum::extract::rejection::QueryRejection;
+use axum::extract::{Path, Query, State};
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::Json;
+use frontdesk_core::{
+    Author, Channel, Conversation, ConversationStatus, DeliveryState, Message, NewMessage,
+    StatusChange, User, Visibility,
+};
+use frontdesk_store::{ConversationFilter, Readers};
+use futures_util::Stream;
+use serde::{Deserialize, Serialize};
+use tokio::sync::broadcast::error::RecvError;
+
+use crate::error::ApiError;
+use crate::events::Event;
+use crate::extract::{JsonBody, OptionalJsonBody, TeamMember};
+use crate::AppState;
+
+/// What the customer is told when a person joins, hands back or resolves. Deliberately
+/// without the agent's email: that is the team's business.
+const JOINED: &str = "A person from the team has joined the conversation.";
+const HANDED_BACK: &str = "You are chatting with the assistant again.";
+const RESOLVED: &str = "This conversation has been marked as resolved. Write again any time.";
+
+/// How often an idle event stream sends a comment line, so proxies keep it open.
+const EVENT_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+#[derive(Deserialize)]
+pub(super) struct ListQuery {
+    status: Option<String>,
+    channel: Option<String>,
+    assignee: Option<String>,
+}
+
+#[derive(Serialize)]
+pub(super) struct ConversationList {
+    conversations: Vec<Conversation>,
+}
+
+/// A conversation with messages: all of them when read, the new ones after a change.
+#[derive(Serialize)]
+pub(super) struct ConversationWithMessages {
+    conversation: Conversation,
+    messages: Vec<Message>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct Text {
+    text: String,
+}
+
+#[derive(Deserialize, Default)]
+pub(super) struct AssignRequest {
+    /// The email of the team member to assign; the caller when absent.
+    assignee: Option<String>,
+}
+
+pub(super) async fn me(TeamMember(user): TeamMember) -> Json<User> {
+    Json(user)
+}
+
+/// `GET /api/v1/conversations?status=&channel=&assignee=`, oldest first.
+pub(super) async fn list(
+    State(state): State<AppState>,
+    _member: TeamMember,
+    query: Result<Query<ListQuery>, QueryRejection>,
+) -> Result<Json<ConversationList>, ApiError> {
+    let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let filter = ConversationFilter {
+        status: parse_param("status", query.status.as_deref())?,
+        channel: parse_param::<Channel>("channel", query.channel.as_deref())?,
+        assignee: query
+            .assignee
+            .map(|email| frontdesk_store::normalize_email(&email)),
+    };
+    let conversations = state.store.conversations(&filter).await?;
+    Ok(Json(ConversationList { conversations }))
+}
+
+/// One conversation and every message in it, private notes included.
+pub(super) async fn show(
+    State(state): State<AppState>,
+    _member: TeamMember,
+    Path(id): Path<i64>,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    let conversation = find(&state, id).await?;
+    let messages = state.store.messages(id, None, Readers::Team).await?;
+    Ok(Json(ConversationWithMessages {
+        conversation,
+        messages,
+    }))
+}
+
+/// A reply to the customer. Replying to a conversation nobody holds takes it: the
+/// customer is told a person has joined, and the assistant falls silent.
+pub(super) async fn reply(
+    State(state): State<AppState>,
+    TeamMember(user): TeamMember,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<Text>,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    let text = non_empty(body.text)?;
+    let lock = state.turns.lock_for(id);
+    let _turn = lock.lock().await;
+
+    let mut conversation = find(&state, id).await?;
+    let mut messages = Vec::new();
+    if matches!(
+        conversation.status,
+        ConversationStatus::Bot | ConversationStatus::Waiting
+    ) {
+        let (joined, assigned) =
+            change_with_notice(&state, &user, id, assign(&user), JOINED).await?;
+        messages.push(joined);
+        conversation = assigned;
+    }
+    if conversation.status == ConversationStatus::Resolved {
+        return Err(ApiError::Conflict(format!(
+            "conversation {id} is resolved; a new message from the customer reopens it"
+        )));
+    }
+    let reply = state
+        .store
+        .append_message(&NewMessage::from_agent(id, user.id, text))
+        .await?;
+    state.events.message(&reply);
+    tracing::info!(conversation = id, user = user.id, "agent replied");
+    messages.push(reply);
+    Ok(Json(ConversationWithMessages {
+        conversation,
+        messages,
+    }))
+}
+
+/// A private note: kept with the conversation, shown to the team, never to the customer.
+pub(super) async fn note(
+    State(state): State<AppState>,
+    TeamMember(user): TeamMember,
+    Path(id): Path<i64>,
+    JsonBody(body): JsonBody<Text>,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    let text = non_empty(body.text)?;
+    let lock = state.turns.lock_for(id);
+    let _turn = lock.lock().await;
+
+    let conversation = find(&state, id).await?;
+    let note = state
+        .store
+        .append_message(&NewMessage::note(id, user.id, text))
+        .await?;
+    state.events.message(&note);
+    Ok(Json(ConversationWithMessages {
+        conversation,
+        messages: vec![note],
+    }))
+}
+
+/// Gives the conversation to a team member (the caller unless the body names one).
+pub(super) async fn assign_to(
+    State(state): State<AppState>,
+    TeamMember(user): TeamMember,
+    Path(id): Path<i64>,
+    OptionalJsonBody(body): OptionalJsonBody<AssignRequest>,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    let assignee = match body.assignee {
+        None => user.clone(),
+        Some(email) => match state.store.user_by_email(&email).await? {
+            Some((found, _)) => found,
+            None => {
+                return Err(ApiError::bad_field(
+                    "assignee",
+                    format!("no team member has the email {email:?}"),
+                ))
+            }
+        },
+    };
+    let lock = state.turns.lock_for(id);
+    let _turn = lock.lock().await;
+
+    let conversation = find(&state, id).await?;
+    // Assigning to whoever already holds it changes nothing and tells nobody.
+    if conversation.status == ConversationStatus::Assigned
+        && conversation.assignee.as_deref() == Some(assignee.email.as_str())
+    {
+        return Ok(Json(ConversationWithMessages {
+            conversation,
+            messages: Vec::new(),
+        }));
+    }
+    let (joined, conversation) =
+        change_with_notice(&state, &user, id, assign(&assignee), JOINED).await?;
+    Ok(Json(ConversationWithMessages {
+        conversation,
+        messages: vec![joined],
+    }))
+}
+
+/// Gives the conversation back to the assistant.
+pub(super) async fn hand_back(
+    State(state): State<AppState>,
+    TeamMember(user): TeamMember,
+    Path(id): Path<i64>,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    move_with_notice(&state, &user, id, StatusChange::HandBack, HANDED_BACK).await
+}
+
+pub(super) async fn resolve(
+    State(state): State<AppState>,
+    TeamMember(user): TeamMember,
+    Path(id): Path<i64>,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    move_with_notice(&state, &user, id, StatusChange::Resolve, RESOLVED).await
+}
+
+/// `GET /api/v1/events`: Server-Sent Events, one per stored message (`message`) and per
+/// conversation change (`conversation`), each with the JSON the API returns for it. A
+/// client that falls too far behind gets a `lagged` event and should fetch again. The
+/// stream ends when the server shuts down.
+pub(super) async fn events(
+    State(state): State<AppState>,
+    _member: TeamMember,
+) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    let receiver = state.events.subscribe();
+    let shutdown = state.shutdown.clone();
+    let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
+        let shutdown = shutdown.clone();
+        async move {
+            let received = tokio::select! {
+                received = receiver.recv() => received,
+                () = shutdown.cancelled() => return None,
+            };
+            let event = match received {
+                Ok(event) => to_sse(&event),
+                Err(RecvError::Lagged(missed)) => SseEvent::default()
+                    .event("lagged")
+                    .data(format!("{{\"missed\":{missed}}}")),
+                Err(RecvError::Closed) => return None,
+            };
+            Some((Ok(event), receiver))
+        }
+    });
+    Sse::new(stream).keep_alive(KeepAlive::new().interval(EVENT_KEEP_ALIVE))
+}
+
+fn to_sse(event: &Event) -> SseEvent {
+    let named = SseEvent::default().event(event.name());
+    match serde_json::to_string(event) {
+        Ok(json) => named.data(json),
+        Err(err) => {
+            tracing::error!(%err, "an event cannot be written as JSON");
+            named.data("{}")
+        }
+    }
+}
+
+async fn move_with_notice(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    change: StatusChange,
+    notice: &str,
+) -> Result<Json<ConversationWithMessages>, ApiError> {
+    let lock = state.turns.lock_for(id);
+    let _turn = lock.lock().await;
+
+    let (message, conversation) = change_with_notice(state, user, id, change, notice).await?;
+    Ok(Json(ConversationWithMessages {
+        conversation,
+        messages: vec![message],
+    }))
+}
+
+/// Applies `change` and stores `notice` for the customer in one transaction, then
+/// publishes both. The caller holds the conversation's lock.
+async fn change_with_notice(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    change: StatusChange,
+    notice: &str,
+) -> Result<(Message, Conversation), ApiError> {
+    let message = NewMessage {
+        conversation_id: id,
+        author: Author::System,
+        text: notice.to_string(),
+        decision: None,
+        sources: Vec::new(),
+        delivery: DeliveryState::Sent,
+        visibility: Visibility::Public,
+        user_id: Some(user.id),
+    };
+    let (message, conversation) = state
+        .store
+        .append_message_with_change(&message, &change)
+        .await?;
+    state.events.message(&message);
+    state.events.conversation(&conversation);
+    tracing::info!(
+        conversation = id,
+        user = user.id,
+        change = change.name(),
+        status = %conversation.status,
+        "conversation moved by the team"
+    );
+    Ok((message, conversation))
+}
+
+fn assign(user: &User) -> StatusChange {
+    StatusChange::Assign {
+        assignee: user.email.clone(),
+    }
+}
+
+async fn find(state: &AppState, id: i64) -> Result<Conversation, ApiError> {
+    state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or(ApiError::NotFound("no such conversation"))
+}
+
+fn non_empty(text: String) -> Result<String, ApiError> {
+    if text.trim().is_empty() {
+        return Err(ApiError::bad_field("text", "the message has no text"));
+    }
+    Ok(text)
+}
+
+fn parse_param<T>(name: &str, value: Option<&str>) -> Result<Option<T>, ApiError>
+where
+    T: std::str::FromStr,
+    T::Err: std::fmt::Display,
+{
+    value
+        .filter(|value| !value.is_empty())
+        .map(|value| value.parse::<T>())
+        .transpose()
+        .map_err(|err| ApiError::bad_field(name, err.to_string()))
+}
