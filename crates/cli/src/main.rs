@@ -20,7 +20,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
-use crate::commands::{answer, ask, eval, import, knowledge, model, serve};
+use crate::commands::{answer, ask, conversations, eval, import, knowledge, model, serve, users};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -81,8 +81,18 @@ enum Command {
     /// Install or check the sentence-embedding model.
     #[command(subcommand)]
     Model(model::ModelCommand),
-    /// Run the HTTP server: health, metrics, the answer API and widget conversations.
+    /// Run the HTTP server: health, metrics, the answer API, widget conversations and
+    /// the team's API.
     Serve(serve::ServeArgs),
+    /// Add and list the team: owners and agents.
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Make API tokens for the team.
+    #[command(subcommand)]
+    Tokens(users::TokensCommand),
+    /// Read conversations from the terminal.
+    #[command(subcommand)]
+    Conversations(conversations::ConversationsCommand),
 }
 
 fn main() -> ExitCode {
@@ -131,6 +141,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(&workspace, args).await,
         Command::Model(command) => model::run(&workspace, command).await,
         Command::Serve(args) => serve::run(&workspace, args).await,
+        Command::Users(command) => users::run_users(&workspace, command).await,
+        Command::Tokens(command) => users::run_tokens(&workspace, command).await,
+        Command::Conversations(command) => conversations::run(&workspace, command).await,
     }
 }
 

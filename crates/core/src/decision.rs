@@ -104,6 +104,17 @@ pub enum SourceKind {
     Ticket,
 }
 
+impl SourceKind {
+    /// The name used in JSON: `faq`, `doc`, `ticket`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Faq => "faq",
+            SourceKind::Doc => "doc",
+            SourceKind::Ticket => "ticket",
+        }
+    }
+}
+
 /// A piece of knowledge an answer was drawn from.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct SourceRef {

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use clap::Subcommand;
 use serde_json::json;
 
+use crate::commands::time::format_time;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Subcommand)]
@@ -47,9 +48,4 @@ pub async fn run(workspace: &Workspace, command: KnowledgeCommand) -> anyhow::Re
         say!("{:<8} {:>8}  {changed}", s.kind.as_str(), s.count);
     }
     Ok(ExitCode::SUCCESS)
-}
-
-fn format_time(unix_ms: i64) -> String {
-    let time = std::time::UNIX_EPOCH + std::time::Duration::from_millis(unix_ms.max(0) as u64);
-    humantime::format_rfc3339_seconds(time).to_string()
 }

@@ -1,8 +1,11 @@
 pub mod answer;
 pub mod ask;
+pub mod conversations;
 pub mod eval;
 pub mod import;
 pub mod knowledge;
 pub mod model;
 pub mod progress;
 pub mod serve;
+pub mod time;
+pub mod users;

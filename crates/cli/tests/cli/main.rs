@@ -14,3 +14,4 @@ mod model;
 mod postgres;
 mod serve;
 mod support;
+mod team;

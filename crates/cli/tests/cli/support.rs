@@ -136,6 +136,15 @@ impl Frontdesk {
 
     /// Like [`Frontdesk::ok`], with `input` as the command's standard input.
     pub fn ok_with_stdin(&self, args: &[&str], input: &[u8]) -> String {
+        succeeded(args, self.run_with_stdin(args, input))
+    }
+
+    /// Like [`Frontdesk::fails`], with `input` as the command's standard input.
+    pub fn fails_with_stdin(&self, args: &[&str], input: &[u8]) -> String {
+        failed(args, self.run_with_stdin(args, input))
+    }
+
+    fn run_with_stdin(&self, args: &[&str], input: &[u8]) -> Output {
         let mut child = self
             .command(args)
             .stdin(Stdio::piped())
@@ -149,19 +158,14 @@ impl Frontdesk {
         let input = input.to_vec();
         let writer = std::thread::spawn(move || stdin.write_all(&input));
         let output = child.wait_with_output().unwrap();
-        writer.join().unwrap().unwrap();
-        succeeded(args, output)
+        // A command that fails before reading its input closes the pipe: not our error.
+        let _ = writer.join().unwrap();
+        output
     }
 
     /// Runs a command that must fail and returns its standard error.
     pub fn fails(&self, args: &[&str]) -> String {
-        let output = self.run(args);
-        assert!(
-            !output.status.success(),
-            "frontdesk {args:?} succeeded but should have failed\nstdout:\n{}",
-            String::from_utf8_lossy(&output.stdout),
-        );
-        String::from_utf8(output.stderr).expect("stderr is UTF-8")
+        failed(args, self.run(args))
     }
 
     pub fn json(&self, args: &[&str]) -> Value {
@@ -213,6 +217,15 @@ impl Frontdesk {
         };
         (count("faq"), count("ticket"), count("doc"))
     }
+}
+
+fn failed(args: &[&str], output: Output) -> String {
+    assert!(
+        !output.status.success(),
+        "frontdesk {args:?} succeeded but should have failed\nstdout:\n{}",
+        String::from_utf8_lossy(&output.stdout),
+    );
+    String::from_utf8(output.stderr).expect("stderr is UTF-8")
 }
 
 fn succeeded(args: &[&str], output: Output) -> String {

@@ -1,0 +1,190 @@
+//! `frontdesk users add|list` and `frontdesk tokens create`: the team who work the
+//! inbox, and the API tokens they sign requests with.
+
+use std::io::{BufRead, IsTerminal};
+use std::process::ExitCode;
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand, ValueEnum};
+use frontdesk_core::Role;
+use frontdesk_server::auth::{api_token_hash, hash_password, new_api_token};
+
+use crate::commands::time::format_time;
+use crate::workspace::Workspace;
+
+#[derive(Debug, Subcommand)]
+pub enum UsersCommand {
+    /// Add a member of the team. The password is asked for on the terminal, or read
+    /// from the first line of standard input with --password-stdin.
+    Add(AddArgs),
+    /// List the team.
+    List {
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct AddArgs {
+    /// Their email address: what they sign in with.
+    email: String,
+    /// What they may do.
+    #[arg(long, value_enum)]
+    role: RoleArg,
+    /// Read the password from the first line of standard input instead of asking.
+    #[arg(long)]
+    password_stdin: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    Owner,
+    Agent,
+}
+
+impl From<RoleArg> for Role {
+    fn from(role: RoleArg) -> Role {
+        match role {
+            RoleArg::Owner => Role::Owner,
+            RoleArg::Agent => Role::Agent,
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokensCommand {
+    /// Make an API token for a member of the team and print it, once. Send it as
+    /// `Authorization: Bearer TOKEN`.
+    Create {
+        /// The member's email.
+        email: String,
+        /// A note of what the token is for, such as the machine it lives on.
+        #[arg(long)]
+        label: Option<String>,
+    },
+}
+
+pub async fn run_users(workspace: &Workspace, command: UsersCommand) -> anyhow::Result<ExitCode> {
+    match command {
+        UsersCommand::Add(args) => add(workspace, args).await,
+        UsersCommand::List { json } => list(workspace, json).await,
+    }
+}
+
+pub async fn run_tokens(workspace: &Workspace, command: TokensCommand) -> anyhow::Result<ExitCode> {
+    let TokensCommand::Create { email, label } = command;
+    let store = workspace.open_store().await?;
+    let token = new_api_token();
+    let created = store
+        .add_api_token(&email, &api_token_hash(&token), label.as_deref())
+        .await;
+    store.close().await;
+    created.with_context(|| format!("cannot create a token for {email}"))?;
+    say!("{token}");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn add(workspace: &Workspace, args: AddArgs) -> anyhow::Result<ExitCode> {
+    if !looks_like_email(&args.email) {
+        bail!(
+            "{:?} is not an email address: it needs one @ with text on both sides",
+            args.email
+        );
+    }
+    let password = if args.password_stdin {
+        password_from_stdin()?
+    } else {
+        password_from_terminal()?
+    };
+    // Hashing takes a moment on purpose; done before the database opens so a refused
+    // password leaves nothing behind.
+    let hash = hash_password(&password)?;
+    let store = workspace.open_store().await?;
+    let added = store.add_user(&args.email, args.role.into(), &hash).await;
+    store.close().await;
+    let user = added.with_context(|| format!("cannot add {}", args.email))?;
+    say!("added {} ({}), user {}", user.email, user.role, user.id);
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn list(workspace: &Workspace, json: bool) -> anyhow::Result<ExitCode> {
+    let store = workspace.open_store().await?;
+    let users = store.users().await;
+    store.close().await;
+    let users = users?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&users)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if users.is_empty() {
+        say!("no users yet: add one with `frontdesk users add EMAIL --role owner`");
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!("{:>4}  {:<6}  {:<20}  email", "id", "role", "added");
+    for user in &users {
+        let added = format_time(user.created_at);
+        say!(
+            "{:>4}  {:<6}  {added:<20}  {}",
+            user.id,
+            user.role,
+            user.email
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A light check that catches typing mistakes (a missing @, a stray space); whether the
+/// address receives mail is not Frontdesk's to know.
+fn looks_like_email(email: &str) -> bool {
+    let email = email.trim();
+    match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && !domain.is_empty()
+                && !domain.contains('@')
+                && !email.chars().any(char::is_whitespace)
+        }
+        None => false,
+    }
+}
+
+fn password_from_stdin() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line.trim_end_matches(['\n', '\r']).to_string();
+    if password.is_empty() {
+        bail!("standard input held no password: give it on the first line");
+    }
+    Ok(password)
+}
+
+fn password_from_terminal() -> anyhow::Result<String> {
+    if !std::io::stdin().is_terminal() {
+        bail!("there is no terminal to ask for the password on; pass --password-stdin");
+    }
+    let password = rpassword::prompt_password("Password: ").context("cannot read the password")?;
+    let again = rpassword::prompt_password("Again: ").context("cannot read the password")?;
+    if password != again {
+        bail!("the two passwords differ; nothing was added");
+    }
+    Ok(password)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_need_one_at_with_text_around_it() {
+        assert!(looks_like_email("ana@shop.example"));
+        assert!(!looks_like_email("ana.shop.example"));
+        assert!(!looks_like_email("@shop.example"));
+        assert!(!looks_like_email("ana@"));
+        assert!(!looks_like_email("ana@@shop.example"));
+        assert!(!looks_like_email("ana smith@shop.example"));
+    }
+}
