@@ -6,6 +6,8 @@ mod health;
 mod team;
 mod widget;
 
+use axum::http::header;
+use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 
@@ -35,8 +37,17 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/handback", post(team::hand_back))
         .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
         .route("/api/v1/events", get(team::events))
+        .route("/api/openapi.json", get(openapi))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// The API's description, written by hand beside the routes; a test checks that every
+/// path and method it names is served.
+const OPENAPI: &str = include_str!("../openapi.json");
+
+async fn openapi() -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "application/json")], OPENAPI)
 }
 
 async fn not_found() -> ApiError {
