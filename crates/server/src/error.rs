@@ -19,6 +19,10 @@ pub(crate) enum ApiError {
         field: Option<String>,
     },
     Unauthorized,
+    /// An email and password that do not match a member of the team.
+    SignInFailed,
+    /// Known caller, refused request.
+    Forbidden(&'static str),
     NotFound(&'static str),
     MethodNotAllowed,
     TooLarge {
@@ -56,7 +60,8 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::SignInFailed => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -86,6 +91,10 @@ impl IntoResponse for ApiError {
                 "this endpoint needs an API token: send Authorization: Bearer TOKEN".to_string(),
                 None,
             ),
+            // The same words whether the email or the password was wrong: saying which
+            // would tell a stranger who works here.
+            ApiError::SignInFailed => ("the email or the password is not right".to_string(), None),
+            ApiError::Forbidden(why) => (why.to_string(), None),
             ApiError::NotFound(what) => (what.to_string(), None),
             ApiError::MethodNotAllowed => {
                 ("this route does not take that method".to_string(), None)

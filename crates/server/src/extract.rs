@@ -3,7 +3,7 @@
 use axum::body::Bytes;
 use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, Method, StatusCode};
 use frontdesk_core::User;
 use serde::de::DeserializeOwned;
 use subtle::ConstantTimeEq;
@@ -132,7 +132,10 @@ impl FromRequestParts<AppState> for TeamMember {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = bearer_token(parts).ok_or(ApiError::Unauthorized)?;
+        let token = match bearer_token(parts) {
+            Some(token) => token,
+            None => session_token(&parts.method, &parts.headers)?.ok_or(ApiError::Unauthorized)?,
+        };
         // The lookup is by hash, so the token itself never reaches the database, and
         // an equality test on a hash leaks nothing useful through its timing.
         let user = state
@@ -142,6 +145,45 @@ impl FromRequestParts<AppState> for TeamMember {
             .ok_or(ApiError::Unauthorized)?;
         Ok(TeamMember(user))
     }
+}
+
+/// The inbox page's sign-in, from its cookie.
+///
+/// A browser sends cookies with requests other sites make it send, so a change made
+/// with the cookie must also carry [`INBOX_REQUEST_HEADER`]: another site's page cannot
+/// add a custom header without the server's consent (CORS, which Frontdesk never
+/// gives). The cookie is also `SameSite=Strict`; the header holds where that is not
+/// honoured.
+pub(crate) fn session_token<'a>(
+    method: &Method,
+    headers: &'a HeaderMap,
+) -> Result<Option<&'a str>, ApiError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
+    let safe_method = method == Method::GET || method == Method::HEAD;
+    if !safe_method && !headers.contains_key(INBOX_REQUEST_HEADER) {
+        return Err(ApiError::Forbidden(
+            "a change made with the sign-in cookie must carry the X-Frontdesk-Inbox header",
+        ));
+    }
+    Ok(Some(token))
+}
+
+/// The cookie that holds an inbox sign-in: an API token that expires.
+pub(crate) const SESSION_COOKIE: &str = "frontdesk_session";
+pub(crate) const INBOX_REQUEST_HEADER: &str = "x-frontdesk-inbox";
+
+fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(';'))
+        .filter_map(|pair| pair.trim().split_once('='))
+        .find(|(key, _)| *key == name)
+        .map(|(_, value)| value)
+        .filter(|value| !value.is_empty())
 }
 
 fn bearer_token(parts: &Parts) -> Option<&str> {

@@ -81,21 +81,22 @@ impl Store {
             .transpose()
     }
 
-    /// Records an API token for the user with `email`, by its hash; returns the
-    /// token's id.
+    /// Records an API token for the user with `email`, by its hash; it stops working at
+    /// `expires_at` (unix milliseconds) when one is given. Returns the token's id.
     pub async fn add_api_token(
         &self,
         email: &str,
         token_hash: &str,
         label: Option<&str>,
+        expires_at: Option<i64>,
     ) -> Result<i64, StoreError> {
         let Some((user, _)) = self.user_by_email(email).await? else {
             return Err(StoreError::UserNotFound {
                 email: normalize_email(email),
             });
         };
-        let sql = "INSERT INTO api_tokens (user_id, token_hash, label, created_at) \
-                   VALUES ($1, $2, $3, $4) RETURNING id";
+        let sql = "INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at) \
+                   VALUES ($1, $2, $3, $4, $5) RETURNING id";
         let now = now_unix_ms();
         match &self.pool {
             Pool::Sqlite(pool) => {
@@ -104,6 +105,7 @@ impl Store {
                     .bind(token_hash)
                     .bind(label)
                     .bind(now)
+                    .bind(expires_at)
                     .fetch_one(pool)
                     .await
             }
@@ -113,6 +115,7 @@ impl Store {
                     .bind(token_hash)
                     .bind(label)
                     .bind(now)
+                    .bind(expires_at)
                     .fetch_one(pool)
                     .await
             }
@@ -120,28 +123,56 @@ impl Store {
         .map_err(|cause| write_error("an API token", cause))
     }
 
-    /// The user an API token acts for, when the token (given by its hash) exists and
-    /// was not revoked.
+    /// The user an API token acts for, when the token (given by its hash) exists, was
+    /// not revoked and has not expired.
     pub async fn user_by_token_hash(&self, token_hash: &str) -> Result<Option<User>, StoreError> {
         let sql = "SELECT users.id, users.email, users.role, users.created_at \
                    FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
-                   WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL";
+                   WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL \
+                     AND (api_tokens.expires_at IS NULL OR api_tokens.expires_at > $2)";
+        let now = now_unix_ms();
         let row: Option<UserRow> = match &self.pool {
             Pool::Sqlite(pool) => {
                 sqlx::query_as(sql)
                     .bind(token_hash)
+                    .bind(now)
                     .fetch_optional(pool)
                     .await
             }
             Pool::Postgres(pool) => {
                 sqlx::query_as(sql)
                     .bind(token_hash)
+                    .bind(now)
                     .fetch_optional(pool)
                     .await
             }
         }
         .map_err(|cause| read_error("an API token", cause))?;
         row.map(user).transpose()
+    }
+
+    /// Revokes the API token with this hash (signing out); revoking an unknown or
+    /// already revoked token changes nothing.
+    pub async fn revoke_api_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        let sql = "UPDATE api_tokens SET revoked_at = $2 \
+                   WHERE token_hash = $1 AND revoked_at IS NULL";
+        let now = now_unix_ms();
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(sql)
+                .bind(token_hash)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+            Pool::Postgres(pool) => sqlx::query(sql)
+                .bind(token_hash)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|_| ()),
+        }
+        .map_err(|cause| write_error("a revoked API token", cause))?;
+        Ok(())
     }
 }
 

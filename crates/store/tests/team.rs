@@ -71,7 +71,7 @@ async fn a_token_finds_its_user_by_hash(store: Store) {
         .await
         .unwrap();
     store
-        .add_api_token("agent@shop.example", "hash-of-token", Some("laptop"))
+        .add_api_token("agent@shop.example", "hash-of-token", Some("laptop"), None)
         .await
         .unwrap();
 
@@ -82,8 +82,20 @@ async fn a_token_finds_its_user_by_hash(store: Store) {
         None
     );
 
+    // Expired and revoked tokens let nobody in.
+    store
+        .add_api_token("agent@shop.example", "expired", None, Some(1))
+        .await
+        .unwrap();
+    assert_eq!(store.user_by_token_hash("expired").await.unwrap(), None);
+    store.revoke_api_token("hash-of-token").await.unwrap();
+    assert_eq!(
+        store.user_by_token_hash("hash-of-token").await.unwrap(),
+        None
+    );
+
     let err = store
-        .add_api_token("nobody@shop.example", "hash-2", None)
+        .add_api_token("nobody@shop.example", "hash-2", None, None)
         .await
         .unwrap_err();
     assert!(matches!(err, StoreError::UserNotFound { .. }), "{err}");

@@ -77,7 +77,7 @@ pub async fn run_tokens(workspace: &Workspace, command: TokensCommand) -> anyhow
     let store = workspace.open_store().await?;
     let token = new_api_token();
     let created = store
-        .add_api_token(&email, &api_token_hash(&token), label.as_deref())
+        .add_api_token(&email, &api_token_hash(&token), label.as_deref(), None)
         .await;
     store.close().await;
     created.with_context(|| format!("cannot create a token for {email}"))?;

@@ -3,6 +3,7 @@
 
 mod answer;
 mod health;
+mod inbox;
 mod team;
 mod widget;
 
@@ -37,7 +38,14 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/handback", post(team::hand_back))
         .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
         .route("/api/v1/events", get(team::events))
+        .route(
+            "/api/v1/sessions",
+            post(inbox::sign_in).delete(inbox::sign_out),
+        )
         .route("/api/openapi.json", get(openapi))
+        .route("/inbox", get(inbox::page))
+        .route("/inbox/inbox.js", get(inbox::script))
+        .route("/inbox/inbox.css", get(inbox::style))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
 }

@@ -5,5 +5,6 @@ mod support;
 
 mod answer;
 mod health;
+mod inbox;
 mod team;
 mod widget;

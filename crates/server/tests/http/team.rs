@@ -18,7 +18,7 @@ async fn member(server: &TestServer, email: &str, role: Role) -> String {
     let token = new_api_token();
     server
         .store
-        .add_api_token(email, &api_token_hash(&token), None)
+        .add_api_token(email, &api_token_hash(&token), None, None)
         .await
         .unwrap();
     token

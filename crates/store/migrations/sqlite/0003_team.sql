@@ -28,6 +28,8 @@ CREATE TABLE api_tokens (
     token_hash TEXT NOT NULL,
     label TEXT,
     created_at INTEGER NOT NULL,
+    -- Sign-ins from the inbox page end; tokens made for scripts do not (null).
+    expires_at INTEGER,
     revoked_at INTEGER,
     CONSTRAINT api_tokens_token_hash UNIQUE (token_hash)
 );

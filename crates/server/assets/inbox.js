@@ -1,0 +1,213 @@
+// The agents' inbox: sign in, see conversations arrive live, open one, reply, add a
+// private note, assign, hand back, resolve.
+//
+// Everything a customer wrote is put on the page with textContent, never parsed as
+// HTML, so it shows as text whatever it contains. Changes are sent with the
+// X-Frontdesk-Inbox header, which the server requires of requests signed in by cookie.
+"use strict";
+
+const state = { me: null, openId: null, events: null };
+
+const $ = (id) => document.getElementById(id);
+
+async function api(method, path, body) {
+  const options = { method, headers: { "X-Frontdesk-Inbox": "1" }, credentials: "same-origin" };
+  if (body !== undefined) {
+    options.headers["Content-Type"] = "application/json";
+    options.body = JSON.stringify(body);
+  }
+  const response = await fetch(path, options);
+  if (response.status === 204) return null;
+  const data = await response.json().catch(() => ({}));
+  if (!response.ok) {
+    const error = new Error(data.error || `${method} ${path} failed (${response.status})`);
+    error.status = response.status;
+    throw error;
+  }
+  return data;
+}
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className) node.className = className;
+  return node;
+}
+
+function time(unixMs) {
+  return new Date(unixMs).toLocaleString();
+}
+
+function showSignIn() {
+  state.me = null;
+  if (state.events) state.events.close();
+  $("sign-in").hidden = false;
+  $("inbox").hidden = true;
+  $("sign-out").hidden = true;
+  $("who").textContent = "";
+}
+
+async function showInbox(me) {
+  state.me = me;
+  $("sign-in").hidden = true;
+  $("inbox").hidden = false;
+  $("sign-out").hidden = false;
+  $("who").textContent = `${me.email} (${me.role})`;
+  await refreshList();
+  listen();
+}
+
+async function refreshList() {
+  const status = $("filter").value;
+  const query = status ? `?status=${encodeURIComponent(status)}` : "";
+  const { conversations } = await api("GET", `/api/v1/conversations${query}`);
+  const list = $("conversations");
+  list.replaceChildren();
+  if (conversations.length === 0) {
+    list.append(element("li", "Nothing here."));
+  }
+  // Newest activity first: that is what needs an answer.
+  conversations.sort((a, b) => b.updated_at - a.updated_at);
+  for (const conversation of conversations) {
+    const button = element("button");
+    button.type = "button";
+    button.dataset.id = conversation.id;
+    if (conversation.id === state.openId) button.setAttribute("aria-current", "true");
+    const title = `#${conversation.id} · ${conversation.channel} · ${conversation.status}`;
+    button.append(element("strong", title));
+    const summary = conversation.handoff_summary || "";
+    button.append(element("span", summary, "preview"));
+    button.addEventListener("click", () => openConversation(conversation.id));
+    const item = element("li");
+    item.append(button);
+    list.append(item);
+  }
+}
+
+function messageItem(message) {
+  const internal = message.visibility === "internal";
+  const item = element("li", undefined, internal ? "internal" : message.author);
+  item.dataset.id = message.id;
+  const who = internal ? "private note" : message.author;
+  let meta = `${who} · ${time(message.created_at)}`;
+  if (message.decision) {
+    const decision = message.decision;
+    meta += ` · ${decision.decision} ${decision.confidence.toFixed(2)}`;
+    if (decision.reason) meta += ` (${decision.reason})`;
+  }
+  if (message.sources && message.sources.length > 0) {
+    meta += ` · from ${message.sources.map((s) => `${s.kind}:${s.id}`).join(", ")}`;
+  }
+  item.append(element("span", meta, "meta"));
+  item.append(document.createTextNode(message.text));
+  return item;
+}
+
+function appendMessage(message) {
+  const list = $("messages");
+  if (list.querySelector(`li[data-id="${Number(message.id)}"]`)) return;
+  list.append(messageItem(message));
+}
+
+function showConversation(conversation) {
+  $("conversation-title").textContent =
+    `Conversation #${conversation.id} · ${conversation.channel} · ${conversation.status}` +
+    (conversation.assignee ? ` · ${conversation.assignee}` : "");
+  $("conversation-summary").textContent = conversation.handoff_summary || "";
+  $("assign").disabled = conversation.status === "resolved";
+  $("handback").disabled = !["waiting", "assigned"].includes(conversation.status);
+  $("resolve").disabled = conversation.status === "resolved";
+}
+
+async function openConversation(id) {
+  state.openId = id;
+  const { conversation, messages } = await api("GET", `/api/v1/conversations/${id}`);
+  $("conversation").hidden = false;
+  $("messages").replaceChildren();
+  showConversation(conversation);
+  messages.forEach(appendMessage);
+  $("action-error").textContent = "";
+  for (const button of $("conversations").querySelectorAll("button")) {
+    button.toggleAttribute("aria-current", Number(button.dataset.id) === id);
+  }
+  $("reply-text").focus();
+}
+
+async function act(path, body) {
+  $("action-error").textContent = "";
+  try {
+    const { conversation, messages } = await api("POST", path, body);
+    showConversation(conversation);
+    messages.forEach(appendMessage);
+    await refreshList();
+  } catch (error) {
+    $("action-error").textContent = error.message;
+  }
+}
+
+function listen() {
+  if (state.events) state.events.close();
+  const events = new EventSource("/api/v1/events");
+  events.addEventListener("message", (event) => {
+    const { message } = JSON.parse(event.data);
+    if (message.conversation_id === state.openId) appendMessage(message);
+    refreshList().catch(() => {});
+  });
+  events.addEventListener("conversation", (event) => {
+    const { conversation } = JSON.parse(event.data);
+    if (conversation.id === state.openId) showConversation(conversation);
+    refreshList().catch(() => {});
+  });
+  events.addEventListener("lagged", () => {
+    refreshList().catch(() => {});
+    if (state.openId !== null) openConversation(state.openId).catch(() => {});
+  });
+  state.events = events;
+}
+
+function wire() {
+  $("sign-in").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const form = new FormData(event.target);
+    $("sign-in-error").textContent = "";
+    try {
+      const me = await api("POST", "/api/v1/sessions", {
+        email: form.get("email"),
+        password: form.get("password"),
+      });
+      event.target.reset();
+      await showInbox(me);
+    } catch (error) {
+      $("sign-in-error").textContent = error.message;
+    }
+  });
+  $("sign-out").addEventListener("click", async () => {
+    await api("DELETE", "/api/v1/sessions").catch(() => {});
+    showSignIn();
+  });
+  $("filter").addEventListener("change", () => refreshList());
+  $("reply").addEventListener("submit", async (event) => {
+    event.preventDefault();
+    const text = $("reply-text").value;
+    if (!text.trim() || state.openId === null) return;
+    const note = event.submitter && event.submitter.id === "send-note";
+    const path = `/api/v1/conversations/${state.openId}/${note ? "notes" : "messages"}`;
+    await act(path, { text });
+    if (!$("action-error").textContent) $("reply-text").value = "";
+  });
+  $("assign").addEventListener("click", () =>
+    act(`/api/v1/conversations/${state.openId}/assign`, {}));
+  $("handback").addEventListener("click", () =>
+    act(`/api/v1/conversations/${state.openId}/handback`));
+  $("resolve").addEventListener("click", () =>
+    act(`/api/v1/conversations/${state.openId}/resolve`));
+}
+
+document.addEventListener("DOMContentLoaded", async () => {
+  wire();
+  try {
+    await showInbox(await api("GET", "/api/v1/me"));
+  } catch (error) {
+    showSignIn();
+  }
+});
