@@ -12,5 +12,6 @@ mod eval;
 mod import;
 mod model;
 mod postgres;
+mod products;
 mod serve;
 mod support;
