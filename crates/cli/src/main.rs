@@ -66,7 +66,7 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Import FAQ entries, past tickets or documents into the knowledge base.
+    /// Import FAQ entries, past tickets, documents or product catalogs into the knowledge base.
     #[command(subcommand)]
     Import(import::ImportCommand),
     /// Look at the knowledge base.

@@ -46,13 +46,15 @@ pub enum KnowledgeKind {
     Faq,
     Ticket,
     Doc,
+    Product,
 }
 
 impl KnowledgeKind {
-    pub const ALL: [KnowledgeKind; 3] = [
+    pub const ALL: [KnowledgeKind; 4] = [
         KnowledgeKind::Faq,
         KnowledgeKind::Ticket,
         KnowledgeKind::Doc,
+        KnowledgeKind::Product,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -60,6 +62,7 @@ impl KnowledgeKind {
             KnowledgeKind::Faq => "faq",
             KnowledgeKind::Ticket => "ticket",
             KnowledgeKind::Doc => "doc",
+            KnowledgeKind::Product => "product",
         }
     }
 }

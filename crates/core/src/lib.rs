@@ -10,6 +10,7 @@
 mod conversation;
 mod decision;
 mod knowledge;
+mod product;
 
 pub use conversation::{
     Author, Channel, Contact, ContactIdentity, Conversation, ConversationStatus, DeliveryState,
@@ -18,3 +19,4 @@ pub use conversation::{
 };
 pub use decision::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
 pub use knowledge::{DocPassage, FaqEntry, KnowledgeKind, Ticket};
+pub use product::{Product, ProductStatus, ProductVariant};

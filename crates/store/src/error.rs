@@ -108,6 +108,9 @@ pub enum StoreError {
         id: String,
         cause: serde_json::Error,
     },
+
+    #[error("the stored product {id:?} cannot be read ({problem}); import it again to repair it")]
+    CorruptProduct { id: String, problem: String },
 }
 
 /// How a kind of knowledge is named in a sentence.
@@ -116,6 +119,7 @@ pub(crate) fn noun(kind: KnowledgeKind) -> &'static str {
         KnowledgeKind::Faq => "FAQ entries",
         KnowledgeKind::Ticket => "tickets",
         KnowledgeKind::Doc => "document passages",
+        KnowledgeKind::Product => "products",
     }
 }
 

@@ -1,5 +1,5 @@
 //! Frontdesk persistence: the knowledge base (FAQ entries, past tickets, document
-//! passages) in SQLite by default, or in PostgreSQL when the URL says so.
+//! passages, products) in SQLite by default, or in PostgreSQL when the URL says so.
 //!
 //! One [`Store`] serves both backends behind the same methods; the URL picks the backend
 //! and [`Store::connect`] runs the migrations embedded from `migrations/<backend>`.
@@ -32,7 +32,7 @@ mod team;
 use std::fmt;
 use std::time::Instant;
 
-use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Ticket};
+use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Product, Ticket};
 use serde::Serialize;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
@@ -237,6 +237,25 @@ impl Store {
         outcome
     }
 
+    /// Upserts products by id, in one transaction, each with all of its variants: a
+    /// stored product's variants are replaced by the imported ones. A product that comes
+    /// back identical, variants included, counts as neither inserted nor updated.
+    /// `progress` gets the number of products done so far, as for
+    /// [`Store::import_faqs`].
+    pub async fn import_products(
+        &self,
+        products: &[Product],
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<ImportOutcome, StoreError> {
+        let started = Instant::now();
+        let outcome = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::import_products(pool, products, progress).await,
+            Pool::Postgres(pool) => postgres::import_products(pool, products, progress).await,
+        };
+        log_import(KnowledgeKind::Product, products.len(), &outcome, started);
+        outcome
+    }
+
     /// Every FAQ entry, ordered by id (bytewise).
     pub async fn faqs(&self) -> Result<Vec<FaqEntry>, StoreError> {
         match &self.pool {
@@ -258,6 +277,14 @@ impl Store {
         match &self.pool {
             Pool::Sqlite(pool) => sqlite::doc_passages(pool).await,
             Pool::Postgres(pool) => postgres::doc_passages(pool).await,
+        }
+    }
+
+    /// Every product, ordered by id (bytewise), each with its variants in catalog order.
+    pub async fn products(&self) -> Result<Vec<Product>, StoreError> {
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlite::products(pool).await,
+            Pool::Postgres(pool) => postgres::products(pool).await,
         }
     }
 

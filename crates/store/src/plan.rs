@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use frontdesk_core::{DocPassage, KnowledgeKind};
+use frontdesk_core::{DocPassage, KnowledgeKind, Product, ProductVariant};
 
 use crate::{ImportOutcome, StoreError};
 
@@ -37,6 +37,7 @@ pub(crate) fn last_wins<T>(items: &[T], id: impl Fn(&T) -> &str) -> Vec<&T> {
         .collect()
 }
 
+/// A list of strings (tags, option names or values) as the JSON array stored for it.
 pub(crate) fn tags_to_json(tags: &[String]) -> String {
     serde_json::Value::from(tags.to_vec()).to_string()
 }
@@ -157,6 +158,61 @@ fn same_passage(stored: &StoredPassage, passage: &DocPassage, position: i64) -> 
         && stored.text == passage.text
 }
 
+/// The products of an import that differ from what is stored, and the counts. `stored`
+/// holds the stored products among the import's ids, `None` for one that cannot be read
+/// (writing it again repairs it). An unchanged product is neither inserted nor updated,
+/// and is not written, so that it keeps its `updated_at`.
+pub(crate) fn changed_products<'a>(
+    new: &[&'a Product],
+    stored: &HashMap<String, Option<Product>>,
+) -> (HashSet<&'a str>, ImportOutcome) {
+    let mut outcome = ImportOutcome::default();
+    let mut changed = HashSet::new();
+    for product in new {
+        match stored.get(&product.id) {
+            Some(Some(old)) if old == *product => continue,
+            Some(_) => outcome.updated += 1,
+            None => outcome.inserted += 1,
+        }
+        changed.insert(product.id.as_str());
+    }
+    (changed, outcome)
+}
+
+/// The products of `batch` whose ids are in `changed`, in order.
+pub(crate) fn only<'a>(batch: &[&'a Product], changed: &HashSet<&str>) -> Vec<&'a Product> {
+    batch
+        .iter()
+        .copied()
+        .filter(|p| changed.contains(p.id.as_str()))
+        .collect()
+}
+
+/// A variant to insert, with its product and its place in the product's list.
+pub(crate) struct VariantRow<'a> {
+    pub product_id: &'a str,
+    pub position: i64,
+    pub variant: &'a ProductVariant,
+    pub option_values: String,
+}
+
+/// The variants of `products`, each with its place, in catalog order.
+pub(crate) fn variant_rows<'a>(products: &[&'a Product]) -> Vec<VariantRow<'a>> {
+    products
+        .iter()
+        .flat_map(|product| {
+            (0i64..)
+                .zip(&product.variants)
+                .map(|(position, variant)| VariantRow {
+                    product_id: &product.id,
+                    position,
+                    variant,
+                    option_values: tags_to_json(&variant.option_values),
+                })
+        })
+        .collect()
+}
+
 /// The opaque knowledge revision: the database's random identity and every kind's
 /// change counter, so it differs after any change and across recreated databases.
 pub(crate) fn revision_string(instance: &str, counters: &[(KnowledgeKind, i64)]) -> String {
@@ -254,6 +310,57 @@ mod tests {
     fn upsert_counts_split_inserts_from_updates() {
         let outcome = upsert_outcome(10, 13, 5);
         assert_eq!((outcome.inserted, outcome.updated), (3, 2));
+    }
+
+    fn product(id: &str, price: &str) -> Product {
+        Product {
+            id: id.to_string(),
+            title: "Tee".to_string(),
+            description: String::new(),
+            vendor: None,
+            product_type: None,
+            tags: Vec::new(),
+            url: None,
+            status: frontdesk_core::ProductStatus::Active,
+            options: vec!["Size".to_string()],
+            variants: ["S", "M"]
+                .map(|size| ProductVariant {
+                    sku: None,
+                    option_values: vec![size.to_string()],
+                    price: Some(price.to_string()),
+                    compare_at_price: None,
+                    stock: None,
+                    barcode: None,
+                })
+                .to_vec(),
+        }
+    }
+
+    #[test]
+    fn only_new_and_changed_products_are_written() {
+        let (same, dearer, new, unreadable) = (
+            product("same", "5"),
+            product("dearer", "9"),
+            product("new", "5"),
+            product("unreadable", "5"),
+        );
+        let stored = HashMap::from([
+            ("same".to_string(), Some(product("same", "5"))),
+            ("dearer".to_string(), Some(product("dearer", "5"))),
+            ("unreadable".to_string(), None),
+        ]);
+        let (changed, outcome) = changed_products(&[&same, &dearer, &new, &unreadable], &stored);
+        assert_eq!(changed, HashSet::from(["dearer", "new", "unreadable"]));
+        assert_eq!((outcome.inserted, outcome.updated), (1, 2));
+    }
+
+    #[test]
+    fn variants_are_placed_per_product() {
+        let (a, b) = (product("a", "1"), product("b", "2"));
+        let rows = variant_rows(&[&a, &b]);
+        let places: Vec<_> = rows.iter().map(|r| (r.product_id, r.position)).collect();
+        assert_eq!(places, [("a", 0), ("a", 1), ("b", 0), ("b", 1)]);
+        assert_eq!(rows[1].option_values, r#"["M"]"#);
     }
 
     #[test]

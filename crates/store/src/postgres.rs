@@ -4,11 +4,11 @@
 //! arrays: a handful of parameters whatever the batch size, and one round trip per batch
 //! instead of one per row.
 
-use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Ticket};
+use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Product, Ticket};
 use sqlx::postgres::{PgConnection, PgPool, Postgres};
 use sqlx::Transaction;
 
-use crate::plan::{self, PassageRow, StoredPassage, BATCH_ROWS};
+use crate::plan::{self, PassageRow, StoredPassage, VariantRow, BATCH_ROWS};
 use crate::sql;
 use crate::{ImportOutcome, KindState, Progress, StoreError, Written};
 
@@ -246,6 +246,145 @@ async fn insert_passages(
     .execute(conn)
     .await?;
     Ok(())
+}
+
+pub(crate) async fn import_products(
+    pool: &PgPool,
+    products: &[Product],
+    progress: &Progress<'_>,
+) -> Result<ImportOutcome, StoreError> {
+    let kind = KnowledgeKind::Product;
+    let products = plan::last_wins(products, |p| p.id.as_str());
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let now = plan::now_unix_ms();
+    let mut written = Written::new(progress);
+    let result = async {
+        let mut tx = begin_import(pool, kind).await?;
+        let stored: Vec<sql::ProductVariantRow> =
+            sqlx::query_as(&sql::select_products("WHERE p.id = ANY($1)"))
+                .bind(&ids)
+                .fetch_all(&mut *tx)
+                .await?;
+        let (changed, outcome) = plan::changed_products(&products, &sql::stored_products(stored));
+        for batch in products.chunks(BATCH_ROWS) {
+            write_products(&mut tx, &plan::only(batch, &changed), now).await?;
+            written.add(batch.len());
+        }
+        finish_import(tx, kind, outcome, now).await?;
+        Ok(outcome)
+    };
+    let outcome = result
+        .await
+        .map_err(|cause| StoreError::Import { kind, cause })?;
+    written.finish();
+    Ok(outcome)
+}
+
+/// Upserts products and replaces their variants.
+async fn write_products(
+    conn: &mut PgConnection,
+    products: &[&Product],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    sqlx::query("DELETE FROM product_variants WHERE product_id = ANY($1)")
+        .bind(&ids)
+        .execute(&mut *conn)
+        .await?;
+    let titles: Vec<&str> = products.iter().map(|p| p.title.as_str()).collect();
+    let descriptions: Vec<&str> = products.iter().map(|p| p.description.as_str()).collect();
+    let vendors: Vec<Option<&str>> = products.iter().map(|p| p.vendor.as_deref()).collect();
+    let types: Vec<Option<&str>> = products.iter().map(|p| p.product_type.as_deref()).collect();
+    let tags: Vec<String> = products
+        .iter()
+        .map(|p| plan::tags_to_json(&p.tags))
+        .collect();
+    let urls: Vec<Option<&str>> = products.iter().map(|p| p.url.as_deref()).collect();
+    let statuses: Vec<&str> = products.iter().map(|p| p.status.as_str()).collect();
+    let options: Vec<String> = products
+        .iter()
+        .map(|p| plan::tags_to_json(&p.options))
+        .collect();
+    // Only changed products reach this statement, so every conflict is an update.
+    sqlx::query(
+        "INSERT INTO products (id, title, description, vendor, product_type, tags, url, \
+           status, options, created_at, updated_at) \
+         SELECT id, title, description, vendor, product_type, tags::jsonb, url, status, \
+           options::jsonb, $10::bigint, $10::bigint \
+         FROM UNNEST($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], \
+           $6::text[], $7::text[], $8::text[], $9::text[]) \
+           AS t(id, title, description, vendor, product_type, tags, url, status, options) \
+         ON CONFLICT (id) DO UPDATE SET title = EXCLUDED.title, \
+           description = EXCLUDED.description, vendor = EXCLUDED.vendor, \
+           product_type = EXCLUDED.product_type, tags = EXCLUDED.tags, url = EXCLUDED.url, \
+           status = EXCLUDED.status, options = EXCLUDED.options, \
+           updated_at = EXCLUDED.updated_at",
+    )
+    .bind(&ids)
+    .bind(titles)
+    .bind(descriptions)
+    .bind(vendors)
+    .bind(types)
+    .bind(tags)
+    .bind(urls)
+    .bind(statuses)
+    .bind(options)
+    .bind(now)
+    .execute(&mut *conn)
+    .await?;
+    for batch in plan::variant_rows(products).chunks(BATCH_ROWS) {
+        insert_variants(&mut *conn, batch).await?;
+    }
+    Ok(())
+}
+
+async fn insert_variants(
+    conn: &mut PgConnection,
+    batch: &[VariantRow<'_>],
+) -> Result<(), sqlx::Error> {
+    let product_ids: Vec<&str> = batch.iter().map(|r| r.product_id).collect();
+    let positions: Vec<i64> = batch.iter().map(|r| r.position).collect();
+    let skus: Vec<Option<&str>> = batch.iter().map(|r| r.variant.sku.as_deref()).collect();
+    let option_values: Vec<&str> = batch.iter().map(|r| r.option_values.as_str()).collect();
+    let prices: Vec<Option<&str>> = batch.iter().map(|r| r.variant.price.as_deref()).collect();
+    let compare_at: Vec<Option<&str>> = batch
+        .iter()
+        .map(|r| r.variant.compare_at_price.as_deref())
+        .collect();
+    let stock: Vec<Option<i64>> = batch.iter().map(|r| r.variant.stock).collect();
+    let barcodes: Vec<Option<&str>> = batch.iter().map(|r| r.variant.barcode.as_deref()).collect();
+    sqlx::query(
+        "INSERT INTO product_variants (product_id, position, sku, option_values, price, \
+           compare_at_price, stock, barcode) \
+         SELECT product_id, position, sku, option_values::jsonb, price, compare_at_price, \
+           stock, barcode \
+         FROM UNNEST($1::text[], $2::bigint[], $3::text[], $4::text[], $5::text[], \
+           $6::text[], $7::bigint[], $8::text[]) \
+           AS t(product_id, position, sku, option_values, price, compare_at_price, stock, \
+             barcode)",
+    )
+    .bind(product_ids)
+    .bind(positions)
+    .bind(skus)
+    .bind(option_values)
+    .bind(prices)
+    .bind(compare_at)
+    .bind(stock)
+    .bind(barcodes)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+pub(crate) async fn products(pool: &PgPool) -> Result<Vec<Product>, StoreError> {
+    let rows: Vec<sql::ProductVariantRow> = sqlx::query_as(&sql::select_products(""))
+        .fetch_all(pool)
+        .await
+        .map_err(|cause| sql::read_error("products", cause))?;
+    sql::products(rows)
 }
 
 pub(crate) async fn faqs(pool: &PgPool) -> Result<Vec<FaqEntry>, StoreError> {

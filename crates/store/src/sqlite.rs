@@ -4,11 +4,11 @@
 //! transaction: one statement per few hundred rows keeps 9,000 tickets well under a
 //! second, and the full batches share one cached prepared statement.
 
-use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Ticket};
+use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Product, Ticket};
 use sqlx::sqlite::{Sqlite, SqliteConnection, SqlitePool};
 use sqlx::{QueryBuilder, Transaction};
 
-use crate::plan::{self, PassageRow, StoredPassage, BATCH_ROWS};
+use crate::plan::{self, PassageRow, StoredPassage, VariantRow, BATCH_ROWS};
 use crate::sql;
 use crate::{ImportOutcome, KindState, Progress, StoreError, Written};
 
@@ -224,6 +224,120 @@ async fn insert_passages(
     });
     query.build().execute(conn).await?;
     Ok(())
+}
+
+/// Picks the products named by the JSON array bound as `$1` (see import_doc_passages).
+const PRODUCTS_IN_IDS: &str = "WHERE p.id IN (SELECT value FROM json_each($1))";
+
+pub(crate) async fn import_products(
+    pool: &SqlitePool,
+    products: &[Product],
+    progress: &Progress<'_>,
+) -> Result<ImportOutcome, StoreError> {
+    let kind = KnowledgeKind::Product;
+    let products = plan::last_wins(products, |p| p.id.as_str());
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    let ids = serde_json::Value::from(ids).to_string();
+    let now = plan::now_unix_ms();
+    let mut written = Written::new(progress);
+    let result = async {
+        let mut tx = begin_import(pool).await?;
+        let stored: Vec<sql::ProductVariantRow> =
+            sqlx::query_as(&sql::select_products(PRODUCTS_IN_IDS))
+                .bind(ids.as_str())
+                .fetch_all(&mut *tx)
+                .await?;
+        let (changed, outcome) = plan::changed_products(&products, &sql::stored_products(stored));
+        for batch in products.chunks(BATCH_ROWS) {
+            write_products(&mut tx, &plan::only(batch, &changed), now).await?;
+            written.add(batch.len());
+        }
+        finish_import(tx, kind, outcome, now).await?;
+        Ok(outcome)
+    };
+    let outcome = result
+        .await
+        .map_err(|cause| StoreError::Import { kind, cause })?;
+    written.finish();
+    Ok(outcome)
+}
+
+/// Upserts products and replaces their variants.
+async fn write_products(
+    conn: &mut SqliteConnection,
+    products: &[&Product],
+    now: i64,
+) -> Result<(), sqlx::Error> {
+    if products.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = products.iter().map(|p| p.id.as_str()).collect();
+    sqlx::query(
+        "DELETE FROM product_variants WHERE product_id IN (SELECT value FROM json_each($1))",
+    )
+    .bind(serde_json::Value::from(ids).to_string())
+    .execute(&mut *conn)
+    .await?;
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO products (id, title, description, vendor, product_type, tags, url, \
+         status, options, created_at, updated_at) ",
+    );
+    query.push_values(products, |mut row, product| {
+        row.push_bind(product.id.as_str())
+            .push_bind(product.title.as_str())
+            .push_bind(product.description.as_str())
+            .push_bind(product.vendor.as_deref())
+            .push_bind(product.product_type.as_deref())
+            .push_bind(plan::tags_to_json(&product.tags))
+            .push_bind(product.url.as_deref())
+            .push_bind(product.status.as_str())
+            .push_bind(plan::tags_to_json(&product.options))
+            .push_bind(now)
+            .push_bind(now);
+    });
+    // Only changed products reach this statement, so every conflict is an update.
+    query.push(
+        " ON CONFLICT (id) DO UPDATE SET title = excluded.title, \
+         description = excluded.description, vendor = excluded.vendor, \
+         product_type = excluded.product_type, tags = excluded.tags, url = excluded.url, \
+         status = excluded.status, options = excluded.options, \
+         updated_at = excluded.updated_at",
+    );
+    query.build().execute(&mut *conn).await?;
+    for batch in plan::variant_rows(products).chunks(BATCH_ROWS) {
+        insert_variants(&mut *conn, batch).await?;
+    }
+    Ok(())
+}
+
+async fn insert_variants(
+    conn: &mut SqliteConnection,
+    batch: &[VariantRow<'_>],
+) -> Result<(), sqlx::Error> {
+    let mut query = QueryBuilder::<Sqlite>::new(
+        "INSERT INTO product_variants (product_id, position, sku, option_values, price, \
+         compare_at_price, stock, barcode) ",
+    );
+    query.push_values(batch, |mut row, v| {
+        row.push_bind(v.product_id)
+            .push_bind(v.position)
+            .push_bind(v.variant.sku.as_deref())
+            .push_bind(v.option_values.as_str())
+            .push_bind(v.variant.price.as_deref())
+            .push_bind(v.variant.compare_at_price.as_deref())
+            .push_bind(v.variant.stock)
+            .push_bind(v.variant.barcode.as_deref());
+    });
+    query.build().execute(conn).await?;
+    Ok(())
+}
+
+pub(crate) async fn products(pool: &SqlitePool) -> Result<Vec<Product>, StoreError> {
+    let rows: Vec<sql::ProductVariantRow> = sqlx::query_as(&sql::select_products(""))
+        .fetch_all(pool)
+        .await
+        .map_err(|cause| sql::read_error("products", cause))?;
+    sql::products(rows)
 }
 
 pub(crate) async fn faqs(pool: &SqlitePool) -> Result<Vec<FaqEntry>, StoreError> {

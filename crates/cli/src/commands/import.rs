@@ -1,4 +1,4 @@
-//! `frontdesk import faq|tickets|docs`: each file is parsed whole, then stored
+//! `frontdesk import faq|tickets|docs|products`: each file is parsed whole, then stored
 //! in one transaction, so a bad row leaves the knowledge base as it was.
 
 use std::collections::HashSet;
@@ -31,6 +31,11 @@ pub enum ImportCommand {
         #[arg(required = true)]
         paths: Vec<PathBuf>,
     },
+    /// Product catalogs: a shop's product export CSV, or CSV with id,title,price,options,...
+    Products {
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+    },
 }
 
 pub async fn run(workspace: &Workspace, command: ImportCommand) -> anyhow::Result<ExitCode> {
@@ -51,6 +56,11 @@ pub async fn run(workspace: &Workspace, command: ImportCommand) -> anyhow::Resul
         ImportCommand::Docs { paths } => {
             for path in &paths {
                 import_docs(&store, path).await?;
+            }
+        }
+        ImportCommand::Products { files } => {
+            for file in &files {
+                import_product_file(&store, file).await?;
             }
         }
     }
@@ -125,10 +135,26 @@ async fn import_docs(store: &Store, path: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
+async fn import_product_file(store: &Store, file: &Path) -> anyhow::Result<()> {
+    let products = import::read_products(file)?;
+    let bar = progress::bar(products.len() as u64, "products");
+    let outcome = store
+        .import_products(&products, &|done| bar.set_position(done))
+        .await
+        .with_context(|| format!("{}: nothing was imported", file.display()))?;
+    bar.finish_and_clear();
+    let variants: usize = products.iter().map(|p| p.variants.len()).sum();
+    let read = format!("{} products ({variants} variants)", products.len());
+    report(KnowledgeKind::Product, file, read, &outcome)?;
+    Ok(())
+}
+
+/// Prints what an import read from `file` (a count, or a phrase such as
+/// "3 products (15 variants)") and what it changed.
 fn report(
     kind: KnowledgeKind,
     file: &Path,
-    read: usize,
+    read: impl std::fmt::Display,
     outcome: &ImportOutcome,
 ) -> anyhow::Result<()> {
     let mut line = format!(

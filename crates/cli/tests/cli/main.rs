@@ -12,6 +12,7 @@ mod eval;
 mod import;
 mod model;
 mod postgres;
+mod products;
 mod serve;
 mod support;
 mod team;

@@ -1,11 +1,13 @@
 //! Importers: turn the files an owner uploads into knowledge records.
 //!
-//! Three kinds of input are read here, with no database involved:
+//! Four kinds of input are read here, with no database involved:
 //!
 //! - **FAQ entries** ([`read_faqs`]) from JSON Lines, CSV or Markdown (`## ` per question);
 //! - **past tickets** ([`read_tickets`]) from JSON Lines or CSV;
 //! - **documents** ([`read_docs`]) from Markdown, HTML or plain text, one file or a folder,
-//!   split into passages at headings and into bounded lengths.
+//!   split into passages at headings and into bounded lengths;
+//! - **product catalogs** ([`read_products`]) from CSV: a shop platform's product export
+//!   or Frontdesk's own one-row-per-variant layout.
 //!
 //! Every file is first decoded by [`decode_text`], which accepts UTF-8 (with or without a
 //! BOM), UTF-16 with a BOM and legacy code pages such as Windows-1252, and turns CRLF into LF.
@@ -23,6 +25,7 @@ mod encoding;
 mod faq;
 mod html;
 mod markdown;
+mod products;
 mod records;
 mod split;
 mod tickets;
@@ -33,6 +36,7 @@ use std::path::{Path, PathBuf};
 pub use docs::{docs_from_str, read_docs};
 pub use encoding::decode_text;
 pub use faq::{faqs_from_str, read_faqs};
+pub use products::{products_from_str, read_products};
 pub use tickets::{read_tickets, tickets_from_str};
 
 /// Why a file could not be imported, with where in the file the problem is.

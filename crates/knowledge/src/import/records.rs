@@ -240,10 +240,7 @@ fn header_columns(
     header: &csv::StringRecord,
     schema: &Schema,
 ) -> Result<Vec<(&'static str, usize)>, ImportError> {
-    let normalised: Vec<String> = header
-        .iter()
-        .map(|h| h.trim().to_lowercase().replace([' ', '-'], "_"))
-        .collect();
+    let normalised: Vec<String> = header.iter().map(column_key).collect();
     let position = |name: &str| normalised.iter().position(|h| h == name);
     let line = header.position().map_or(1, |p| p.line());
     let needed = schema.required.iter().chain(schema.present);
@@ -256,6 +253,25 @@ fn header_columns(
     Ok(known
         .filter_map(|&name| Some((name, position(name)?)))
         .collect())
+}
+
+/// A header name as schemas spell it: trimmed, lowercase, spaces and dashes as underscores.
+fn column_key(header: &str) -> String {
+    header.trim().to_lowercase().replace([' ', '-'], "_")
+}
+
+/// The column names of a CSV file's header row as schemas spell them; empty when the file
+/// has no readable header. For importers that choose their schema by the columns present;
+/// [`read_rows`] reports what is wrong with a header that cannot be read.
+pub(crate) fn csv_column_keys(text: &str) -> Vec<String> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .delimiter(sniff_delimiter(text))
+        .from_reader(text.as_bytes());
+    match reader.records().next() {
+        Some(Ok(header)) => header.iter().map(column_key).collect(),
+        _ => Vec::new(),
+    }
 }
 
 fn csv_error(path: &Path, e: &csv::Error) -> ImportError {
