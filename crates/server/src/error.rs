@@ -28,6 +28,10 @@ pub(crate) enum ApiError {
     TooLarge {
         limit: usize,
     },
+    /// A rate limit was reached; the caller may try again after this many seconds.
+    TooManyRequests {
+        retry_after_s: u64,
+    },
     /// Something the server needs is not there yet (the knowledge is still loading).
     NotReady(&'static str),
     /// A conversation was moved by someone else in the meantime.
@@ -65,6 +69,7 @@ impl ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Conflict(_) => StatusCode::CONFLICT,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,6 +108,10 @@ impl IntoResponse for ApiError {
                 format!("the request body is larger than the limit of {limit} bytes"),
                 None,
             ),
+            ApiError::TooManyRequests { retry_after_s } => (
+                format!("too many requests; try again in {retry_after_s} s"),
+                None,
+            ),
             ApiError::NotReady(what) => (what.to_string(), None),
             ApiError::Conflict(message) => (message.clone(), None),
             ApiError::Internal(cause) => {
@@ -118,6 +127,11 @@ impl IntoResponse for ApiError {
             field,
         };
         let mut response = (status, Json(body)).into_response();
+        if let ApiError::TooManyRequests { retry_after_s } = self {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after_s));
+        }
         if status == StatusCode::UNAUTHORIZED {
             response
                 .headers_mut()

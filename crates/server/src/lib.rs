@@ -16,6 +16,7 @@ mod conversation;
 mod error;
 mod events;
 mod extract;
+mod limits;
 mod metrics;
 mod routes;
 
@@ -35,6 +36,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::conversation::TurnLocks;
 use crate::events::Events;
+use crate::limits::Limiters;
+pub use crate::limits::RateLimits;
 use crate::metrics::Metrics;
 
 /// The largest request body accepted unless the settings say otherwise: a chat message
@@ -51,6 +54,8 @@ pub struct ServerSettings {
     /// The address customers reach this server at, as they see it (behind a proxy it
     /// differs from the listen address).
     pub public_url: Option<String>,
+    /// Requests per minute the public side accepts before answering 429.
+    pub rate_limits: RateLimits,
 }
 
 impl Default for ServerSettings {
@@ -59,6 +64,7 @@ impl Default for ServerSettings {
             api_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
+            rate_limits: RateLimits::default(),
         }
     }
 }
@@ -70,6 +76,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("public_url", &self.public_url)
+            .field("rate_limits", &self.rate_limits)
             .finish()
     }
 }
@@ -103,6 +110,7 @@ pub(crate) struct Shared {
     pub tasks: TaskTracker,
     /// What the team's live inbox hears about.
     pub events: Events,
+    pub limiters: Limiters,
     /// Cancelled when shutdown begins, so that endless responses (event streams) end
     /// and let their connections close.
     pub shutdown: CancellationToken,
@@ -137,6 +145,7 @@ impl Server {
         if let Some(url) = &settings.public_url {
             check_public_url(url)?;
         }
+        let limiters = Limiters::new(settings.rate_limits);
         let shared = Shared {
             store,
             settings,
@@ -144,6 +153,7 @@ impl Server {
             turns: TurnLocks::default(),
             tasks: TaskTracker::new(),
             events: Events::default(),
+            limiters,
             shutdown: CancellationToken::new(),
             engine: RwLock::new(None),
         };
@@ -165,7 +175,7 @@ impl Server {
     /// Every route, with tracing, metrics, the body limit and panic recovery.
     pub fn router(&self) -> Router {
         // Layers wrap what is above them: the last one added runs first.
-        routes::routes()
+        routes::routes(&self.state)
             .layer(DefaultBodyLimit::max(self.state.settings.max_body_bytes))
             .layer(CatchPanicLayer::custom(error::panic_response))
             .layer(axum::middleware::from_fn_with_state(
@@ -196,9 +206,14 @@ impl Server {
             streams.cancel();
             notify.notify_one();
         };
-        let serving = axum::serve(listener, self.router())
+        // The peer's address is what the public side's rate limits are keyed on.
+        let service = self
+            .router()
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let serving = axum::serve(listener, service)
             .with_graceful_shutdown(shutdown)
             .into_future();
+        let sweeper = tokio::spawn(sweep_limits(self.state.clone()));
         let deadline = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -222,6 +237,7 @@ impl Server {
         {
             tracing::warn!("conversation turns still running after the grace period");
         }
+        sweeper.abort();
         served
     }
 }
@@ -233,6 +249,14 @@ impl Server {
 /// that sends half a request holds its connection until shutdown (slowloris). A header
 /// read timeout on the HTTP connection builder, or a proxy in front, would lift it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+async fn sweep_limits(state: AppState) {
+    let mut every = tokio::time::interval(limits::SWEEP_EVERY);
+    loop {
+        every.tick().await;
+        state.limiters.sweep();
+    }
+}
 
 /// One span per request, named by its route template: the raw path would put widget
 /// tokens (secrets) into the logs and make every conversation its own label.

@@ -1,11 +1,12 @@
 //! `frontdesk serve`: the HTTP server, until Ctrl-C or SIGTERM.
 
+use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
-use frontdesk_server::{Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
+use frontdesk_server::{RateLimits, Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
 use tokio::net::TcpListener;
 
 use crate::workspace::Workspace;
@@ -29,6 +30,17 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "FRONTDESK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+
+    /// Widget requests per minute from one client address before 429 (a burst of as
+    /// many is allowed).
+    #[arg(long, env = "FRONTDESK_WIDGET_REQUESTS_PER_MINUTE",
+          default_value_t = RateLimits::default().widget_requests_per_address)]
+    widget_requests_per_minute: NonZeroU32,
+
+    /// Customer messages per minute in one conversation before 429.
+    #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE",
+          default_value_t = RateLimits::default().messages_per_conversation)]
+    messages_per_minute: NonZeroU32,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -51,6 +63,10 @@ pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitC
         api_token: args.api_token,
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url,
+        rate_limits: RateLimits {
+            widget_requests_per_address: args.widget_requests_per_minute,
+            messages_per_conversation: args.messages_per_minute,
+        },
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

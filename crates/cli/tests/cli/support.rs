@@ -21,6 +21,8 @@ const FRONTDESK_ENV: &[&str] = &[
     "FRONTDESK_PUBLIC_URL",
     "FRONTDESK_API_TOKEN",
     "FRONTDESK_MAX_BODY_BYTES",
+    "FRONTDESK_WIDGET_REQUESTS_PER_MINUTE",
+    "FRONTDESK_MESSAGES_PER_MINUTE",
 ];
 
 /// The fields of every decision `ask --json` and `answer --batch` print.

@@ -8,19 +8,17 @@ mod team;
 mod widget;
 
 use axum::http::header;
+use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::AppState;
+use crate::{limits, AppState};
 
-pub(crate) fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/healthz", get(health::healthz))
-        .route("/readyz", get(health::readyz))
-        .route("/metrics", get(health::metrics))
-        .route("/api/v1/answer", post(answer::answer))
+pub(crate) fn routes(state: &AppState) -> Router<AppState> {
+    // The public side, limited per client address.
+    let widget = Router::new()
         .route(
             "/api/v1/widget/conversations",
             post(widget::create_conversation),
@@ -29,6 +27,21 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/widget/conversations/{token}/messages",
             post(widget::post_message).get(widget::list_messages),
         )
+        .route_layer(from_fn_with_state(state.clone(), limits::widget));
+    let sessions = Router::new()
+        .route(
+            "/api/v1/sessions",
+            post(inbox::sign_in).delete(inbox::sign_out),
+        )
+        .route_layer(from_fn_with_state(state.clone(), limits::sign_in));
+
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .route("/api/v1/answer", post(answer::answer))
+        .merge(widget)
+        .merge(sessions)
         .route("/api/v1/me", get(team::me))
         .route("/api/v1/conversations", get(team::list))
         .route("/api/v1/conversations/{id}", get(team::show))
@@ -38,10 +51,6 @@ pub(crate) fn routes() -> Router<AppState> {
         .route("/api/v1/conversations/{id}/handback", post(team::hand_back))
         .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
         .route("/api/v1/events", get(team::events))
-        .route(
-            "/api/v1/sessions",
-            post(inbox::sign_in).delete(inbox::sign_out),
-        )
         .route("/api/openapi.json", get(openapi))
         .route("/inbox", get(inbox::page))
         .route("/inbox/inbox.js", get(inbox::script))

@@ -90,6 +90,7 @@ pub(super) async fn post_message(
         return Err(ApiError::bad_field("text", "the message has no text"));
     }
     let conversation = find(&state, &token).await?;
+    state.limiters.message_in(conversation.id)?;
     let turn = customer_turn(&state, conversation.id, posted.text).await?;
     let mut messages = vec![turn.customer];
     messages.extend(turn.reply);

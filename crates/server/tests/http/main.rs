@@ -6,5 +6,6 @@ mod support;
 mod answer;
 mod health;
 mod inbox;
+mod limits;
 mod team;
 mod widget;

@@ -1,0 +1,136 @@
+//! Rate limits on the public side: per client address on the widget's routes, per
+//! conversation on customer messages, and per address on inbox sign-ins.
+//!
+//! A refused request gets 429 with `Retry-After`, so the widget can tell the customer
+//! when to try again instead of dropping what they wrote. The counters live in this
+//! process (GCRA buckets from `governor`), so each server instance limits on its own.
+//!
+//! Known shortcoming: the client address is the TCP peer. Behind a reverse proxy every
+//! customer shares the proxy's address and so one bucket; trusting the proxy's
+//! `X-Forwarded-For` (a setting naming the proxies to believe) would lift it.
+
+use std::hash::Hash;
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::time::Duration;
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::middleware::Next;
+use axum::response::Response;
+use governor::clock::{Clock, DefaultClock};
+use governor::{DefaultKeyedRateLimiter, Quota};
+
+use crate::error::ApiError;
+use crate::AppState;
+
+/// Sign-in attempts allowed per address and minute: plenty for a person mistyping,
+/// too few for guessing passwords.
+const SIGN_INS_PER_MINUTE: NonZeroU32 = NonZeroU32::new(10).unwrap();
+/// A page that reloads a few times and a customer typing fast stay well inside these.
+const WIDGET_REQUESTS_PER_ADDRESS: NonZeroU32 = NonZeroU32::new(120).unwrap();
+const MESSAGES_PER_CONVERSATION: NonZeroU32 = NonZeroU32::new(20).unwrap();
+
+/// How often idle buckets are dropped, so that a stream of new addresses cannot grow
+/// the tables for ever.
+pub(crate) const SWEEP_EVERY: Duration = Duration::from_secs(60);
+
+/// The public side's limits, per minute. Each also allows a burst of that many at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimits {
+    /// Widget requests (opening, writing, reading, live connections) from one address.
+    pub widget_requests_per_address: NonZeroU32,
+    /// Customer messages in one conversation.
+    pub messages_per_conversation: NonZeroU32,
+}
+
+impl Default for RateLimits {
+    fn default() -> Self {
+        RateLimits {
+            widget_requests_per_address: WIDGET_REQUESTS_PER_ADDRESS,
+            messages_per_conversation: MESSAGES_PER_CONVERSATION,
+        }
+    }
+}
+
+pub(crate) struct Limiters {
+    widget_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    messages_by_conversation: DefaultKeyedRateLimiter<i64>,
+    sign_ins_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    clock: DefaultClock,
+}
+
+impl Limiters {
+    pub(crate) fn new(limits: RateLimits) -> Self {
+        Limiters {
+            widget_by_address: per_minute(limits.widget_requests_per_address),
+            messages_by_conversation: per_minute(limits.messages_per_conversation),
+            sign_ins_by_address: per_minute(SIGN_INS_PER_MINUTE),
+            clock: DefaultClock::default(),
+        }
+    }
+
+    /// One more customer message in `conversation_id`, or 429.
+    pub(crate) fn message_in(&self, conversation_id: i64) -> Result<(), ApiError> {
+        self.messages_by_conversation
+            .check_key(&conversation_id)
+            .map_err(|wait| too_many(wait.wait_time_from(self.clock.now())))
+    }
+
+    /// Forgets buckets that are full again: they would allow a burst anyway.
+    pub(crate) fn sweep(&self) {
+        self.widget_by_address.retain_recent();
+        self.messages_by_conversation.retain_recent();
+        self.sign_ins_by_address.retain_recent();
+    }
+
+    fn check_address(
+        &self,
+        limiter: &DefaultKeyedRateLimiter<IpAddr>,
+        request: &Request,
+    ) -> Result<(), ApiError> {
+        // Without the peer's address (a router served without connect info) there is
+        // nothing to key on; every server Frontdesk starts records it.
+        let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
+            return Ok(());
+        };
+        limiter
+            .check_key(&peer.ip())
+            .map_err(|wait| too_many(wait.wait_time_from(self.clock.now())))
+    }
+}
+
+fn per_minute<K: Hash + Eq + Clone>(rate: NonZeroU32) -> DefaultKeyedRateLimiter<K> {
+    DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate))
+}
+
+fn too_many(wait: Duration) -> ApiError {
+    // Rounded up: retrying after the truncated figure would be refused again.
+    let seconds = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+    ApiError::TooManyRequests {
+        retry_after_s: seconds.max(1),
+    }
+}
+
+/// Middleware for the widget's routes.
+pub(crate) async fn widget(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    state
+        .limiters
+        .check_address(&state.limiters.widget_by_address, &request)?;
+    Ok(next.run(request).await)
+}
+
+/// Middleware for signing in.
+pub(crate) async fn sign_in(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Result<Response, ApiError> {
+    state
+        .limiters
+        .check_address(&state.limiters.sign_ins_by_address, &request)?;
+    Ok(next.run(request).await)
+}
