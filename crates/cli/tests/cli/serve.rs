@@ -74,19 +74,29 @@ impl Drop for Running {
 
 /// One HTTP/1.1 exchange on a fresh connection; returns the status line and the body.
 fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(STOP_TIMEOUT)).unwrap();
+    try_http(address, method, path, headers, body).unwrap()
+}
+
+fn try_http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> std::io::Result<(String, String)> {
+    let mut stream = TcpStream::connect(address)?;
+    stream.set_read_timeout(Some(STOP_TIMEOUT))?;
     let request = format!(
         "{method} {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\n{headers}\
          Content-Length: {}\r\n\r\n{body}",
         body.len()
     );
-    stream.write_all(request.as_bytes()).unwrap();
+    stream.write_all(request.as_bytes())?;
     let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
+    stream.read_to_string(&mut response)?;
     let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
     let status = head.lines().next().unwrap_or_default().to_string();
-    (status, body.to_string())
+    Ok((status, body.to_string()))
 }
 
 fn terminate(running: &mut Running) -> Vec<String> {
@@ -163,4 +173,81 @@ fn an_empty_api_token_is_refused_rather_than_serving_without_one() {
     let frontdesk = Frontdesk::new();
     let stderr = frontdesk.fails(&["serve", "--listen", "127.0.0.1:0", "--api-token", " "]);
     assert!(stderr.contains("set but empty"), "{stderr}");
+}
+
+/// A customer message the server acknowledged (200) is stored for good: kill -9 in the
+/// middle of a stream of messages, start again on the same data, and every
+/// acknowledged message is there.
+#[test]
+fn kill_9_loses_no_acknowledged_message() {
+    let frontdesk = Frontdesk::new();
+    frontdesk.import_banking();
+    let generous = [
+        ("FRONTDESK_WIDGET_REQUESTS_PER_MINUTE", "100000"),
+        ("FRONTDESK_MESSAGES_PER_MINUTE", "100000"),
+    ];
+    let mut running = start(&frontdesk, &generous);
+    let (status, body) = http(
+        &running.address,
+        "POST",
+        "/api/v1/widget/conversations",
+        "",
+        "",
+    );
+    assert!(status.contains("201"), "{status} {body}");
+    let opened: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let token = opened["token"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/widget/conversations/{token}/messages");
+
+    // One sender streams messages until the server is gone, noting each acknowledged.
+    let (acknowledged_tx, acknowledged) = mpsc::channel::<String>();
+    let address = running.address.clone();
+    let sender_path = path.clone();
+    let sender = thread::spawn(move || {
+        for n in 0.. {
+            let text = format!("message number {n}");
+            let body = serde_json::json!({ "text": text }).to_string();
+            match try_http(&address, "POST", &sender_path, "", &body) {
+                Ok((status, _)) if status.contains("200") => {
+                    if acknowledged_tx.send(text).is_err() {
+                        return;
+                    }
+                }
+                // Refused, cut off mid-answer or no longer listening: not acknowledged.
+                _ => return,
+            }
+        }
+    });
+
+    // Kill once a few have gone through, while the stream is still flowing.
+    let mut acked: Vec<String> = Vec::new();
+    while acked.len() < 15 {
+        let text = acknowledged
+            .recv_timeout(START_TIMEOUT)
+            .expect("the server acknowledges messages");
+        acked.push(text);
+    }
+    running.child.kill().unwrap();
+    running.child.wait().unwrap();
+    let _ = sender.join();
+    acked.extend(acknowledged.try_iter());
+
+    let running = start(&frontdesk, &generous);
+    let (status, body) = http(&running.address, "GET", &path, "", "");
+    assert!(status.contains("200"), "{status} {body}");
+    let stored: serde_json::Value = serde_json::from_str(&body).unwrap();
+    let stored: Vec<&str> = stored["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["author"] == "customer")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
+    for text in &acked {
+        assert!(
+            stored.contains(&text.as_str()),
+            "{text} was acknowledged but is lost"
+        );
+    }
+    println!("{} acknowledged, {} stored", acked.len(), stored.len());
 }
