@@ -166,6 +166,42 @@ impl Engine {
         self.decision(&assessment, self.settings.answer_threshold)
     }
 
+    /// Decides on a message that may lean on the conversation before it ("and how
+    /// long does that take?", "what about the blue one?").
+    ///
+    /// A message that reads like a follow-up (it opens like a continuation or points
+    /// back with "that", "it", "one"…, or is a single word) is also decided together
+    /// with the customer's previous message. That reading is taken when it answers
+    /// confidently with something other than the answer already given to the previous
+    /// message: repeating it would not answer the follow-up. Otherwise the message is
+    /// decided alone. A rule (a person asked for, anger, a sensitive topic, a greeting)
+    /// always stands.
+    ///
+    /// Known shortcoming: follow-ups are recognised by English cue words only.
+    pub fn decide_in_context(&self, message: &str, previous: Option<&PreviousTurn>) -> Decision {
+        let alone = self.decide(message);
+        let Some(previous) = previous else {
+            return alone;
+        };
+        let leans_on_context = match alone.reason {
+            None | Some(Reason::LowConfidence | Reason::NoKnowledge) => {
+                looks_like_follow_up(&normalize(message))
+            }
+            Some(Reason::TooShort) => true,
+            Some(_) => false,
+        };
+        if !leans_on_context {
+            return alone;
+        }
+        let together = self.decide(&format!("{} {message}", previous.customer_text));
+        let repeats = together.faq_id.is_some() && together.faq_id == previous.answered_faq;
+        if together.kind == DecisionKind::Answer && !repeats {
+            together
+        } else {
+            alone
+        }
+    }
+
     /// Everything about the message that does not depend on the threshold.
     pub fn assess(&self, message: &str) -> Assessment {
         let normalized = normalize(message);
@@ -289,4 +325,56 @@ impl Engine {
 
 fn settled(kind: DecisionKind, reason: Reason) -> Assessment {
     Assessment::Settled { kind, reason }
+}
+
+/// What [`Engine::decide_in_context`] needs of the turn before a message.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PreviousTurn {
+    /// The customer's previous message.
+    pub customer_text: String,
+    /// The FAQ the assistant answered it with, if it did.
+    pub answered_faq: Option<String>,
+}
+
+/// Words that open a message continuing the one before ("and…", "what about…") and
+/// words that point back at something said before ("that", "it", "the blue one").
+const FOLLOW_UP_OPENINGS: &[&[&str]] = &[
+    &["and"],
+    &["also"],
+    &["but"],
+    &["what", "about"],
+    &["how", "about"],
+    &["what", "if"],
+    &["same"],
+];
+const POINTING_BACK: &[&str] = &[
+    "that", "it", "this", "those", "these", "them", "one", "there",
+];
+
+/// A short message that opens like a continuation or points back at something.
+fn looks_like_follow_up(normalized: &str) -> bool {
+    let tokens: Vec<&str> = words(normalized).collect();
+    // Long messages carry their own context; a follow-up is a quick question.
+    if tokens.is_empty() || tokens.len() > 10 {
+        return false;
+    }
+    let opens_like_one = FOLLOW_UP_OPENINGS
+        .iter()
+        .any(|opening| tokens.starts_with(opening));
+    opens_like_one || tokens.iter().any(|token| POINTING_BACK.contains(token))
+}
+
+#[cfg(test)]
+mod follow_up_tests {
+    use super::looks_like_follow_up;
+
+    #[test]
+    fn continuations_and_pointers_back_are_follow_ups() {
+        assert!(looks_like_follow_up("and how long does that take"));
+        assert!(looks_like_follow_up("what about the blue one"));
+        assert!(looks_like_follow_up("can i return it"));
+        assert!(!looks_like_follow_up("where is my parcel"));
+        let long = "i ordered a lamp and a rug last week and the lamp came but the rug did not";
+        assert!(!looks_like_follow_up(long));
+    }
 }

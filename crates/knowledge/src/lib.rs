@@ -18,7 +18,8 @@ use frontdesk_core::{DocPassage, FaqEntry, Ticket};
 
 pub use embedding::{EncoderError, SentenceEncoder, SharedEncoder};
 pub use engine::{
-    Assessment, Candidate, Engine, EngineError, EngineSettings, Target, DEFAULT_ANSWER_THRESHOLD,
+    Assessment, Candidate, Engine, EngineError, EngineSettings, PreviousTurn, Target,
+    DEFAULT_ANSWER_THRESHOLD,
 };
 pub use model::ModelError;
 

@@ -7,7 +7,7 @@ mod common;
 use common::faq;
 use frontdesk_core::{DecisionKind, Reason, SourceKind, Ticket};
 use frontdesk_knowledge::rules::SensitiveTopic;
-use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot, PreviousTurn};
 
 fn ticket(n: usize, message: &str, faq_id: Option<&str>) -> Ticket {
     Ticket {
@@ -275,4 +275,46 @@ fn without_tickets_the_faq_question_itself_is_answered() {
     assert_eq!(decision.faq_id.as_deref(), Some("change_pin"));
     let unrelated = engine.decide("Do you sell gift vouchers for birthdays?");
     assert_eq!(unrelated.kind, DecisionKind::Escalate, "{unrelated:?}");
+}
+
+fn after(customer_text: &str, answered_faq: Option<&str>) -> PreviousTurn {
+    PreviousTurn {
+        customer_text: customer_text.to_string(),
+        answered_faq: answered_faq.map(str::to_string),
+    }
+}
+
+#[test]
+fn a_follow_up_is_read_with_the_message_before_it() {
+    let engine = engine(0.9);
+
+    // Alone, "a new one" of what? With the message before it, a PIN.
+    let question = "how do I get a new one";
+    assert_eq!(engine.decide(question).kind, DecisionKind::Escalate);
+    let decision = engine.decide_in_context(question, Some(&after("I lost my PIN", None)));
+    assert_eq!(decision.faq_id.as_deref(), Some("change_pin"));
+
+    // "that" is the top-up the customer just described, not whatever the words alone
+    // suggest.
+    let decision = engine.decide_in_context(
+        "and how do I do that",
+        Some(&after("I need to put money on my account", None)),
+    );
+    assert_eq!(decision.faq_id.as_deref(), Some("top_up"));
+}
+
+#[test]
+fn context_never_overrides_a_rule_or_a_message_that_stands_alone() {
+    let engine = engine(0.9);
+    let previous = after("where is my new card", Some("card_arrival"));
+
+    let person = engine.decide_in_context("and can I talk to a person", Some(&previous));
+    assert_eq!(person.reason, Some(Reason::PersonRequested));
+
+    let standalone = "How do I top up my account with a bank transfer?";
+    let decision = engine.decide_in_context(standalone, Some(&previous));
+    assert_eq!(decision, engine.decide(standalone));
+
+    let no_history = engine.decide_in_context("and how do I do that", None);
+    assert_eq!(no_history, engine.decide("and how do I do that"));
 }

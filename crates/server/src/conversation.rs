@@ -12,6 +12,7 @@ use frontdesk_core::{
     Author, Conversation, ConversationStatus, Decision, DecisionKind, DeliveryState, Message,
     NewMessage, Reason, StatusChange, Visibility,
 };
+use frontdesk_knowledge::PreviousTurn;
 use frontdesk_store::Readers;
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -22,6 +23,10 @@ use crate::AppState;
 /// long each quote may be: enough for an agent to see the request at a glance.
 const SUMMARY_MESSAGES: usize = 3;
 const SUMMARY_CHARS_PER_MESSAGE: usize = 160;
+
+/// A message sent longer than this after the one before it is read on its own: a
+/// customer coming back the next day starts a new question.
+const FOLLOW_UP_WINDOW_MS: i64 = 30 * 60 * 1000;
 
 /// What a turn produced.
 pub(crate) struct Turn {
@@ -111,11 +116,15 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
         state.events.conversation(&conversation);
     }
 
-    // A decision takes well under a millisecond, so it runs here rather than on a
-    // blocking thread.
-    // Known shortcoming: only the latest message is read; follow-ups that lean on earlier
-    // turns ("and how long does that take?") are not yet read with them.
-    let decision = engine.decide(&customer.text);
+    // A follow-up ("and how long does that take?") is read with the turn before it.
+    let history = state
+        .store
+        .messages(conversation_id, None, Readers::Customer)
+        .await?;
+    let previous = previous_turn(&history, &customer);
+    // A decision takes about a millisecond from words alone, so it runs here rather
+    // than on a blocking thread.
+    let decision = engine.decide_in_context(&customer.text, previous.as_ref());
     state.metrics.count_decision(&decision);
     let (reply, conversation) = reply_with(state, conversation, decision).await?;
     Ok(Turn {
@@ -172,6 +181,27 @@ async fn reply_with(
     Ok((stored, conversation))
 }
 
+/// The customer's message before `current` and what the assistant answered it with,
+/// when it was recent enough for `current` to be leaning on it.
+fn previous_turn(history: &[Message], current: &Message) -> Option<PreviousTurn> {
+    let earlier: Vec<&Message> = history.iter().filter(|m| m.id < current.id).collect();
+    let position = earlier
+        .iter()
+        .rposition(|message| message.author == Author::Customer)?;
+    let asked = earlier[position];
+    if current.created_at - asked.created_at > FOLLOW_UP_WINDOW_MS {
+        return None;
+    }
+    let answered_faq = earlier[position + 1..]
+        .iter()
+        .filter(|message| message.author == Author::Assistant)
+        .find_map(|message| message.decision.as_ref()?.faq_id.clone());
+    Some(PreviousTurn {
+        customer_text: asked.text.clone(),
+        answered_faq,
+    })
+}
+
 /// The customer's latest messages, one per line and shortened, oldest first: what an
 /// agent reads first when taking the conversation.
 pub(crate) fn handoff_summary(history: &[Message]) -> String {
@@ -211,6 +241,34 @@ mod tests {
             user_id: None,
             created_at: 0,
         }
+    }
+
+    #[test]
+    fn the_previous_turn_is_the_customers_last_message_and_its_answer() {
+        let mut answer = message(2, Author::Assistant, "Change it at any ATM.");
+        answer.decision = Some(Decision {
+            kind: DecisionKind::Answer,
+            faq_id: Some("change_pin".to_string()),
+            confidence: 0.97,
+            text: answer.text.clone(),
+            reason: None,
+            sources: Vec::new(),
+        });
+        let current = message(3, Author::Customer, "and how long does that take");
+        let history = vec![
+            message(1, Author::Customer, "how do I change my PIN"),
+            answer,
+            current.clone(),
+        ];
+        let previous = previous_turn(&history, &current).unwrap();
+        assert_eq!(previous.customer_text, "how do I change my PIN");
+        assert_eq!(previous.answered_faq.as_deref(), Some("change_pin"));
+
+        // The first message has nothing before it; a message a day later starts afresh.
+        assert_eq!(previous_turn(&history[..1], &history[0]), None);
+        let mut next_day = current;
+        next_day.created_at = 24 * 60 * 60 * 1000;
+        assert_eq!(previous_turn(&history, &next_day), None);
     }
 
     #[test]
