@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod extract;
 mod metrics;
+mod origin;
 mod routes;
 
 use std::future::{Future, IntoFuture};
@@ -51,6 +52,9 @@ pub struct ServerSettings {
     /// The address customers reach this server at, as they see it (behind a proxy it
     /// differs from the listen address).
     pub public_url: Option<String>,
+    /// The websites (`https://shop.example`) whose pages may use the widget's routes;
+    /// empty allows any, which suits trying it out locally.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -59,6 +63,7 @@ impl Default for ServerSettings {
             api_token: None,
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -70,6 +75,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
             .field("max_body_bytes", &self.max_body_bytes)
             .field("public_url", &self.public_url)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -128,7 +134,7 @@ impl AppState {
 }
 
 impl Server {
-    pub fn new(store: Store, settings: ServerSettings) -> Result<Server, ServerError> {
+    pub fn new(store: Store, mut settings: ServerSettings) -> Result<Server, ServerError> {
         if settings.max_body_bytes == 0 {
             return Err(ServerError::Settings(
                 "the largest request body must be at least one byte".to_string(),
@@ -137,6 +143,12 @@ impl Server {
         if let Some(url) = &settings.public_url {
             check_public_url(url)?;
         }
+        settings.allowed_origins = settings
+            .allowed_origins
+            .iter()
+            .map(|allowed| origin::normalize(allowed))
+            .collect::<Result<_, _>>()
+            .map_err(ServerError::Settings)?;
         let shared = Shared {
             store,
             settings,
@@ -166,6 +178,10 @@ impl Server {
     pub fn router(&self) -> Router {
         // Layers wrap what is above them: the last one added runs first.
         routes::routes()
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                origin::widget_origins,
+            ))
             .layer(DefaultBodyLimit::max(self.state.settings.max_body_bytes))
             .layer(CatchPanicLayer::custom(error::panic_response))
             .layer(axum::middleware::from_fn_with_state(

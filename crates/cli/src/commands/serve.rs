@@ -29,6 +29,16 @@ pub struct ServeArgs {
     /// Largest request body accepted, in bytes; larger ones get 413.
     #[arg(long, env = "FRONTDESK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
     max_body_bytes: usize,
+
+    /// A website (for example https://shop.example) whose pages may use the chat widget;
+    /// repeat for several. None given: any website may.
+    #[arg(
+        long = "allowed-origin",
+        value_name = "ORIGIN",
+        env = "FRONTDESK_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    allowed_origins: Vec<String>,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -51,6 +61,7 @@ pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitC
         api_token: args.api_token,
         max_body_bytes: args.max_body_bytes,
         public_url: args.public_url,
+        allowed_origins: args.allowed_origins,
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

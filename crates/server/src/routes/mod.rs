@@ -4,6 +4,7 @@
 mod answer;
 mod health;
 mod inbox;
+mod live;
 mod team;
 mod widget;
 
@@ -29,6 +30,9 @@ pub(crate) fn routes() -> Router<AppState> {
             "/api/v1/widget/conversations/{token}/messages",
             post(widget::post_message).get(widget::list_messages),
         )
+        .route("/api/v1/widget/conversations/{token}/live", get(live::live))
+        .route("/widget.js", get(widget::script))
+        .route("/demo", get(widget::demo))
         .route("/api/v1/me", get(team::me))
         .route("/api/v1/conversations", get(team::list))
         .route("/api/v1/conversations/{id}", get(team::show))

@@ -6,5 +6,6 @@ mod support;
 mod answer;
 mod health;
 mod inbox;
+mod live;
 mod team;
 mod widget;
