@@ -23,6 +23,8 @@ pub(crate) enum ApiError {
     SignInFailed,
     /// Known caller, refused request.
     Forbidden(&'static str),
+    /// A widget request from a website the server is not set up to serve.
+    OriginRefused(String),
     NotFound(&'static str),
     MethodNotAllowed,
     TooLarge {
@@ -65,7 +67,7 @@ impl ApiError {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::SignInFailed => StatusCode::UNAUTHORIZED,
-            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
+            ApiError::Forbidden(_) | ApiError::OriginRefused(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -100,6 +102,10 @@ impl IntoResponse for ApiError {
             // would tell a stranger who works here.
             ApiError::SignInFailed => ("the email or the password is not right".to_string(), None),
             ApiError::Forbidden(why) => (why.to_string(), None),
+            ApiError::OriginRefused(origin) => (
+                format!("the widget is not served to pages from the origin {origin:?}"),
+                None,
+            ),
             ApiError::NotFound(what) => (what.to_string(), None),
             ApiError::MethodNotAllowed => {
                 ("this route does not take that method".to_string(), None)

@@ -18,6 +18,7 @@ mod events;
 mod extract;
 mod limits;
 mod metrics;
+mod origin;
 mod routes;
 
 use std::future::{Future, IntoFuture};
@@ -56,6 +57,9 @@ pub struct ServerSettings {
     pub public_url: Option<String>,
     /// Requests per minute the public side accepts before answering 429.
     pub rate_limits: RateLimits,
+    /// The websites (`https://shop.example`) whose pages may use the widget's routes;
+    /// empty allows any, which suits trying it out locally.
+    pub allowed_origins: Vec<String>,
 }
 
 impl Default for ServerSettings {
@@ -65,6 +69,7 @@ impl Default for ServerSettings {
             max_body_bytes: DEFAULT_MAX_BODY_BYTES,
             public_url: None,
             rate_limits: RateLimits::default(),
+            allowed_origins: Vec::new(),
         }
     }
 }
@@ -77,6 +82,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("max_body_bytes", &self.max_body_bytes)
             .field("public_url", &self.public_url)
             .field("rate_limits", &self.rate_limits)
+            .field("allowed_origins", &self.allowed_origins)
             .finish()
     }
 }
@@ -136,7 +142,7 @@ impl AppState {
 }
 
 impl Server {
-    pub fn new(store: Store, settings: ServerSettings) -> Result<Server, ServerError> {
+    pub fn new(store: Store, mut settings: ServerSettings) -> Result<Server, ServerError> {
         if settings.max_body_bytes == 0 {
             return Err(ServerError::Settings(
                 "the largest request body must be at least one byte".to_string(),
@@ -146,6 +152,12 @@ impl Server {
             check_public_url(url)?;
         }
         let limiters = Limiters::new(settings.rate_limits);
+        settings.allowed_origins = settings
+            .allowed_origins
+            .iter()
+            .map(|allowed| origin::normalize(allowed))
+            .collect::<Result<_, _>>()
+            .map_err(ServerError::Settings)?;
         let shared = Shared {
             store,
             settings,
@@ -176,6 +188,10 @@ impl Server {
     pub fn router(&self) -> Router {
         // Layers wrap what is above them: the last one added runs first.
         routes::routes(&self.state)
+            .layer(axum::middleware::from_fn_with_state(
+                self.state.clone(),
+                origin::widget_origins,
+            ))
             .layer(DefaultBodyLimit::max(self.state.settings.max_body_bytes))
             .layer(CatchPanicLayer::custom(error::panic_response))
             .layer(axum::middleware::from_fn_with_state(

@@ -9,7 +9,7 @@ use axum::middleware::Next;
 use axum::response::Response;
 use frontdesk_core::Decision;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
 };
 
 use crate::AppState;
@@ -32,6 +32,16 @@ pub(crate) struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     decisions: IntCounterVec,
+    open_websockets: IntGauge,
+}
+
+/// Counts one open WebSocket for as long as it lives, however its task ends.
+pub(crate) struct OpenSocket(IntGauge);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
 }
 
 impl Metrics {
@@ -56,12 +66,21 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(decisions.clone()))?;
+        let open_websockets =
+            IntGauge::new("open_websockets", "Widget WebSocket connections open now")?;
+        registry.register(Box::new(open_websockets.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             decisions,
+            open_websockets,
         })
+    }
+
+    pub(crate) fn open_socket(&self) -> OpenSocket {
+        self.open_websockets.inc();
+        OpenSocket(self.open_websockets.clone())
     }
 
     pub(crate) fn count_decision(&self, decision: &Decision) {

@@ -41,6 +41,16 @@ pub struct ServeArgs {
     #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE",
           default_value_t = RateLimits::default().messages_per_conversation)]
     messages_per_minute: NonZeroU32,
+
+    /// A website (for example https://shop.example) whose pages may use the chat widget;
+    /// repeat for several. None given: any website may.
+    #[arg(
+        long = "allowed-origin",
+        value_name = "ORIGIN",
+        env = "FRONTDESK_ALLOWED_ORIGINS",
+        value_delimiter = ','
+    )]
+    allowed_origins: Vec<String>,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -67,6 +77,7 @@ pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitC
             widget_requests_per_address: args.widget_requests_per_minute,
             messages_per_conversation: args.messages_per_minute,
         },
+        allowed_origins: args.allowed_origins,
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

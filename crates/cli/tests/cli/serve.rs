@@ -251,3 +251,36 @@ fn kill_9_loses_no_acknowledged_message() {
     }
     println!("{} acknowledged, {} stored", acked.len(), stored.len());
 }
+
+#[test]
+fn allowed_origins_come_from_the_environment_and_are_checked() {
+    let frontdesk = Frontdesk::shared_banking();
+    let origins = "https://shop.example, https://www.shop.example";
+    let mut running = start(&frontdesk, &[("FRONTDESK_ALLOWED_ORIGINS", origins)]);
+
+    let open = |origin: &str| {
+        let header = format!("Origin: {origin}\r\n");
+        http(
+            &running.address,
+            "POST",
+            "/api/v1/widget/conversations",
+            &header,
+            "",
+        )
+        .0
+    };
+    let status = open("https://elsewhere.example");
+    assert!(status.contains("403"), "{status}");
+    let status = open("https://www.shop.example");
+    assert!(status.contains("201"), "{status}");
+    terminate(&mut running);
+
+    let stderr = frontdesk.fails(&[
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--allowed-origin",
+        "shop.example",
+    ]);
+    assert!(stderr.contains("allowed origin"), "{stderr}");
+}

@@ -50,7 +50,8 @@ pub(super) async fn style() -> Response {
     asset("text/css; charset=utf-8", INBOX_CSS)
 }
 
-fn asset(content_type: &'static str, body: &'static str) -> Response {
+/// A file compiled into the binary, with the headers every page and script here gets.
+pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response {
     let mut response = body.into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));

@@ -4,6 +4,7 @@
 mod answer;
 mod health;
 mod inbox;
+mod live;
 mod team;
 mod widget;
 
@@ -27,6 +28,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/widget/conversations/{token}/messages",
             post(widget::post_message).get(widget::list_messages),
         )
+        .route("/api/v1/widget/conversations/{token}/live", get(live::live))
         .route_layer(from_fn_with_state(state.clone(), limits::widget));
     let sessions = Router::new()
         .route(
@@ -42,6 +44,8 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/answer", post(answer::answer))
         .merge(widget)
         .merge(sessions)
+        .route("/widget.js", get(widget::script))
+        .route("/demo", get(widget::demo))
         .route("/api/v1/me", get(team::me))
         .route("/api/v1/conversations", get(team::list))
         .route("/api/v1/conversations/{id}", get(team::show))

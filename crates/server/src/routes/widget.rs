@@ -4,6 +4,7 @@
 use axum::extract::rejection::QueryRejection;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use axum::Json;
 use frontdesk_core::{Channel, Conversation, ConversationStatus, Message, NewConversation};
 use frontdesk_store::Readers;
@@ -11,10 +12,14 @@ use rand::rngs::OsRng;
 use rand::RngCore;
 use serde::{Deserialize, Serialize};
 
+use super::inbox::asset;
 use crate::conversation::customer_turn;
 use crate::error::ApiError;
 use crate::extract::JsonBody;
 use crate::AppState;
+
+const WIDGET_JS: &str = include_str!("../../assets/widget.js");
+const DEMO_HTML: &str = include_str!("../../assets/demo.html");
 
 /// Random bytes in a conversation token (hex-encoded, so twice as many characters):
 /// 192 bits cannot be guessed.
@@ -124,7 +129,17 @@ pub(super) async fn list_messages(
     }))
 }
 
-async fn find(state: &AppState, token: &str) -> Result<Conversation, ApiError> {
+/// `GET /widget.js`: the chat widget a shop embeds with one script tag.
+pub(super) async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", WIDGET_JS)
+}
+
+/// `GET /demo`: a made-up shop's page with the widget embedded, to try it out.
+pub(super) async fn demo() -> Response {
+    asset("text/html; charset=utf-8", DEMO_HTML)
+}
+
+pub(super) async fn find(state: &AppState, token: &str) -> Result<Conversation, ApiError> {
     state
         .store
         .conversation_by_token(token)

@@ -7,5 +7,6 @@ mod answer;
 mod health;
 mod inbox;
 mod limits;
+mod live;
 mod team;
 mod widget;

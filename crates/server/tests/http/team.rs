@@ -12,7 +12,7 @@ use crate::support::{TestServer, ASK_FOR_A_PERSON, LOST_CARD};
 use crate::widget::{authors, list, open, say};
 
 /// Adds a team member and returns an API token for them.
-async fn member(server: &TestServer, email: &str, role: Role) -> String {
+pub(crate) async fn member(server: &TestServer, email: &str, role: Role) -> String {
     let hash = hash_password("a long enough password").unwrap();
     server.store.add_user(email, role, &hash).await.unwrap();
     let token = new_api_token();
@@ -37,7 +37,7 @@ async fn get_json(server: &TestServer, token: &str, path: &str) -> Value {
     response.json().await.unwrap()
 }
 
-async fn post_json(server: &TestServer, token: &str, path: &str, body: Value) -> Value {
+pub(crate) async fn post_json(server: &TestServer, token: &str, path: &str, body: Value) -> Value {
     let response = as_member(server.client.post(server.url(path)), token)
         .json(&body)
         .send()
