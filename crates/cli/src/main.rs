@@ -18,9 +18,12 @@ mod workspace;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
-use crate::commands::{answer, ask, conversations, eval, import, knowledge, model, serve, users};
+use crate::commands::{
+    answer, ask, conversations, demo, eval, import, knowledge, model, serve, users,
+};
 
 #[derive(Debug, Parser)]
 #[command(
@@ -84,6 +87,9 @@ enum Command {
     /// Run the HTTP server: health, metrics, the answer API, widget conversations and
     /// the team's API.
     Serve(serve::ServeArgs),
+    /// Run the server with a sample shop, Hearth & Home: its FAQ, past tickets, policies
+    /// and catalog, and an owner account for the inbox. Data dir: ./frontdesk-demo.
+    Demo(demo::DemoArgs),
     /// Add and list the team: owners and agents.
     #[command(subcommand)]
     Users(users::UsersCommand),
@@ -96,11 +102,11 @@ enum Command {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = parse_cli();
     // A server's log is how its operator sees it start and answer; the one-shot
     // commands print their results and log only warnings.
     let default_level = match cli.command {
-        Command::Serve(_) => "info",
+        Command::Serve(_) | Command::Demo(_) => "info",
         _ => "warn",
     };
     init_logging(default_level);
@@ -141,10 +147,30 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Eval(args) => eval::run(&workspace, args).await,
         Command::Model(command) => model::run(&workspace, command).await,
         Command::Serve(args) => serve::run(&workspace, args).await,
+        Command::Demo(args) => demo::run(&workspace, args).await,
         Command::Users(command) => users::run_users(&workspace, command).await,
         Command::Tokens(command) => users::run_tokens(&workspace, command).await,
         Command::Conversations(command) => conversations::run(&workspace, command).await,
     }
+}
+
+/// Parses the command line. `demo` keeps its sample shop apart from a real installation:
+/// its data dir is `./frontdesk-demo` and its database the SQLite file in it, unless
+/// `--data-dir` or `--database-url` is on its command line. Their environment variables
+/// point at the real installation, which the demo must not import into.
+fn parse_cli() -> Cli {
+    let matches = Cli::command().get_matches();
+    let mut cli = Cli::from_arg_matches(&matches).unwrap_or_else(|err| err.exit());
+    if matches!(cli.command, Command::Demo(_)) {
+        let given = |id: &str| matches.value_source(id) == Some(ValueSource::CommandLine);
+        if !given("data_dir") {
+            cli.data_dir = PathBuf::from(demo::DEFAULT_DATA_DIR);
+        }
+        if !given("database_url") {
+            cli.database_url = None;
+        }
+    }
+    cli
 }
 
 /// A closed standard output (the reader was `head`) ends the command quietly.

@@ -55,6 +55,10 @@ impl Workspace {
             .with_context(|| format!("cannot open the database for {}", self.data_dir.display()))
     }
 
+    pub fn data_dir(&self) -> &Path {
+        &self.data_dir
+    }
+
     /// The search index and trained model live here; they are derived from the
     /// store and can be deleted at any time.
     pub fn index_dir(&self) -> PathBuf {

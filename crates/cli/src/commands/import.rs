@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use frontdesk_core::KnowledgeKind;
+use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Product, Ticket};
 use frontdesk_knowledge::import;
 use frontdesk_store::{ImportOutcome, Store};
 
@@ -75,10 +75,14 @@ pub async fn run(workspace: &Workspace, command: ImportCommand) -> anyhow::Resul
 }
 
 async fn import_faq_file(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let entries = import::read_faqs(file)?;
+    store_faqs(store, file, &import::read_faqs(file)?).await
+}
+
+/// Stores FAQ entries read from `file`, with a progress bar, and reports what changed.
+pub async fn store_faqs(store: &Store, file: &Path, entries: &[FaqEntry]) -> anyhow::Result<()> {
     let bar = progress::bar(entries.len() as u64, "faq");
     let outcome = store
-        .import_faqs(&entries, &|done| bar.set_position(done))
+        .import_faqs(entries, &|done| bar.set_position(done))
         .await
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     bar.finish_and_clear();
@@ -91,10 +95,20 @@ async fn import_ticket_file(
     file: &Path,
     known_faqs: &HashSet<String>,
 ) -> anyhow::Result<()> {
-    let tickets = import::read_tickets(file)?;
+    store_tickets(store, file, &import::read_tickets(file)?, known_faqs).await
+}
+
+/// Stores tickets read from `file` like [`store_faqs`], and warns about the ones that name
+/// an FAQ not in `known_faqs`.
+pub async fn store_tickets(
+    store: &Store,
+    file: &Path,
+    tickets: &[Ticket],
+    known_faqs: &HashSet<String>,
+) -> anyhow::Result<()> {
     let bar = progress::bar(tickets.len() as u64, "tickets");
     let outcome = store
-        .import_tickets(&tickets, &|done| bar.set_position(done))
+        .import_tickets(tickets, &|done| bar.set_position(done))
         .await
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     bar.finish_and_clear();
@@ -125,9 +139,18 @@ async fn import_docs(store: &Store, path: &Path) -> anyhow::Result<()> {
             path.display()
         );
     }
+    store_doc_passages(store, path, &passages).await
+}
+
+/// Stores the passages of the documents at `path` like [`store_faqs`].
+pub async fn store_doc_passages(
+    store: &Store,
+    path: &Path,
+    passages: &[DocPassage],
+) -> anyhow::Result<()> {
     let bar = progress::bar(passages.len() as u64, "passages");
     let outcome = store
-        .import_doc_passages(&passages, &|done| bar.set_position(done))
+        .import_doc_passages(passages, &|done| bar.set_position(done))
         .await
         .with_context(|| format!("{}: nothing was imported", path.display()))?;
     bar.finish_and_clear();
@@ -136,10 +159,18 @@ async fn import_docs(store: &Store, path: &Path) -> anyhow::Result<()> {
 }
 
 async fn import_product_file(store: &Store, file: &Path) -> anyhow::Result<()> {
-    let products = import::read_products(file)?;
+    store_products(store, file, &import::read_products(file)?).await
+}
+
+/// Stores products read from `file` like [`store_faqs`].
+pub async fn store_products(
+    store: &Store,
+    file: &Path,
+    products: &[Product],
+) -> anyhow::Result<()> {
     let bar = progress::bar(products.len() as u64, "products");
     let outcome = store
-        .import_products(&products, &|done| bar.set_position(done))
+        .import_products(products, &|done| bar.set_position(done))
         .await
         .with_context(|| format!("{}: nothing was imported", file.display()))?;
     bar.finish_and_clear();

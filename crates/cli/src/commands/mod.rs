@@ -1,6 +1,7 @@
 pub mod answer;
 pub mod ask;
 pub mod conversations;
+pub mod demo;
 pub mod eval;
 pub mod import;
 pub mod knowledge;

@@ -1,5 +1,7 @@
 //! `frontdesk serve`: the HTTP server, until Ctrl-C or SIGTERM.
 
+use std::future::Future;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::num::NonZeroU32;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -7,6 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use frontdesk_server::{RateLimits, Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
+use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
 use crate::workspace::Workspace;
@@ -54,18 +57,43 @@ pub struct ServeArgs {
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
-    // An empty token would quietly leave the endpoint open to anyone: refuse it.
-    if args
-        .api_token
-        .as_deref()
-        .is_some_and(|t| t.trim().is_empty())
-    {
-        anyhow::bail!(
-            "the API token (--api-token or FRONTDESK_API_TOKEN) is set but empty; \
-             unset it to serve without a token"
-        );
-    }
+    args.check()?;
     let store = workspace.open_store().await?;
+    serve_until_stopped(workspace, store, args, |_| std::future::ready(Ok(()))).await
+}
+
+impl ServeArgs {
+    /// Refuses settings that would start a server other than the one asked for; done before
+    /// anything is opened or written.
+    pub fn check(&self) -> anyhow::Result<()> {
+        // An empty token would quietly leave the endpoint open to anyone: refuse it.
+        if self
+            .api_token
+            .as_deref()
+            .is_some_and(|t| t.trim().is_empty())
+        {
+            anyhow::bail!(
+                "the API token (--api-token or FRONTDESK_API_TOKEN) is set but empty; \
+                 unset it to serve without a token"
+            );
+        }
+        Ok(())
+    }
+}
+
+/// Loads the knowledge, listens, runs `on_listening` with the bound address and the public
+/// URL (when one is set), then serves until Ctrl-C or SIGTERM. `args` must have passed
+/// [`ServeArgs::check`].
+pub async fn serve_until_stopped<F, Fut>(
+    workspace: &Workspace,
+    store: Store,
+    args: ServeArgs,
+    on_listening: F,
+) -> anyhow::Result<ExitCode>
+where
+    F: FnOnce(Listening) -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
     let engine = workspace
         .engine(&store, workspace.engine_settings(None)?)
         .await?;
@@ -95,10 +123,41 @@ pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitC
         token_required,
         "listening"
     );
+    on_listening(Listening {
+        address,
+        public_url,
+    })
+    .await?;
     server.serve(listener, shutdown_signal()).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
+}
+
+/// Where a started server can be reached.
+pub struct Listening {
+    /// The address the listener is bound to (the real port when port 0 was asked for).
+    pub address: SocketAddr,
+    pub public_url: Option<String>,
+}
+
+impl Listening {
+    /// The base URL to show people: the public URL when set, else the bound address, with
+    /// a listener on every interface shown as loopback (a browser cannot open 0.0.0.0).
+    pub fn base_url(&self) -> String {
+        if let Some(url) = &self.public_url {
+            return url.trim_end_matches('/').to_string();
+        }
+        let mut address = self.address;
+        if address.ip().is_unspecified() {
+            let loopback: IpAddr = match address {
+                SocketAddr::V4(_) => Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => Ipv6Addr::LOCALHOST.into(),
+            };
+            address.set_ip(loopback);
+        }
+        format!("http://{address}")
+    }
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what service managers and containers send).

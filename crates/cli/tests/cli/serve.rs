@@ -73,7 +73,13 @@ impl Drop for Running {
 }
 
 /// One HTTP/1.1 exchange on a fresh connection; returns the status line and the body.
-fn http(address: &str, method: &str, path: &str, headers: &str, body: &str) -> (String, String) {
+pub(crate) fn http(
+    address: &str,
+    method: &str,
+    path: &str,
+    headers: &str,
+    body: &str,
+) -> (String, String) {
     try_http(address, method, path, headers, body).unwrap()
 }
 
@@ -100,7 +106,17 @@ fn try_http(
 }
 
 fn terminate(running: &mut Running) -> Vec<String> {
-    let pid = running.child.id().to_string();
+    stop_with_sigterm(&mut running.child);
+    // The reader thread ends with the pipe; give it a moment to pass the last lines.
+    thread::sleep(Duration::from_millis(100));
+    let mut log = std::mem::take(&mut running.seen);
+    log.extend(running.log.try_iter());
+    log
+}
+
+/// Sends SIGTERM, as a service manager would, and asserts that the server stops cleanly.
+pub(crate) fn stop_with_sigterm(child: &mut Child) {
+    let pid = child.id().to_string();
     let sent = std::process::Command::new("kill")
         .args(["-TERM", &pid])
         .status()
@@ -108,7 +124,7 @@ fn terminate(running: &mut Running) -> Vec<String> {
     assert!(sent.success());
     let deadline = Instant::now() + STOP_TIMEOUT;
     let status = loop {
-        if let Some(status) = running.child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
         assert!(
@@ -118,11 +134,6 @@ fn terminate(running: &mut Running) -> Vec<String> {
         thread::sleep(Duration::from_millis(50));
     };
     assert!(status.success(), "serve exited with {status}");
-    // The reader thread ends with the pipe; give it a moment to pass the last lines.
-    thread::sleep(Duration::from_millis(100));
-    let mut log = std::mem::take(&mut running.seen);
-    log.extend(running.log.try_iter());
-    log
 }
 
 #[test]

@@ -99,10 +99,7 @@ impl Frontdesk {
     }
 
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
-        for var in FRONTDESK_ENV {
-            command.env_remove(var);
-        }
+        let mut command = bare_command();
         command.arg("--data-dir").arg(self.data_dir());
         if let Some(url) = &self.database_url {
             command.arg("--database-url").arg(url);
@@ -219,6 +216,16 @@ impl Frontdesk {
         };
         (count("faq"), count("ticket"), count("doc"))
     }
+}
+
+/// The binary with none of its environment variables set and no arguments yet, for a test
+/// that chooses the data dir itself (or checks the default).
+pub fn bare_command() -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_frontdesk"));
+    for var in FRONTDESK_ENV {
+        command.env_remove(var);
+    }
+    command
 }
 
 fn failed(args: &[&str], output: Output) -> String {
