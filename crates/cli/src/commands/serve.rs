@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use clap::Args;
+use frontdesk_knowledge::EngineSettings;
 use frontdesk_server::{RateLimits, Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
@@ -59,7 +60,11 @@ pub struct ServeArgs {
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
     args.check()?;
     let store = workspace.open_store().await?;
-    serve_until_stopped(workspace, store, args, |_| std::future::ready(Ok(()))).await
+    let settings = workspace.engine_settings(None)?;
+    serve_until_stopped(workspace, store, args, settings, |_| {
+        std::future::ready(Ok(()))
+    })
+    .await
 }
 
 impl ServeArgs {
@@ -88,15 +93,14 @@ pub async fn serve_until_stopped<F, Fut>(
     workspace: &Workspace,
     store: Store,
     args: ServeArgs,
+    engine_settings: EngineSettings,
     on_listening: F,
 ) -> anyhow::Result<ExitCode>
 where
     F: FnOnce(Listening) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
-    let engine = workspace
-        .engine(&store, workspace.engine_settings(None)?)
-        .await?;
+    let engine = workspace.engine(&store, engine_settings).await?;
     let settings = ServerSettings {
         api_token: args.api_token,
         max_body_bytes: args.max_body_bytes,
