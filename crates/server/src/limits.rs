@@ -111,26 +111,25 @@ fn too_many(wait: Duration) -> ApiError {
     }
 }
 
-/// Middleware for the widget's routes.
-pub(crate) async fn widget(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Result<Response, ApiError> {
-    state
-        .limiters
-        .check_address(&state.limiters.widget_by_address, &request)?;
-    Ok(next.run(request).await)
+/// Which per-address limit a group of routes is under.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum AddressLimit {
+    Widget,
+    SignIn,
 }
 
-/// Middleware for signing in.
-pub(crate) async fn sign_in(
-    State(state): State<AppState>,
+/// Middleware: refuses a request past its address's limit. Layered with
+/// `from_fn_with_state((state, limit), by_address)`.
+pub(crate) async fn by_address(
+    State((state, limit)): State<(AppState, AddressLimit)>,
     request: Request,
     next: Next,
 ) -> Result<Response, ApiError> {
-    state
-        .limiters
-        .check_address(&state.limiters.sign_ins_by_address, &request)?;
+    let limiters = &state.limiters;
+    let limiter = match limit {
+        AddressLimit::Widget => &limiters.widget_by_address,
+        AddressLimit::SignIn => &limiters.sign_ins_by_address,
+    };
+    limiters.check_address(limiter, &request)?;
     Ok(next.run(request).await)
 }

@@ -15,7 +15,8 @@ use axum::routing::{get, post};
 use axum::Router;
 
 use crate::error::ApiError;
-use crate::{limits, AppState};
+use crate::limits::{self, AddressLimit};
+use crate::AppState;
 
 pub(crate) fn routes(state: &AppState) -> Router<AppState> {
     // The public side, limited per client address.
@@ -29,13 +30,19 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             post(widget::post_message).get(widget::list_messages),
         )
         .route("/api/v1/widget/conversations/{token}/live", get(live::live))
-        .route_layer(from_fn_with_state(state.clone(), limits::widget));
+        .route_layer(from_fn_with_state(
+            (state.clone(), AddressLimit::Widget),
+            limits::by_address,
+        ));
     let sessions = Router::new()
         .route(
             "/api/v1/sessions",
             post(inbox::sign_in).delete(inbox::sign_out),
         )
-        .route_layer(from_fn_with_state(state.clone(), limits::sign_in));
+        .route_layer(from_fn_with_state(
+            (state.clone(), AddressLimit::SignIn),
+            limits::by_address,
+        ));
 
     Router::new()
         .route("/healthz", get(health::healthz))
