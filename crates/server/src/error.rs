@@ -23,6 +23,7 @@ pub(crate) enum ApiError {
     SignInFailed,
     /// Known caller, refused request.
     Forbidden(&'static str),
+    UnsupportedMediaType(&'static str),
     /// A widget request from a website the server is not set up to serve.
     OriginRefused(String),
     NotFound(&'static str),
@@ -68,6 +69,7 @@ impl ApiError {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
             ApiError::Unauthorized | ApiError::SignInFailed => StatusCode::UNAUTHORIZED,
             ApiError::Forbidden(_) | ApiError::OriginRefused(_) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -101,7 +103,9 @@ impl IntoResponse for ApiError {
             // The same words whether the email or the password was wrong: saying which
             // would tell a stranger who works here.
             ApiError::SignInFailed => ("the email or the password is not right".to_string(), None),
-            ApiError::Forbidden(why) => (why.to_string(), None),
+            ApiError::Forbidden(why) | ApiError::UnsupportedMediaType(why) => {
+                (why.to_string(), None)
+            }
             ApiError::OriginRefused(origin) => (
                 format!("the widget is not served to pages from the origin {origin:?}"),
                 None,

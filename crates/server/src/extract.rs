@@ -105,6 +105,63 @@ fn missing_field(message: &str) -> Option<String> {
     Some(name.split('`').next()?.to_string())
 }
 
+/// A conversation's id from the path; anything but a whole number is a 400 naming `id`,
+/// in the usual JSON, instead of axum's plain-text rejection.
+pub(crate) struct ConversationId(pub i64);
+
+impl<S: Send + Sync> FromRequestParts<S> for ConversationId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
+        axum::extract::Path::<i64>::from_request_parts(parts, state)
+            .await
+            .map(|axum::extract::Path(id)| ConversationId(id))
+            .map_err(|_| ApiError::bad_field("id", "a conversation id is a whole number"))
+    }
+}
+
+/// A message's text as written, if it is one: refused with 400 when it holds a control
+/// character other than line breaks and tabs (PostgreSQL cannot store NUL, and none
+/// belongs in a chat message), or nothing visible at all (only spaces, zero-width or
+/// direction marks).
+pub(crate) fn message_text(text: String) -> Result<String, ApiError> {
+    if let Some(bad) = text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+    {
+        return Err(ApiError::bad_field(
+            "text",
+            format!(
+                "the message contains the control character U+{:04X}, which a message \
+                 cannot hold",
+                bad as u32
+            ),
+        ));
+    }
+    let visible = text
+        .chars()
+        .any(|c| !c.is_whitespace() && !is_invisible_format(c));
+    if !visible {
+        return Err(ApiError::bad_field("text", "the message has no text"));
+    }
+    Ok(text)
+}
+
+/// Characters that take no space on screen: zero-width spaces and joiners, direction
+/// marks, embeddings, overrides and isolates, the word joiner and the byte-order mark.
+fn is_invisible_format(c: char) -> bool {
+    matches!(
+        c,
+        '\u{00ad}'
+            | '\u{061c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2069}'
+            | '\u{feff}'
+    )
+}
+
 /// Admits the caller when no API token is configured, or when they present it as
 /// `Authorization: Bearer TOKEN`.
 pub(crate) struct ApiCaller;
@@ -191,8 +248,13 @@ fn bearer_token(parts: &Parts) -> Option<&str> {
         .headers
         .get(header::AUTHORIZATION)
         .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer "))
+        .and_then(|value| {
+            // The scheme is case-insensitive (RFC 9110); the token is not.
+            let (scheme, token) = value.split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then_some(token)
+        })
         .map(str::trim)
+        .filter(|token| !token.is_empty())
 }
 
 #[cfg(test)]
@@ -211,6 +273,27 @@ mod tests {
         match parse_json::<Body>(json.as_bytes()) {
             Err(ApiError::BadRequest { field, .. }) => field,
             other => panic!("expected a bad request, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn message_text_must_be_visible_and_storable() {
+        assert!(message_text("hello 👋 مرحبا".to_string()).is_ok());
+        assert!(message_text("line one\nline two\t".to_string()).is_ok());
+        for bad in [
+            "hello\u{0}world",
+            "\u{7}",
+            "\u{200b}",
+            " \u{202e} ",
+            "\u{feff}",
+            "  ",
+        ] {
+            match message_text(bad.to_string()) {
+                Err(ApiError::BadRequest { field, .. }) => {
+                    assert_eq!(field.as_deref(), Some("text"), "{bad:?}")
+                }
+                other => panic!("{bad:?} was accepted: {other:?}"),
+            }
         }
     }
 

@@ -116,6 +116,10 @@ fn too_many(wait: Duration) -> ApiError {
 pub(crate) enum AddressLimit {
     Widget,
     SignIn,
+    /// The answer endpoint shares the widget's allowance while it is open to anyone; a
+    /// server configured with an API token trusts whoever presents it (integrations,
+    /// load tests) and does not limit it.
+    OpenAnswer,
 }
 
 /// Middleware: refuses a request past its address's limit. Layered with
@@ -129,6 +133,10 @@ pub(crate) async fn by_address(
     let limiter = match limit {
         AddressLimit::Widget => &limiters.widget_by_address,
         AddressLimit::SignIn => &limiters.sign_ins_by_address,
+        AddressLimit::OpenAnswer if state.settings.api_token.is_some() => {
+            return Ok(next.run(request).await)
+        }
+        AddressLimit::OpenAnswer => &limiters.widget_by_address,
     };
     limiters.check_address(limiter, &request)?;
     Ok(next.run(request).await)

@@ -1,6 +1,6 @@
 //! `frontdesk conversations list|show`: the inbox from the terminal.
 //!
-//! Everything here was written by customers, so it is printed through [`printable`]:
+//! Everything here was written by customers, so it is printed through `printable`:
 //! a message must not be able to move the cursor, recolour or rewrite the agent's
 //! terminal, or reverse the text around it.
 
@@ -12,6 +12,7 @@ use frontdesk_core::{Author, Channel, ConversationStatus, Message, Visibility};
 use frontdesk_store::{ConversationFilter, Readers};
 use serde_json::json;
 
+use crate::commands::terminal::printable;
 use crate::commands::time::format_time;
 use crate::workspace::Workspace;
 
@@ -102,7 +103,7 @@ async fn list(
             conversation.channel,
             conversation.status,
             format_time(conversation.updated_at),
-            conversation.assignee.as_deref().unwrap_or("-"),
+            printable(conversation.assignee.as_deref().unwrap_or("-")),
             printable(&summary)
         );
     }
@@ -133,7 +134,7 @@ async fn show(workspace: &Workspace, id: i64, json: bool) -> anyhow::Result<Exit
         conversation.id,
         conversation.channel,
         conversation.status,
-        conversation.assignee.as_deref().unwrap_or("-")
+        printable(conversation.assignee.as_deref().unwrap_or("-"))
     );
     say!("opened {}", format_time(conversation.created_at));
     if let Some(handed_off) = conversation.handed_off_at {
@@ -198,41 +199,9 @@ fn preview(text: &str, chars: usize) -> String {
     }
 }
 
-/// `text` safe to print on a terminal: control characters (escape sequences among
-/// them) and the invisible characters that reorder text are shown as `\u{…}` instead
-/// of acting.
-pub fn printable(text: &str) -> String {
-    let mut shown = String::with_capacity(text.len());
-    for c in text.chars() {
-        if c.is_control() || is_bidi_control(c) {
-            shown.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            shown.push(c);
-        }
-    }
-    shown
-}
-
-/// The Unicode bidirectional formatting characters: embeddings, overrides and
-/// isolates, and the marks.
-fn is_bidi_control(c: char) -> bool {
-    matches!(
-        c,
-        '\u{200e}' | '\u{200f}' | '\u{061c}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}'
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_and_reordering_are_shown_not_obeyed() {
-        assert_eq!(printable("plain text ✓ مرحبا"), "plain text ✓ مرحبا");
-        assert_eq!(printable("\u{1b}[2Jgone"), "\\u{1b}[2Jgone");
-        assert_eq!(printable("abc\u{202e}fed"), "abc\\u{202e}fed");
-        assert_eq!(printable("bell\u{7}"), "bell\\u{7}");
-    }
 
     #[test]
     fn previews_are_cut_on_characters() {

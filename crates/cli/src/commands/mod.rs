@@ -8,5 +8,6 @@ pub mod knowledge;
 pub mod model;
 pub mod progress;
 pub mod serve;
+pub mod terminal;
 pub mod time;
 pub mod users;

@@ -9,6 +9,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use frontdesk_core::Role;
 use frontdesk_server::auth::{api_token_hash, hash_password, new_api_token};
 
+use crate::commands::terminal::{is_hidden, printable};
 use crate::commands::time::format_time;
 use crate::workspace::Workspace;
 
@@ -88,7 +89,8 @@ pub async fn run_tokens(workspace: &Workspace, command: TokensCommand) -> anyhow
 async fn add(workspace: &Workspace, args: AddArgs) -> anyhow::Result<ExitCode> {
     if !looks_like_email(&args.email) {
         bail!(
-            "{:?} is not an email address: it needs one @ with text on both sides",
+            "{:?} is not an email address: it needs one @ with text on both sides, and no \
+             spaces or control characters",
             args.email
         );
     }
@@ -104,7 +106,12 @@ async fn add(workspace: &Workspace, args: AddArgs) -> anyhow::Result<ExitCode> {
     let added = store.add_user(&args.email, args.role.into(), &hash).await;
     store.close().await;
     let user = added.with_context(|| format!("cannot add {}", args.email))?;
-    say!("added {} ({}), user {}", user.email, user.role, user.id);
+    say!(
+        "added {} ({}), user {}",
+        printable(&user.email),
+        user.role,
+        user.id
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -128,14 +135,15 @@ async fn list(workspace: &Workspace, json: bool) -> anyhow::Result<ExitCode> {
             "{:>4}  {:<6}  {added:<20}  {}",
             user.id,
             user.role,
-            user.email
+            printable(&user.email)
         );
     }
     Ok(ExitCode::SUCCESS)
 }
 
-/// A light check that catches typing mistakes (a missing @, a stray space); whether the
-/// address receives mail is not Frontdesk's to know.
+/// A light check that catches typing mistakes (a missing @, a stray space) and refuses
+/// characters that would act on a terminal listing the team; whether the address
+/// receives mail is not Frontdesk's to know.
 fn looks_like_email(email: &str) -> bool {
     let email = email.trim();
     match email.split_once('@') {
@@ -143,7 +151,7 @@ fn looks_like_email(email: &str) -> bool {
             !local.is_empty()
                 && !domain.is_empty()
                 && !domain.contains('@')
-                && !email.chars().any(char::is_whitespace)
+                && !email.chars().any(|c| c.is_whitespace() || is_hidden(c))
         }
         None => false,
     }
@@ -186,5 +194,7 @@ mod tests {
         assert!(!looks_like_email("ana@"));
         assert!(!looks_like_email("ana@@shop.example"));
         assert!(!looks_like_email("ana smith@shop.example"));
+        assert!(!looks_like_email("a\u{1b}]0;x\u{7}b@shop.example"));
+        assert!(!looks_like_email("ana\u{202e}@shop.example"));
     }
 }

@@ -76,8 +76,21 @@ pub(super) fn asset(content_type: &'static str, body: &'static str) -> Response 
 /// same time.
 pub(super) async fn sign_in(
     State(state): State<AppState>,
+    headers: HeaderMap,
     JsonBody(request): JsonBody<SignIn>,
 ) -> Result<Response, ApiError> {
+    // Another site's page can post a form (text/plain, urlencoded) here without asking,
+    // and would sign the visitor in to an account of its choosing; JSON it cannot send
+    // without the server's consent.
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim_start().starts_with("application/json"));
+    if !is_json {
+        return Err(ApiError::UnsupportedMediaType(
+            "signing in takes a JSON body sent as Content-Type: application/json",
+        ));
+    }
     let found = state.store.user_by_email(&request.email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),

@@ -27,7 +27,7 @@ use tokio::sync::broadcast::error::RecvError;
 use tokio::sync::broadcast::Receiver;
 use tokio::time::{interval_at, Instant, MissedTickBehavior};
 
-use super::widget::find;
+use super::widget::{find, CustomerMessage};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::AppState;
@@ -46,7 +46,7 @@ const GOING_AWAY: u16 = 1001;
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ServerFrame<'a> {
-    Message { message: &'a Message },
+    Message { message: CustomerMessage },
     Status { status: ConversationStatus },
     Error { error: &'a str },
 }
@@ -230,6 +230,7 @@ async fn send_message(
     if message.visibility != Visibility::Public || !live.sent.insert(message.id) {
         return Ok(());
     }
+    let message = CustomerMessage::from(message);
     send(socket, &ServerFrame::Message { message }).await
 }
 

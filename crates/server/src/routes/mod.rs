@@ -48,7 +48,13 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
-        .route("/api/v1/answer", post(answer::answer))
+        .route(
+            "/api/v1/answer",
+            post(answer::answer).route_layer(from_fn_with_state(
+                (state.clone(), AddressLimit::OpenAnswer),
+                limits::by_address,
+            )),
+        )
         .merge(widget)
         .merge(sessions)
         .route("/widget.js", get(widget::script))

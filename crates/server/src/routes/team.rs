@@ -10,7 +10,7 @@ use std::convert::Infallible;
 use std::time::Duration;
 
 use axum::extract::rejection::QueryRejection;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Query, State};
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::Json;
 use frontdesk_core::{
@@ -24,7 +24,7 @@ use tokio::sync::broadcast::error::RecvError;
 
 use crate::error::ApiError;
 use crate::events::Event;
-use crate::extract::{JsonBody, OptionalJsonBody, TeamMember};
+use crate::extract::{message_text, ConversationId, JsonBody, OptionalJsonBody, TeamMember};
 use crate::AppState;
 
 /// What the customer is told when a person joins, hands back or resolves. Deliberately
@@ -92,7 +92,7 @@ pub(super) async fn list(
 pub(super) async fn show(
     State(state): State<AppState>,
     _member: TeamMember,
-    Path(id): Path<i64>,
+    ConversationId(id): ConversationId,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     let conversation = find(&state, id).await?;
     let messages = state.store.messages(id, None, Readers::Team).await?;
@@ -107,10 +107,10 @@ pub(super) async fn show(
 pub(super) async fn reply(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
-    Path(id): Path<i64>,
+    ConversationId(id): ConversationId,
     JsonBody(body): JsonBody<Text>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
-    let text = non_empty(body.text)?;
+    let text = message_text(body.text)?;
     let lock = state.turns.lock_for(id);
     let _turn = lock.lock().await;
 
@@ -147,10 +147,10 @@ pub(super) async fn reply(
 pub(super) async fn note(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
-    Path(id): Path<i64>,
+    ConversationId(id): ConversationId,
     JsonBody(body): JsonBody<Text>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
-    let text = non_empty(body.text)?;
+    let text = message_text(body.text)?;
     let lock = state.turns.lock_for(id);
     let _turn = lock.lock().await;
 
@@ -170,7 +170,7 @@ pub(super) async fn note(
 pub(super) async fn assign_to(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
-    Path(id): Path<i64>,
+    ConversationId(id): ConversationId,
     OptionalJsonBody(body): OptionalJsonBody<AssignRequest>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     let assignee = match body.assignee {
@@ -210,7 +210,7 @@ pub(super) async fn assign_to(
 pub(super) async fn hand_back(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
-    Path(id): Path<i64>,
+    ConversationId(id): ConversationId,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     move_with_notice(&state, &user, id, StatusChange::HandBack, HANDED_BACK).await
 }
@@ -218,7 +218,7 @@ pub(super) async fn hand_back(
 pub(super) async fn resolve(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
-    Path(id): Path<i64>,
+    ConversationId(id): ConversationId,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     move_with_notice(&state, &user, id, StatusChange::Resolve, RESOLVED).await
 }
@@ -328,13 +328,6 @@ async fn find(state: &AppState, id: i64) -> Result<Conversation, ApiError> {
         .conversation(id)
         .await?
         .ok_or(ApiError::NotFound("no such conversation"))
-}
-
-fn non_empty(text: String) -> Result<String, ApiError> {
-    if text.trim().is_empty() {
-        return Err(ApiError::bad_field("text", "the message has no text"));
-    }
-    Ok(text)
 }
 
 fn parse_param<T>(name: &str, value: Option<&str>) -> Result<Option<T>, ApiError>

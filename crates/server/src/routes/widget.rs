@@ -6,7 +6,10 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use axum::Json;
-use frontdesk_core::{Channel, Conversation, ConversationStatus, Message, NewConversation};
+use frontdesk_core::{
+    Author, Channel, Conversation, ConversationStatus, DeliveryState, Message, NewConversation,
+    SourceKind, SourceRef, UnixMillis,
+};
 use frontdesk_store::Readers;
 use rand::rngs::OsRng;
 use rand::RngCore;
@@ -15,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::inbox::asset;
 use crate::conversation::customer_turn;
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::{message_text, JsonBody};
 use crate::AppState;
 
 const WIDGET_JS: &str = include_str!("../../assets/widget.js");
@@ -53,7 +56,44 @@ impl From<&Conversation> for ConversationView {
 #[derive(Serialize)]
 pub(super) struct Messages {
     conversation: ConversationView,
-    messages: Vec<Message>,
+    messages: Vec<CustomerMessage>,
+}
+
+/// A message as the customer may see it: not the assistant's decision (confidence,
+/// reasons), not which team member wrote it, and of its sources only the FAQ entries
+/// and documents, never the past tickets (other customers' words) behind an answer.
+#[derive(Serialize)]
+pub(super) struct CustomerMessage {
+    id: i64,
+    conversation_id: i64,
+    author: Author,
+    text: String,
+    sources: Vec<SourceRef>,
+    delivery: DeliveryState,
+    created_at: UnixMillis,
+}
+
+impl From<&Message> for CustomerMessage {
+    fn from(message: &Message) -> Self {
+        CustomerMessage {
+            id: message.id,
+            conversation_id: message.conversation_id,
+            author: message.author,
+            text: message.text.clone(),
+            sources: message
+                .sources
+                .iter()
+                .filter(|source| source.kind != SourceKind::Ticket)
+                .cloned()
+                .collect(),
+            delivery: message.delivery,
+            created_at: message.created_at,
+        }
+    }
+}
+
+fn for_customer(messages: &[Message]) -> Vec<CustomerMessage> {
+    messages.iter().map(CustomerMessage::from).collect()
 }
 
 #[derive(Deserialize)]
@@ -91,17 +131,15 @@ pub(super) async fn post_message(
     Path(token): Path<String>,
     JsonBody(posted): JsonBody<PostedMessage>,
 ) -> Result<Json<Messages>, ApiError> {
-    if posted.text.trim().is_empty() {
-        return Err(ApiError::bad_field("text", "the message has no text"));
-    }
+    let text = message_text(posted.text)?;
     let conversation = find(&state, &token).await?;
     state.limiters.message_in(conversation.id)?;
-    let turn = customer_turn(&state, conversation.id, posted.text).await?;
+    let turn = customer_turn(&state, conversation.id, text).await?;
     let mut messages = vec![turn.customer];
     messages.extend(turn.reply);
     Ok(Json(Messages {
         conversation: ConversationView::from(&turn.conversation),
-        messages,
+        messages: for_customer(&messages),
     }))
 }
 
@@ -125,7 +163,7 @@ pub(super) async fn list_messages(
         .await?;
     Ok(Json(Messages {
         conversation: ConversationView::from(&conversation),
-        messages,
+        messages: for_customer(&messages),
     }))
 }
 

@@ -199,6 +199,7 @@ async fn the_openapi_document_matches_the_routes() {
                 let method = match method.as_str() {
                     "get" => reqwest::Method::GET,
                     "post" => reqwest::Method::POST,
+                    "delete" => reqwest::Method::DELETE,
                     "parameters" => continue,
                     other => panic!("{path}: unexpected method {other}"),
                 };

@@ -44,6 +44,17 @@ async fn a_team_member_signs_in_with_a_cookie(server: TestServer) {
     let stranger: Value = stranger.json().await.unwrap();
     assert_eq!(wrong, stranger);
 
+    // A form another site posts (text/plain) cannot sign anyone in.
+    let form = server
+        .client
+        .post(server.url("/api/v1/sessions"))
+        .header(header::CONTENT_TYPE, "text/plain")
+        .body(json!({ "email": "ana@shop.example", "password": PASSWORD }).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(form.status(), StatusCode::UNSUPPORTED_MEDIA_TYPE);
+
     let signed_in = sign_in(&server, "Ana@Shop.example", PASSWORD).await;
     assert_eq!(signed_in.status(), StatusCode::OK);
     let set = signed_in.headers()[header::SET_COOKIE]

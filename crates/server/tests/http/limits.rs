@@ -115,6 +115,38 @@ async fn a_conversation_gets_429_past_its_message_limit_and_keeps_nothing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_open_answer_endpoint_is_limited_and_a_token_lifts_it() {
+    let ask = |server: &crate::support::TestServer, token: Option<&str>| {
+        let mut request = server
+            .client
+            .post(server.url("/api/v1/answer"))
+            .json(&json!({ "message": "How can I change my PIN?" }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send()
+    };
+    with_server(Backend::Sqlite, limited(3, 20), true, |server| async move {
+        for _ in 0..3 {
+            assert_eq!(ask(&server, None).await.unwrap().status(), StatusCode::OK);
+        }
+        assert_limited(&ask(&server, None).await.unwrap());
+    })
+    .await;
+    let with_token = ServerSettings {
+        api_token: Some("integration-token".to_string()),
+        ..limited(3, 20)
+    };
+    with_server(Backend::Sqlite, with_token, true, |server| async move {
+        for _ in 0..6 {
+            let answered = ask(&server, Some("integration-token")).await.unwrap();
+            assert_eq!(answered.status(), StatusCode::OK);
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_in_attempts_are_limited_per_address() {
     with_server(
         Backend::Sqlite,

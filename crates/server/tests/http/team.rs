@@ -210,6 +210,15 @@ async fn the_team_api_needs_a_valid_token(server: TestServer) {
             .unwrap();
         assert_eq!(forged.status(), StatusCode::UNAUTHORIZED, "{path}");
     }
+    // The scheme's capitals do not matter; the token's do.
+    let lowercase = server
+        .client
+        .get(server.url("/api/v1/me"))
+        .header("Authorization", format!("bearer {agent}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(lowercase.status(), StatusCode::OK);
     let me = get_json(&server, &agent, "/api/v1/me").await;
     assert_eq!(me["email"], "agent@shop.example");
     assert_eq!(me["role"], "agent");
@@ -231,6 +240,17 @@ async fn bad_requests_name_what_is_wrong(server: TestServer) {
     let body: Value = bad_status.json().await.unwrap();
     assert_eq!(body["field"], "status");
     assert!(body["error"].as_str().unwrap().contains("\"open\""));
+
+    let not_an_id = as_member(
+        server.client.get(server.url("/api/v1/conversations/abc")),
+        &agent,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(not_an_id.status(), StatusCode::BAD_REQUEST);
+    let body: Value = not_an_id.json().await.unwrap();
+    assert_eq!(body["field"], "id");
 
     let missing = as_member(
         server
