@@ -40,7 +40,7 @@ use sqlx::sqlite::SqlitePool;
 use crate::connect::{SchemaChange, Target};
 pub use crate::conversations::{ConversationFilter, Readers};
 pub use crate::error::StoreError;
-pub use crate::team::normalize_email;
+pub use crate::team::{normalize_email, ApiToken};
 
 /// The progress callback of the imports: called with the number of rows written so far.
 /// Spelt out in the public signatures; the lifetime keeps it from defaulting to 'static.

@@ -151,6 +151,45 @@ impl Store {
         row.map(user).transpose()
     }
 
+    /// The API tokens of the user with `email`, oldest first, revoked and expired ones
+    /// included: what `tokens list` shows so that one can be revoked by id.
+    pub async fn api_tokens(&self, email: &str) -> Result<Vec<ApiToken>, StoreError> {
+        let sql = "SELECT api_tokens.id, api_tokens.label, api_tokens.created_at, \
+                     api_tokens.expires_at, api_tokens.revoked_at \
+                   FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
+                   WHERE users.email = $1 ORDER BY api_tokens.id";
+        let email = normalize_email(email);
+        let tokens = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(sql).bind(&email).fetch_all(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(sql).bind(&email).fetch_all(pool).await,
+        }
+        .map_err(|cause| read_error("API tokens", cause))?;
+        Ok(tokens)
+    }
+
+    /// Revokes the API token with this id for good; `false` when there is no such
+    /// token or it was revoked already.
+    pub async fn revoke_api_token_by_id(&self, id: i64) -> Result<bool, StoreError> {
+        let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
+        let now = now_unix_ms();
+        let revoked = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query(sql)
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+            Pool::Postgres(pool) => sqlx::query(sql)
+                .bind(id)
+                .bind(now)
+                .execute(pool)
+                .await
+                .map(|done| done.rows_affected()),
+        }
+        .map_err(|cause| write_error("a revoked API token", cause))?;
+        Ok(revoked == 1)
+    }
+
     /// Revokes the API token with this hash (signing out); revoking an unknown or
     /// already revoked token changes nothing.
     pub async fn revoke_api_token(&self, token_hash: &str) -> Result<(), StoreError> {
@@ -181,6 +220,16 @@ impl Store {
 /// and two accounts differing only in capitals would be a trap.
 pub fn normalize_email(email: &str) -> String {
     email.trim().to_lowercase()
+}
+
+/// What is kept of an API token besides its hash.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, sqlx::FromRow)]
+pub struct ApiToken {
+    pub id: i64,
+    pub label: Option<String>,
+    pub created_at: i64,
+    pub expires_at: Option<i64>,
+    pub revoked_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]

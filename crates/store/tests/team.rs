@@ -82,6 +82,20 @@ async fn a_token_finds_its_user_by_hash(store: Store) {
         None
     );
 
+    // Listed by id, and revoked by id.
+    store
+        .add_api_token("agent@shop.example", "second", Some("phone"), None)
+        .await
+        .unwrap();
+    let listed = store.api_tokens("Agent@shop.example").await.unwrap();
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1].label.as_deref(), Some("phone"));
+    assert!(store.revoke_api_token_by_id(listed[1].id).await.unwrap());
+    assert!(!store.revoke_api_token_by_id(listed[1].id).await.unwrap());
+    assert_eq!(store.user_by_token_hash("second").await.unwrap(), None);
+    let after = store.api_tokens("agent@shop.example").await.unwrap();
+    assert!(after[1].revoked_at.is_some());
+
     // Expired and revoked tokens let nobody in.
     store
         .add_api_token("agent@shop.example", "expired", None, Some(1))

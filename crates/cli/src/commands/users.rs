@@ -64,6 +64,20 @@ pub enum TokensCommand {
         #[arg(long)]
         label: Option<String>,
     },
+    /// A member's tokens (inbox sign-ins included) with their ids, never the tokens.
+    List {
+        /// The member's email.
+        email: String,
+        /// Print JSON instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token for good, by the id `tokens list` shows: for a lost laptop, a
+    /// person leaving, or an inbox session to end.
+    Revoke {
+        /// The token's id.
+        id: i64,
+    },
 }
 
 pub async fn run_users(workspace: &Workspace, command: UsersCommand) -> anyhow::Result<ExitCode> {
@@ -74,11 +88,74 @@ pub async fn run_users(workspace: &Workspace, command: UsersCommand) -> anyhow::
 }
 
 pub async fn run_tokens(workspace: &Workspace, command: TokensCommand) -> anyhow::Result<ExitCode> {
-    let TokensCommand::Create { email, label } = command;
+    match command {
+        TokensCommand::Create { email, label } => create_token(workspace, &email, label).await,
+        TokensCommand::List { email, json } => list_tokens(workspace, &email, json).await,
+        TokensCommand::Revoke { id } => revoke_token(workspace, id).await,
+    }
+}
+
+async fn list_tokens(workspace: &Workspace, email: &str, json: bool) -> anyhow::Result<ExitCode> {
+    let store = workspace.open_store().await?;
+    let found = async {
+        let user = store.user_by_email(email).await?;
+        let tokens = store.api_tokens(email).await?;
+        anyhow::Ok((user, tokens))
+    }
+    .await;
+    store.close().await;
+    let (user, tokens) = found?;
+    if user.is_none() {
+        bail!(
+            "there is no user with the email {}",
+            printable(email.trim())
+        );
+    }
+    if json {
+        say!("{}", serde_json::to_string_pretty(&tokens)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    say!("{:>4}  {:<20}  {:<28}  label", "id", "created", "state");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |since| since.as_millis() as i64);
+    for token in &tokens {
+        let state = match (token.revoked_at, token.expires_at) {
+            (Some(revoked), _) => format!("revoked {}", format_time(revoked)),
+            (None, Some(expires)) if expires <= now => format!("expired {}", format_time(expires)),
+            (None, Some(expires)) => format!("expires {}", format_time(expires)),
+            (None, None) => "active".to_string(),
+        };
+        let label = printable(token.label.as_deref().unwrap_or(""));
+        say!(
+            "{:>4}  {:<20}  {state:<28}  {label}",
+            token.id,
+            format_time(token.created_at)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn revoke_token(workspace: &Workspace, id: i64) -> anyhow::Result<ExitCode> {
+    let store = workspace.open_store().await?;
+    let revoked = store.revoke_api_token_by_id(id).await;
+    store.close().await;
+    if !revoked? {
+        bail!("there is no token {id} that is still active: see `frontdesk tokens list EMAIL`");
+    }
+    say!("token {id} revoked");
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn create_token(
+    workspace: &Workspace,
+    email: &str,
+    label: Option<String>,
+) -> anyhow::Result<ExitCode> {
     let store = workspace.open_store().await?;
     let token = new_api_token();
     let created = store
-        .add_api_token(&email, &api_token_hash(&token), label.as_deref(), None)
+        .add_api_token(email, &api_token_hash(&token), label.as_deref(), None)
         .await;
     store.close().await;
     created.with_context(|| format!("cannot create a token for {email}"))?;

@@ -69,6 +69,35 @@ fn the_team_is_added_once_each_and_gets_tokens() {
         nobody.contains("no user with the email nobody@shop.example"),
         "{nobody}"
     );
+
+    // Listed by id, never shown again; revoked by id, once.
+    let tokens = frontdesk.json(&["tokens", "list", "ana@shop.example", "--json"]);
+    assert_eq!(tokens.as_array().unwrap().len(), 2, "{tokens}");
+    assert_eq!(tokens[0]["label"], "laptop");
+    assert!(!tokens.to_string().contains(token));
+    let first = tokens[0]["id"].to_string();
+    let revoked = frontdesk.ok(&["tokens", "revoke", &first]);
+    assert_eq!(revoked.trim(), format!("token {first} revoked"));
+    let again = frontdesk.fails(&["tokens", "revoke", &first]);
+    assert!(again.contains("no token"), "{again}");
+    let table = frontdesk.ok(&["tokens", "list", "ana@shop.example"]);
+    assert!(
+        table.contains("revoked") && table.contains("active"),
+        "{table}"
+    );
+
+    // An email that would act on the terminal listing the team is refused.
+    let escape = "a\u{1b}]0;x\u{7}b@shop.example";
+    let hostile = [
+        "users",
+        "add",
+        escape,
+        "--role",
+        "agent",
+        "--password-stdin",
+    ];
+    let refused = frontdesk.fails_with_stdin(&hostile, PASSWORD);
+    assert!(refused.contains("control characters"), "{refused}");
 }
 
 /// Stores a handed-off widget conversation whose customer wrote terminal escapes and a
