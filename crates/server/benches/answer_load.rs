@@ -1,6 +1,12 @@
-//! Load on `POST /api/v1/answer`: a real server on 127.0.0.1 with the Banking77
-//! knowledge, and a bounded load generator in the same process (its own runtime)
-//! keeping a fixed number of requests in flight for a fixed time.
+//! Load on a real server on 127.0.0.1 with the Banking77 knowledge, from a bounded load
+//! generator in the same process (its own runtime) keeping a fixed number of requests in
+//! flight for a fixed time, in two rounds:
+//!
+//! 1. `POST /api/v1/answer`, the stateless endpoint;
+//! 2. the widget's round trip: each client opens a conversation and posts customer
+//!    messages to it one after another; a post returns once the message is stored and
+//!    the assistant's reply is stored too, so its latency is message-in to reply-out
+//!    (an SQLite file on disk, as `frontdesk serve` uses by default).
 //!
 //! `cargo bench -p frontdesk-server --bench answer_load`
 //!
@@ -12,6 +18,7 @@
 //! On a two-core machine the generator takes CPU from the server, so the figures are a
 //! floor for what the server does with a load generator elsewhere.
 
+use std::num::NonZeroU32;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -19,7 +26,7 @@ use std::time::{Duration, Instant};
 use frontdesk_knowledge::import::{read_faqs, read_tickets};
 use frontdesk_knowledge::rules::default_sensitive_topics;
 use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
-use frontdesk_server::{Server, ServerSettings};
+use frontdesk_server::{RateLimits, Server, ServerSettings};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
@@ -63,6 +70,8 @@ fn main() {
     println!("trained on {} in {:.1?}", dir.display(), started.elapsed());
     let messages = Arc::new(questions(&dir));
 
+    let scratch = tempfile::tempdir().expect("a temporary folder");
+    let database = format!("sqlite://{}", scratch.path().join("bench.db").display());
     // The server gets a runtime of its own with both cores' worth of workers, as
     // `frontdesk serve` would.
     let server_runtime = tokio::runtime::Builder::new_multi_thread()
@@ -71,13 +80,16 @@ fn main() {
         .build()
         .expect("a runtime");
     let (address, stop) = server_runtime.block_on(async {
-        let store = Store::connect("sqlite::memory:")
-            .await
-            .expect("an in-memory store");
-        // With a token the answer endpoint is not rate-limited per address: this is
-        // the integration the limit trusts.
+        let store = Store::connect(&database).await.expect("an SQLite store");
+        // With a token the answer endpoint is not rate-limited per address (the token
+        // marks a trusted integration), and the widget's limits are raised out of the
+        // way: they are for customers, not for a load generator.
         let settings = ServerSettings {
             api_token: Some(BENCH_TOKEN.to_string()),
+            rate_limits: RateLimits {
+                widget_requests_per_address: NonZeroU32::MAX,
+                messages_per_conversation: NonZeroU32::MAX,
+            },
             ..ServerSettings::default()
         };
         let server = Server::new(store, settings).expect("settings are valid");
@@ -101,40 +113,74 @@ fn main() {
         .enable_all()
         .build()
         .expect("a runtime");
-    let url = format!("http://{address}/api/v1/answer");
-    let (latencies, errors, elapsed) = client_runtime.block_on(load(
-        url,
-        messages,
-        concurrency,
-        Duration::from_secs(seconds),
-    ));
+    let duration = Duration::from_secs(seconds);
+    let base = format!("http://{address}");
+    let answers =
+        client_runtime.block_on(load(&base, &messages, concurrency, duration, Round::Answer));
+    report("POST /api/v1/answer", answers, concurrency);
+    let widget =
+        client_runtime.block_on(load(&base, &messages, concurrency, duration, Round::Widget));
+    report("widget message to stored reply", widget, concurrency);
     let _ = stop.send(());
+}
 
-    report(latencies, errors, elapsed, concurrency);
+#[derive(Clone, Copy)]
+enum Round {
+    Answer,
+    Widget,
+}
+
+/// What one round measured.
+struct Measured {
+    latencies: Vec<Duration>,
+    errors: usize,
+    elapsed: Duration,
+}
+
+/// Opens a widget conversation and returns the path its messages are posted to.
+async fn open_conversation(client: &reqwest::Client, base: &str) -> Option<String> {
+    let url = format!("{base}/api/v1/widget/conversations");
+    let created: serde_json::Value = client.post(url).send().await.ok()?.json().await.ok()?;
+    let token = created["token"].as_str()?;
+    Some(format!(
+        "{base}/api/v1/widget/conversations/{token}/messages"
+    ))
 }
 
 /// Keeps `concurrency` requests in flight until `duration` has passed; returns every
 /// successful request's latency, the number of failures and the time taken.
 async fn load(
-    url: String,
-    messages: Arc<Vec<String>>,
+    base: &str,
+    messages: &Arc<Vec<String>>,
     concurrency: usize,
     duration: Duration,
-) -> (Vec<Duration>, usize, Duration) {
+    round: Round,
+) -> Measured {
     let client = reqwest::Client::new();
     let deadline = Instant::now() + duration;
     let started = Instant::now();
     let mut workers = Vec::new();
     for worker in 0..concurrency {
         let client = client.clone();
-        let url = url.clone();
+        let base = base.to_string();
         let messages = messages.clone();
         workers.push(tokio::spawn(async move {
             let mut latencies = Vec::new();
             let mut errors = 0;
             let mut next = worker;
+            let url = match round {
+                Round::Answer => format!("{base}/api/v1/answer"),
+                Round::Widget => match open_conversation(&client, &base).await {
+                    Some(url) => url,
+                    None => return (latencies, 1),
+                },
+            };
             while Instant::now() < deadline {
-                let body = serde_json::json!({ "message": messages[next % messages.len()] });
+                let text = &messages[next % messages.len()];
+                let body = match round {
+                    Round::Answer => serde_json::json!({ "message": text }),
+                    Round::Widget => serde_json::json!({ "text": text }),
+                };
                 next += concurrency;
                 let sent = Instant::now();
                 let request = client.post(&url).bearer_auth(BENCH_TOKEN).json(&body);
@@ -156,10 +202,19 @@ async fn load(
         latencies.append(&mut done);
         errors += failed;
     }
-    (latencies, errors, started.elapsed())
+    Measured {
+        latencies,
+        errors,
+        elapsed: started.elapsed(),
+    }
 }
 
-fn report(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration, concurrency: usize) {
+fn report(what: &str, measured: Measured, concurrency: usize) {
+    let Measured {
+        mut latencies,
+        errors,
+        elapsed,
+    } = measured;
     latencies.sort();
     let percentile = |p: f64| -> Duration {
         if latencies.is_empty() {
@@ -169,7 +224,7 @@ fn report(mut latencies: Vec<Duration>, errors: usize, elapsed: Duration, concur
         latencies[rank]
     };
     println!(
-        "POST /api/v1/answer, concurrency {concurrency}, {:.1} s: {} ok, {errors} failed, \
+        "{what}, concurrency {concurrency}, {:.1} s: {} ok, {errors} failed, \
          {:.0} requests/s; latency p50 {:.2?}, p90 {:.2?}, p99 {:.2?}, max {:.2?}",
         elapsed.as_secs_f64(),
         latencies.len(),
