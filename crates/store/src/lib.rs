@@ -20,6 +20,18 @@
 //! live in the same database; their methods and guarantees are in `conversations`. So
 //! does the team (users and their API tokens, by hash only), in `team`.
 
+/// Runs the same code on whichever pool the store holds. The body is written once and
+/// compiled once per backend, since the two pools' query types differ: for statements
+/// that read alike on SQLite and PostgreSQL.
+macro_rules! on_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
 mod connect;
 mod conversations;
 mod error;

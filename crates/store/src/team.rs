@@ -8,7 +8,7 @@ use frontdesk_core::{Role, User};
 
 use crate::conversations::{corrupt, read_error, write_error};
 use crate::plan::now_unix_ms;
-use crate::{Pool, Store, StoreError};
+use crate::{Store, StoreError};
 
 const USER_COLUMNS: &str = "id, email, role, created_at";
 
@@ -27,26 +27,13 @@ impl Store {
              VALUES ($1, $2, $3, $4) RETURNING {USER_COLUMNS}"
         );
         let now = now_unix_ms();
-        let inserted: Result<UserRow, sqlx::Error> = match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_as(&sql)
-                    .bind(&email)
-                    .bind(role.as_str())
-                    .bind(password_hash)
-                    .bind(now)
-                    .fetch_one(pool)
-                    .await
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_as(&sql)
-                    .bind(&email)
-                    .bind(role.as_str())
-                    .bind(password_hash)
-                    .bind(now)
-                    .fetch_one(pool)
-                    .await
-            }
-        };
+        let inserted: Result<UserRow, sqlx::Error> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(&email)
+            .bind(role.as_str())
+            .bind(password_hash)
+            .bind(now)
+            .fetch_one(pool)
+            .await);
         match inserted {
             Ok(row) => user(row),
             Err(sqlx::Error::Database(db)) if db.is_unique_violation() => {
@@ -59,11 +46,8 @@ impl Store {
     /// Every member of the team, in the order they were added.
     pub async fn users(&self) -> Result<Vec<User>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS} FROM users ORDER BY id");
-        let rows: Vec<UserRow> = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as(&sql).fetch_all(pool).await,
-        }
-        .map_err(|cause| read_error("users", cause))?;
+        let rows: Vec<UserRow> = on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
+            .map_err(|cause| read_error("users", cause))?;
         rows.into_iter().map(user).collect()
     }
 
@@ -72,10 +56,10 @@ impl Store {
     pub async fn user_by_email(&self, email: &str) -> Result<Option<(User, String)>, StoreError> {
         let sql = format!("SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = $1");
         let email = normalize_email(email);
-        let row: Option<UserWithHashRow> = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(&email).fetch_optional(pool).await,
-        }
+        let row: Option<UserWithHashRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(&email)
+            .fetch_optional(pool)
+            .await)
         .map_err(|cause| read_error("a user", cause))?;
         row.map(|row| Ok((user(row.user)?, row.password_hash)))
             .transpose()
@@ -98,28 +82,14 @@ impl Store {
         let sql = "INSERT INTO api_tokens (user_id, token_hash, label, created_at, expires_at) \
                    VALUES ($1, $2, $3, $4, $5) RETURNING id";
         let now = now_unix_ms();
-        match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_scalar(sql)
-                    .bind(user.id)
-                    .bind(token_hash)
-                    .bind(label)
-                    .bind(now)
-                    .bind(expires_at)
-                    .fetch_one(pool)
-                    .await
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_scalar(sql)
-                    .bind(user.id)
-                    .bind(token_hash)
-                    .bind(label)
-                    .bind(now)
-                    .bind(expires_at)
-                    .fetch_one(pool)
-                    .await
-            }
-        }
+        on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(user.id)
+            .bind(token_hash)
+            .bind(label)
+            .bind(now)
+            .bind(expires_at)
+            .fetch_one(pool)
+            .await)
         .map_err(|cause| write_error("an API token", cause))
     }
 
@@ -131,22 +101,11 @@ impl Store {
                    WHERE api_tokens.token_hash = $1 AND api_tokens.revoked_at IS NULL \
                      AND (api_tokens.expires_at IS NULL OR api_tokens.expires_at > $2)";
         let now = now_unix_ms();
-        let row: Option<UserRow> = match &self.pool {
-            Pool::Sqlite(pool) => {
-                sqlx::query_as(sql)
-                    .bind(token_hash)
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await
-            }
-            Pool::Postgres(pool) => {
-                sqlx::query_as(sql)
-                    .bind(token_hash)
-                    .bind(now)
-                    .fetch_optional(pool)
-                    .await
-            }
-        }
+        let row: Option<UserRow> = on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(token_hash)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)
         .map_err(|cause| read_error("an API token", cause))?;
         row.map(user).transpose()
     }
@@ -159,10 +118,10 @@ impl Store {
                    FROM api_tokens JOIN users ON users.id = api_tokens.user_id \
                    WHERE users.email = $1 ORDER BY api_tokens.id";
         let email = normalize_email(email);
-        let tokens = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_as(sql).bind(&email).fetch_all(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as(sql).bind(&email).fetch_all(pool).await,
-        }
+        let tokens = on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(&email)
+            .fetch_all(pool)
+            .await)
         .map_err(|cause| read_error("API tokens", cause))?;
         Ok(tokens)
     }
@@ -172,20 +131,12 @@ impl Store {
     pub async fn revoke_api_token_by_id(&self, id: i64) -> Result<bool, StoreError> {
         let sql = "UPDATE api_tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL";
         let now = now_unix_ms();
-        let revoked = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(sql)
-                .bind(id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()),
-            Pool::Postgres(pool) => sqlx::query(sql)
-                .bind(id)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()),
-        }
+        let revoked = on_pool!(self, |pool| sqlx::query(sql)
+            .bind(id)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
         .map_err(|cause| write_error("a revoked API token", cause))?;
         Ok(revoked == 1)
     }
@@ -196,20 +147,12 @@ impl Store {
         let sql = "UPDATE api_tokens SET revoked_at = $2 \
                    WHERE token_hash = $1 AND revoked_at IS NULL";
         let now = now_unix_ms();
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(sql)
-                .bind(token_hash)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-            Pool::Postgres(pool) => sqlx::query(sql)
-                .bind(token_hash)
-                .bind(now)
-                .execute(pool)
-                .await
-                .map(|_| ()),
-        }
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(token_hash)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ()))
         .map_err(|cause| write_error("a revoked API token", cause))?;
         Ok(())
     }
