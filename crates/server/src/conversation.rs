@@ -126,7 +126,7 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
     // than on a blocking thread.
     let decision = engine.decide_in_context(&customer.text, previous.as_ref());
     state.metrics.count_decision(&decision);
-    let (reply, conversation) = reply_with(state, conversation, decision).await?;
+    let (reply, conversation) = reply_with(state, conversation, decision, &history).await?;
     Ok(Turn {
         conversation,
         customer,
@@ -136,10 +136,13 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
 
 /// Stores the assistant's reply; on a handoff, moves the conversation to `waiting` in
 /// the same transaction, with the reason and a summary for the agent.
+/// `history` is the conversation as the customer sees it, their latest message included:
+/// read once per turn, for the follow-up and for the handoff summary.
 async fn reply_with(
     state: &AppState,
     conversation: Conversation,
     decision: Decision,
+    history: &[Message],
 ) -> Result<(Message, Conversation), ApiError> {
     let reply = NewMessage {
         conversation_id: conversation.id,
@@ -157,15 +160,11 @@ async fn reply_with(
         return Ok((stored, conversation));
     }
 
-    let history = state
-        .store
-        .messages(conversation.id, None, Readers::Team)
-        .await?;
     // The engine gives every handoff a reason; low confidence is the honest default.
     let reason = decision.reason.unwrap_or(Reason::LowConfidence);
     let change = StatusChange::HandOff {
         reason,
-        summary: handoff_summary(&history),
+        summary: handoff_summary(history),
     };
     let (stored, conversation) = state
         .store
