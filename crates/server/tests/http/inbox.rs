@@ -3,7 +3,7 @@
 
 use frontdesk_core::Role;
 use frontdesk_server::auth::hash_password;
-use reqwest::{header, StatusCode};
+use reqwest::{header, RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
 use crate::support::TestServer;
@@ -19,6 +19,16 @@ async fn sign_in(server: &TestServer, email: &str, password: &str) -> reqwest::R
         .send()
         .await
         .unwrap()
+}
+
+/// `request` with the session cookie, and the inbox page's header when `from_the_page`.
+fn signed(request: RequestBuilder, cookie: &str, from_the_page: bool) -> RequestBuilder {
+    let request = request.header(header::COOKIE, cookie);
+    if from_the_page {
+        request.header("X-Frontdesk-Inbox", "1")
+    } else {
+        request
+    }
 }
 
 /// The `name=value` part of the session cookie the response sets.
@@ -68,53 +78,27 @@ async fn a_team_member_signs_in_with_a_cookie(server: TestServer) {
     let me: Value = signed_in.json().await.unwrap();
     assert_eq!(me["email"], "ana@shop.example");
 
-    let read = server
-        .client
-        .get(server.url("/api/v1/me"))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(read.status(), StatusCode::OK);
+    let me = || signed(server.client.get(server.url("/api/v1/me")), &cookie, false).send();
+    assert_eq!(me().await.unwrap().status(), StatusCode::OK);
 
     // A change with the cookie alone could come from another site's form: refused.
     let (id, _) = open(&server).await;
     let assign = server.url(&format!("/api/v1/conversations/{id}/assign"));
-    let forged = server
-        .client
-        .post(&assign)
-        .header(header::COOKIE, &cookie)
+    let forged = signed(server.client.post(&assign), &cookie, false)
         .send()
         .await
         .unwrap();
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
-    let from_the_page = server
-        .client
-        .post(&assign)
-        .header(header::COOKIE, &cookie)
-        .header("X-Frontdesk-Inbox", "1")
+    let from_the_page = signed(server.client.post(&assign), &cookie, true)
         .send()
         .await
         .unwrap();
     assert_eq!(from_the_page.status(), StatusCode::OK);
 
-    let signed_out = server
-        .client
-        .delete(server.url("/api/v1/sessions"))
-        .header(header::COOKIE, &cookie)
-        .header("X-Frontdesk-Inbox", "1")
-        .send()
-        .await
-        .unwrap();
+    let sign_out = server.client.delete(server.url("/api/v1/sessions"));
+    let signed_out = signed(sign_out, &cookie, true).send().await.unwrap();
     assert_eq!(signed_out.status(), StatusCode::NO_CONTENT);
-    let after = server
-        .client
-        .get(server.url("/api/v1/me"))
-        .header(header::COOKIE, &cookie)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(after.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(me().await.unwrap().status(), StatusCode::UNAUTHORIZED);
 }
 
 async fn the_page_runs_only_its_own_script(server: TestServer) {
@@ -135,15 +119,7 @@ async fn the_page_runs_only_its_own_script(server: TestServer) {
         assert!(policy.contains("frame-ancestors 'none'"), "{policy}");
         assert_eq!(headers[header::X_CONTENT_TYPE_OPTIONS], "nosniff");
     }
-    let script = server
-        .client
-        .get(server.url("/inbox/inbox.js"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let script = server.text("/inbox/inbox.js").await;
     // Customer text reaches the page through textContent only.
     assert!(!script.contains("innerHTML"));
     assert!(!script.contains("insertAdjacentHTML"));

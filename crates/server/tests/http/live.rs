@@ -235,15 +235,7 @@ async fn wait_for_open_sockets(server: &TestServer, expected: i64) {
 }
 
 async fn open_sockets(server: &TestServer) -> i64 {
-    let text = server
-        .client
-        .get(server.url("/metrics"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let text = server.text("/metrics").await;
     let line = text
         .lines()
         .find(|line| line.starts_with("frontdesk_open_websockets "))

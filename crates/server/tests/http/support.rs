@@ -64,6 +64,13 @@ impl TestServer {
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
+
+    /// The body of `GET path`, which must answer 200.
+    pub async fn text(&self, path: &str) -> String {
+        let response = self.client.get(self.url(path)).send().await.unwrap();
+        assert_eq!(response.status(), reqwest::StatusCode::OK, "GET {path}");
+        response.text().await.unwrap()
+    }
 }
 
 /// Runs `body` against a fresh server on `backend` with `settings`, the engine loaded
