@@ -63,6 +63,14 @@ async fn users_are_unique_by_email_whatever_the_capitals(store: Store) {
         .await
         .unwrap()
         .is_none());
+    // A NUL (which PostgreSQL cannot hold) finds nobody rather than failing.
+    let with_nul = "agent\0@shop.example";
+    assert!(store.user_by_email(with_nul).await.unwrap().is_none());
+    let filter = ConversationFilter {
+        assignee: Some(with_nul.to_string()),
+        ..ConversationFilter::default()
+    };
+    assert!(store.conversations(&filter).await.unwrap().is_empty());
 }
 
 async fn a_token_finds_its_user_by_hash(store: Store) {

@@ -68,6 +68,13 @@ impl Store {
         &self,
         filter: &ConversationFilter,
     ) -> Result<Vec<Conversation>, StoreError> {
+        if filter
+            .assignee
+            .as_deref()
+            .is_some_and(crate::team::cannot_be_stored)
+        {
+            return Ok(Vec::new());
+        }
         // `$1 IS NULL` keeps one statement for every combination; the CAST tells
         // PostgreSQL the parameter's type, which it cannot infer from IS NULL alone.
         let sql = format!(
