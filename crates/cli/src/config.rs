@@ -32,6 +32,10 @@ pub struct AssistantConfig {
     /// in the data dir. A relative path is taken from the settings file's folder.
     #[serde(default)]
     pub embedding_model: Option<PathBuf>,
+    /// Written before the catalog's prices when the assistant quotes them, such as `£`
+    /// or `EUR `. Unset, prices are quoted as the catalog writes them.
+    #[serde(default)]
+    pub currency: Option<String>,
 }
 
 fn yes() -> bool {
@@ -49,6 +53,7 @@ impl Default for AssistantConfig {
             sensitive_topics: Vec::new(),
             default_sensitive_topics: true,
             embedding_model: None,
+            currency: None,
         }
     }
 }

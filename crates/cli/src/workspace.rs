@@ -4,7 +4,7 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
-use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
 use frontdesk_store::Store;
 
 use crate::config::Config;
@@ -98,7 +98,8 @@ impl Workspace {
         if !(0.0..=1.0).contains(&threshold) {
             anyhow::bail!("--threshold must be between 0 and 1, not {threshold}");
         }
-        let settings = EngineSettings::new(threshold, assistant.all_sensitive_topics())?;
+        let mut settings = EngineSettings::new(threshold, assistant.all_sensitive_topics())?;
+        settings.currency = assistant.currency.clone().unwrap_or_default();
         if self.lexical_only {
             return Ok(settings);
         }
@@ -109,15 +110,20 @@ impl Workspace {
     }
 
     /// Loads the index built from the store's current knowledge, rebuilding it
-    /// first when it is missing or older than the knowledge.
+    /// first when it is missing or older than the knowledge, with the product catalog.
     pub async fn engine(&self, store: &Store, settings: EngineSettings) -> anyhow::Result<Engine> {
-        let engine = self.load_or_rebuild(store, settings).await?;
+        let products = store.products().await?;
+        let currency = settings.currency.clone();
+        let engine = self
+            .load_or_rebuild(store, settings)
+            .await?
+            .with_catalog(Catalog::new(products).with_currency(&currency));
         // A mistyped --data-dir opens a fresh, empty store; say so rather than
         // let every answer quietly become a handoff.
         if engine.knows_nothing() {
             eprintln!(
                 "warning: the knowledge base at {} is empty, so every question is handed \
-                 to a person; import FAQ entries or documents first",
+                 to a person; import FAQ entries, documents or products first",
                 self.data_dir.display()
             );
         }

@@ -200,6 +200,8 @@ pub struct Conversation {
     pub handoff_reason: Option<Reason>,
     /// A few lines for the agent: what the customer wants.
     pub handoff_summary: Option<String>,
+    /// When the customer first showed they were thinking of buying.
+    pub buying_intent_at: Option<UnixMillis>,
 }
 
 /// A message to store.

@@ -102,15 +102,18 @@ pub enum SourceKind {
     Faq,
     Doc,
     Ticket,
+    /// A product of the catalog, by its id (handle).
+    Product,
 }
 
 impl SourceKind {
-    /// The name used in JSON: `faq`, `doc`, `ticket`.
+    /// The name used in JSON: `faq`, `doc`, `ticket`, `product`.
     pub fn as_str(self) -> &'static str {
         match self {
             SourceKind::Faq => "faq",
             SourceKind::Doc => "doc",
             SourceKind::Ticket => "ticket",
+            SourceKind::Product => "product",
         }
     }
 }

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use frontdesk_core::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
 
+use crate::catalog::{Catalog, CatalogReply};
 use crate::embedding::SharedEncoder;
 use crate::index::IndexError;
 use crate::model::{Model, ModelError};
@@ -38,6 +39,8 @@ const UNSURE_TEXT: &str = "I'm not sure I have the right answer for that, so I'm
 #[derive(Clone)]
 pub struct EngineSettings {
     pub answer_threshold: f64,
+    /// Written before the catalog's prices in answers, such as `£`; empty for none.
+    pub currency: String,
     rules: Arc<Rules>,
     encoder: Option<SharedEncoder>,
 }
@@ -46,6 +49,7 @@ impl std::fmt::Debug for EngineSettings {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("EngineSettings")
             .field("answer_threshold", &self.answer_threshold)
+            .field("currency", &self.currency)
             .field("encoder", &self.encoder.as_ref().map(|e| e.model_name()))
             .finish_non_exhaustive()
     }
@@ -58,6 +62,7 @@ impl EngineSettings {
     ) -> Result<Self, RuleError> {
         Ok(Self {
             answer_threshold,
+            currency: String::new(),
             rules: Arc::new(Rules::new(&sensitive_topics)?),
             encoder: None,
         })
@@ -93,6 +98,14 @@ pub enum Assessment {
     Settled { kind: DecisionKind, reason: Reason },
     /// The best candidate and its calibrated confidence.
     Candidate(Candidate),
+    /// The message names a product. With no candidate, the catalog answers whatever
+    /// the threshold. With one (the message named a product but asked something the
+    /// FAQ may answer better, such as its returns), the FAQ answers when confident and
+    /// the catalog otherwise.
+    Catalog {
+        reply: CatalogReply,
+        candidate: Option<Candidate>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -119,6 +132,7 @@ pub enum EngineError {
 
 pub struct Engine {
     model: Model,
+    catalog: Catalog,
     settings: EngineSettings,
 }
 
@@ -133,7 +147,11 @@ impl Engine {
         progress: &dyn Fn(&'static str),
     ) -> Result<Self, EngineError> {
         let model = Model::build(dir, snapshot, revision, settings.encoder.clone(), progress)?;
-        Ok(Self { model, settings })
+        Ok(Self {
+            model,
+            catalog: Catalog::default(),
+            settings,
+        })
     }
 
     /// Opens the index in `dir` if it was built from knowledge at `revision`;
@@ -144,12 +162,28 @@ impl Engine {
         settings: EngineSettings,
     ) -> Result<Option<Self>, EngineError> {
         let encoder = settings.encoder.clone();
-        Ok(Model::load(dir, revision, encoder)?.map(|model| Self { model, settings }))
+        Ok(Model::load(dir, revision, encoder)?.map(|model| Self {
+            model,
+            catalog: Catalog::default(),
+            settings,
+        }))
     }
 
-    /// Whether there is no FAQ entry and no document to answer from.
+    /// Answers product questions from this catalog too. The catalog is not part of the
+    /// saved index: it is cheap to prepare, so it is built from the store at start.
+    pub fn with_catalog(mut self, catalog: Catalog) -> Self {
+        self.catalog = catalog;
+        self
+    }
+
+    /// Whether there is no FAQ entry, no document and no product to answer from.
     pub fn knows_nothing(&self) -> bool {
-        self.model.is_empty()
+        self.model.is_empty() && self.catalog.is_empty()
+    }
+
+    /// How many products the assistant can answer about.
+    pub fn catalog_size(&self) -> usize {
+        self.catalog.len()
     }
 
     pub fn settings(&self) -> &EngineSettings {
@@ -193,7 +227,17 @@ impl Engine {
         if !leans_on_context {
             return alone;
         }
-        let together = self.decide(&format!("{} {message}", previous.customer_text));
+        let together_text = format!("{} {message}", previous.customer_text);
+        // "Is it in stock?" after "how much is the skillet?": the product comes from
+        // both messages, the question from the new one.
+        if let Some(reply) = self
+            .catalog
+            .reply(&normalize(&together_text), &normalize(message))
+            .filter(|reply| !reply.defers_to_faq)
+        {
+            return catalog_answer(reply);
+        }
+        let together = self.decide(&together_text);
         let repeats = together.faq_id.is_some() && together.faq_id == previous.answered_faq;
         if together.kind == DecisionKind::Answer && !repeats {
             together
@@ -216,15 +260,39 @@ impl Engine {
             };
             return settled(DecisionKind::Escalate, reason);
         }
+        // A question about a product is answered from the catalog's facts, unless it
+        // touches what the shop's policies answer ("can I return the skillet?").
+        let catalog = self.catalog.reply(&normalized, &normalized);
+        let catalog = match catalog {
+            Some(reply) if !reply.defers_to_faq => {
+                return Assessment::Catalog {
+                    reply,
+                    candidate: None,
+                }
+            }
+            other => other,
+        };
+        let from_catalog = |reply| Assessment::Catalog {
+            reply,
+            candidate: None,
+        };
         if self.model.is_empty() {
-            return settled(DecisionKind::Escalate, Reason::NoKnowledge);
+            return catalog.map_or(
+                settled(DecisionKind::Escalate, Reason::NoKnowledge),
+                from_catalog,
+            );
         }
         if let Some(reason) = self.too_vague(&normalized) {
-            return settled(DecisionKind::Clarify, reason);
+            return match catalog {
+                // A product's name alone ("skillets?") is a question about it.
+                Some(reply) if reason != Reason::Greeting => from_catalog(reply),
+                _ => settled(DecisionKind::Clarify, reason),
+            };
         }
-        match self.model.best_candidate(message, &normalized) {
-            Some(candidate) => Assessment::Candidate(candidate),
-            None => settled(DecisionKind::Escalate, Reason::NoKnowledge),
+        match (self.model.best_candidate(message, &normalized), catalog) {
+            (Some(candidate), None) => Assessment::Candidate(candidate),
+            (candidate, Some(reply)) => Assessment::Catalog { reply, candidate },
+            (None, None) => settled(DecisionKind::Escalate, Reason::NoKnowledge),
         }
     }
 
@@ -262,6 +330,11 @@ impl Engine {
             Assessment::Candidate(candidate) if candidate.confidence >= threshold => {
                 self.answer(candidate)
             }
+            Assessment::Catalog {
+                candidate: Some(candidate),
+                ..
+            } if candidate.confidence >= threshold => self.answer(candidate),
+            Assessment::Catalog { reply, .. } => catalog_answer(reply.clone()),
             Assessment::Candidate(candidate) => Decision {
                 kind: DecisionKind::Escalate,
                 faq_id: None,
@@ -309,9 +382,13 @@ impl Engine {
         }
     }
 
-    /// A readable title for a source: the FAQ's question or the passage's heading.
+    /// A readable title for a source: the FAQ's question, the passage's heading or the
+    /// product's title.
     pub fn source_title(&self, source: &SourceRef) -> Option<String> {
-        self.model.source_title(source)
+        match source.kind {
+            SourceKind::Product => self.catalog.title(&source.id).map(str::to_string),
+            _ => self.model.source_title(source),
+        }
     }
 
     /// The FAQ id of a target, for evaluation.
@@ -320,6 +397,19 @@ impl Engine {
             Target::Faq(i) => Some(self.model.faq(i).id.as_str()),
             Target::Passage(_) => None,
         }
+    }
+}
+
+/// Facts looked up in the catalog rather than predicted, hence full confidence: when
+/// the message fits several products equally, the reply lists them instead of guessing.
+fn catalog_answer(reply: CatalogReply) -> Decision {
+    Decision {
+        kind: DecisionKind::Answer,
+        faq_id: None,
+        confidence: 1.0,
+        text: reply.text,
+        reason: None,
+        sources: reply.sources,
     }
 }
 

@@ -165,11 +165,17 @@ fn top_candidate_accuracy(engine: &Engine, scored: &[Scored]) -> f64 {
     let right = in_scope
         .iter()
         .filter(|s| match &s.assessment {
-            Assessment::Candidate(c) => {
+            Assessment::Candidate(c)
+            | Assessment::Catalog {
+                candidate: Some(c), ..
+            } => {
                 engine.faq_id(c.target) == s.case.expected.as_deref()
                     && matches!(c.target, Target::Faq(_))
             }
-            Assessment::Settled { .. } => false,
+            Assessment::Settled { .. }
+            | Assessment::Catalog {
+                candidate: None, ..
+            } => false,
         })
         .count();
     right as f64 / in_scope.len().max(1) as f64

@@ -2,6 +2,7 @@
 //! intent classifier, confidence calibration and the answer decision.
 
 pub mod calibrate;
+pub mod catalog;
 pub mod classifier;
 pub mod embedding;
 mod engine;
@@ -16,6 +17,7 @@ mod text;
 
 use frontdesk_core::{DocPassage, FaqEntry, Ticket};
 
+pub use catalog::{shows_buying_intent, Catalog, CatalogReply};
 pub use embedding::{EncoderError, SentenceEncoder, SharedEncoder};
 pub use engine::{
     Assessment, Candidate, Engine, EngineError, EngineSettings, PreviousTurn, Target,

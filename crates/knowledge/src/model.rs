@@ -445,7 +445,8 @@ impl Model {
                 .iter()
                 .find(|p| p.id == source.id)
                 .map(|p| p.title.clone()),
-            SourceKind::Ticket => None,
+            // Past tickets have no title; products are the catalog's to name.
+            SourceKind::Ticket | SourceKind::Product => None,
         }
     }
 

@@ -73,7 +73,9 @@ async function refreshList() {
     button.type = "button";
     button.dataset.id = conversation.id;
     if (conversation.id === state.openId) button.setAttribute("aria-current", "true");
-    const title = `#${conversation.id} · ${conversation.channel} · ${conversation.status}`;
+    const shopping = conversation.buying_intent_at ? " · shopping" : "";
+    const title =
+      `#${conversation.id} · ${conversation.channel} · ${conversation.status}${shopping}`;
     button.append(element("strong", title));
     const summary = conversation.handoff_summary || "";
     button.append(element("span", summary, "preview"));

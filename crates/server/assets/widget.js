@@ -64,6 +64,7 @@
     ".bubble { max-width: 85%; padding: 8px 12px; border-radius: 12px;",
     "  white-space: pre-wrap; overflow-wrap: anywhere; }",
     ".bubble .who { display: block; font-size: 11px; opacity: .7; }",
+    ".bubble .link { color: inherit; text-decoration: underline; }",
     ".customer { align-self: flex-end; background: #2b5d4f; color: #fff; }",
     ".assistant, .agent, .greeting { align-self: flex-start; background: #fff;",
     "  border: 1px solid #dedbd3; }",
@@ -228,8 +229,33 @@
     if (who) {
       node.appendChild(el("span", "who", who));
     }
-    node.appendChild(document.createTextNode(text));
+    // The shop's own replies link the products they cite; a customer's text never
+    // becomes a link, so nobody can plant one in the conversation for the team.
+    if (kind === "assistant" || kind === "agent") {
+      appendWithLinks(node, text);
+    } else {
+      node.appendChild(document.createTextNode(text));
+    }
     return node;
+  }
+
+  // Web addresses become links (built as elements, the address set as an attribute,
+  // never parsed as markup); everything else stays text.
+  var WEB_ADDRESS = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g;
+  function appendWithLinks(node, text) {
+    var last = 0;
+    var found;
+    WEB_ADDRESS.lastIndex = 0;
+    while ((found = WEB_ADDRESS.exec(text)) !== null) {
+      node.appendChild(document.createTextNode(text.slice(last, found.index)));
+      var link = el("a", "link", found[0]);
+      link.href = found[0];
+      link.target = "_blank";
+      link.rel = "noopener noreferrer";
+      node.appendChild(link);
+      last = found.index + found[0].length;
+    }
+    node.appendChild(document.createTextNode(text.slice(last)));
   }
 
   // Messages can arrive out of order (a live one before an older catch-up) and twice

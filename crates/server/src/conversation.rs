@@ -12,7 +12,7 @@ use frontdesk_core::{
     Author, Conversation, ConversationStatus, Decision, DecisionKind, DeliveryState, Message,
     NewMessage, Reason, StatusChange, Visibility,
 };
-use frontdesk_knowledge::PreviousTurn;
+use frontdesk_knowledge::{shows_buying_intent, PreviousTurn};
 use frontdesk_store::Readers;
 use tokio::sync::Mutex as AsyncMutex;
 
@@ -101,6 +101,17 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
         .append_message(&NewMessage::from_customer(conversation_id, text))
         .await?;
     state.events.message(&customer);
+    if shows_buying_intent(&customer.text) {
+        if let Some(marked) = state.store.mark_buying_intent(conversation_id).await? {
+            state.metrics.count_buying_intent();
+            state.events.conversation(&marked);
+            tracing::info!(
+                conversation = conversation_id,
+                "customer showed buying intent"
+            );
+            conversation = marked;
+        }
+    }
     let Some(engine) = engine else {
         return Ok(Turn {
             conversation,

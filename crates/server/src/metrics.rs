@@ -9,7 +9,8 @@ use axum::middleware::Next;
 use axum::response::Response;
 use frontdesk_core::Decision;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
+    TextEncoder,
 };
 
 use crate::AppState;
@@ -32,6 +33,7 @@ pub(crate) struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     decisions: IntCounterVec,
+    buying_intent: IntCounter,
     open_websockets: IntGauge,
 }
 
@@ -66,6 +68,11 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(decisions.clone()))?;
+        let buying_intent = IntCounter::new(
+            "conversations_with_buying_intent_total",
+            "Conversations whose customer showed they were thinking of buying",
+        )?;
+        registry.register(Box::new(buying_intent.clone()))?;
         let open_websockets =
             IntGauge::new("open_websockets", "Widget WebSocket connections open now")?;
         registry.register(Box::new(open_websockets.clone()))?;
@@ -74,6 +81,7 @@ impl Metrics {
             requests,
             latency,
             decisions,
+            buying_intent,
             open_websockets,
         })
     }
@@ -88,6 +96,10 @@ impl Metrics {
         self.decisions
             .with_label_values(&[decision.kind.as_str(), reason])
             .inc();
+    }
+
+    pub(crate) fn count_buying_intent(&self) {
+        self.buying_intent.inc();
     }
 
     /// Everything, in Prometheus's text exposition format.

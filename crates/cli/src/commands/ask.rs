@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Args;
-use frontdesk_core::{Decision, DecisionKind, SourceKind};
+use frontdesk_core::{Decision, DecisionKind};
 use frontdesk_knowledge::Engine;
 
 use crate::workspace::Workspace;
@@ -53,11 +53,7 @@ fn print_for_person(engine: &Engine, decision: &Decision) -> anyhow::Result<()> 
         say!();
     }
     for source in &decision.sources {
-        let kind = match source.kind {
-            SourceKind::Faq => "faq",
-            SourceKind::Doc => "doc",
-            SourceKind::Ticket => "ticket",
-        };
+        let kind = source.kind.as_str();
         match engine.source_title(source) {
             Some(title) => say!("  from {kind} {}: {title}", source.id),
             None => say!("  from {kind} {}", source.id),

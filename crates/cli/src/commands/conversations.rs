@@ -137,6 +137,9 @@ async fn show(workspace: &Workspace, id: i64, json: bool) -> anyhow::Result<Exit
         printable(conversation.assignee.as_deref().unwrap_or("-"))
     );
     say!("opened {}", format_time(conversation.created_at));
+    if let Some(at) = conversation.buying_intent_at {
+        say!("showed buying intent {}", format_time(at));
+    }
     if let Some(handed_off) = conversation.handed_off_at {
         let reason = conversation
             .handoff_reason

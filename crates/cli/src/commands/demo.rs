@@ -49,6 +49,9 @@ const POLICIES: [(&str, &str); 3] = [
 /// crates/cli/demo/eval.jsonl`). A shop with more history keeps the default.
 const DEMO_ANSWER_THRESHOLD: f64 = 0.8;
 
+/// The sample shop is in the UK; its catalog, like most, holds bare numbers.
+const DEMO_CURRENCY: &str = "£";
+
 /// Letters and digits that cannot be mistaken for one another when copied by eye.
 const PASSWORD_ALPHABET: &[u8] = b"abcdefghjkmnpqrstuvwxyzABCDEFGHJKMNPQRSTUVWXYZ23456789";
 /// 16 characters of 54: about 92 bits, far beyond guessing through the sign-in form.
@@ -121,7 +124,10 @@ pub async fn run(workspace: &Workspace, args: DemoArgs) -> anyhow::Result<ExitCo
     let hash = password.as_deref().map(hash_password).transpose()?;
     let owner_store = store.clone();
     let data_dir = workspace.data_dir().to_path_buf();
-    let settings = workspace.engine_settings(Some(DEMO_ANSWER_THRESHOLD))?;
+    let mut settings = workspace.engine_settings(Some(DEMO_ANSWER_THRESHOLD))?;
+    if settings.currency.is_empty() {
+        settings.currency = DEMO_CURRENCY.to_string();
+    }
     serve_until_stopped(
         workspace,
         store,

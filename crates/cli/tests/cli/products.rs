@@ -51,3 +51,28 @@ fn bad_product_file_is_refused_whole() {
         "nothing of the bad file is stored"
     );
 }
+
+#[test]
+fn product_questions_are_answered_from_the_catalog_in_the_shops_currency() {
+    let frontdesk = Frontdesk::new();
+    frontdesk.ok(&["import", "products", arg(&data("products_shop_export.csv"))]);
+    let settings = frontdesk.data_dir().join("frontdesk.toml");
+    std::fs::write(&settings, "[assistant]\ncurrency = \"€\"\n").unwrap();
+
+    let price = frontdesk.ask("How much is the example t-shirt?");
+    assert_eq!(price["decision"], "answer", "{price}");
+    assert_eq!(
+        price["sources"][0],
+        serde_json::json!({"kind": "product", "id": "example-shirt"})
+    );
+    let text = price["text"].as_str().unwrap();
+    assert!(text.contains("costs €25"), "{text}");
+
+    // The export does not track the t-shirts' inventory: they are sold on demand.
+    let stock = frontdesk.ask("do you have the t-shirt in blue, size S?");
+    let text = stock["text"].as_str().unwrap();
+    assert!(
+        text.contains("The Example T-Shirt (Blue, S) is in stock."),
+        "{text}"
+    );
+}

@@ -8,5 +8,6 @@ mod health;
 mod inbox;
 mod limits;
 mod live;
+mod products;
 mod team;
 mod widget;

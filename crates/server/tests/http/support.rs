@@ -5,9 +5,9 @@ use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
-use frontdesk_knowledge::import::{read_faqs, read_tickets};
+use frontdesk_knowledge::import::{read_faqs, read_products, read_tickets};
 use frontdesk_knowledge::rules::default_sensitive_topics;
-use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
 use frontdesk_server::{Server, ServerSettings};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
@@ -24,6 +24,8 @@ const TEST_THRESHOLD: f64 = 0.5;
 pub const LOST_CARD: (&str, &str) = ("What can I do if I lost my card?", "lost_or_stolen_card");
 pub const CHANGE_PIN: (&str, &str) = ("How can I change the PIN of my card?", "change_pin");
 pub const ASK_FOR_A_PERSON: &str = "Can I talk to a human please?";
+/// A product of the fixture catalog, `tests/data/products.csv`.
+pub const DESK_LAMP: &str = "brass-desk-lamp";
 
 #[derive(Debug, Clone, Copy)]
 pub enum Backend {
@@ -48,7 +50,9 @@ pub fn engine() -> Arc<Engine> {
                 passages: Vec::new(),
             };
             let settings = EngineSettings::new(TEST_THRESHOLD, default_sensitive_topics()).unwrap();
-            Arc::new(Engine::build(None, snapshot, "fixture", settings, &|_| {}).unwrap())
+            let catalog = Catalog::new(read_products(&data("products.csv")).unwrap());
+            let engine = Engine::build(None, snapshot, "fixture", settings, &|_| {}).unwrap();
+            Arc::new(engine.with_catalog(catalog.with_currency("£")))
         })
         .clone()
 }

@@ -109,6 +109,35 @@ impl Store {
         rows.into_iter().map(conversation).collect()
     }
 
+    /// Notes that the conversation's customer showed they were thinking of buying. Only
+    /// the first time counts: returns the conversation when this call marked it, `None`
+    /// when it was marked before or does not exist.
+    pub async fn mark_buying_intent(&self, id: i64) -> Result<Option<Conversation>, StoreError> {
+        let sql = format!(
+            "UPDATE conversations SET buying_intent_at = $2 \
+             WHERE id = $1 AND buying_intent_at IS NULL RETURNING {CONVERSATION_COLUMNS}"
+        );
+        let now = now_unix_ms();
+        let row: Option<ConversationRow> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(id)
+                    .bind(now)
+                    .fetch_optional(pool)
+                    .await
+            }
+        }
+        .map_err(|cause| write_error("a conversation's buying intent", cause))?;
+        row.map(conversation).transpose()
+    }
+
     /// Stores a message durably and returns it with its id and time.
     pub async fn append_message(&self, message: &NewMessage) -> Result<Message, StoreError> {
         let (message, _) = self.write_message(message, None).await?;
@@ -219,7 +248,7 @@ pub enum Readers {
 
 pub(crate) const CONVERSATION_COLUMNS: &str = "id, token, channel, contact_id, identity_id, \
      status, assignee, created_at, updated_at, handed_off_at, first_human_reply_at, \
-     resolved_at, handoff_reason, handoff_summary";
+     resolved_at, handoff_reason, handoff_summary, buying_intent_at";
 
 // JSON columns are read as text on both backends (jsonb on PostgreSQL).
 const SELECT_MESSAGES: &str = "SELECT id, conversation_id, author, text, \
@@ -392,6 +421,7 @@ pub(crate) struct ConversationRow {
     resolved_at: Option<i64>,
     handoff_reason: Option<String>,
     handoff_summary: Option<String>,
+    buying_intent_at: Option<i64>,
 }
 
 #[derive(sqlx::FromRow)]
@@ -430,6 +460,7 @@ pub(crate) fn conversation(row: ConversationRow) -> Result<Conversation, StoreEr
             .transpose()
             .map_err(|e| bad(format!("{e}")))?,
         handoff_summary: row.handoff_summary,
+        buying_intent_at: row.buying_intent_at,
     })
 }
 
