@@ -4,6 +4,7 @@
 mod support;
 
 mod answer;
+mod browser;
 mod health;
 mod inbox;
 mod limits;
