@@ -1,21 +1,155 @@
-//! The settings file. Only what the answer engine needs lives here for now;
-//! every setting has a default so an absent file is a valid configuration.
+//! The settings file. Every setting has a default, so an absent file is a valid
+//! configuration; a setting is taken from, later ones winning: its default, this file,
+//! its `FRONTDESK_*` environment variable, its command-line flag. `frontdesk config
+//! default` prints the file with every setting at its default (see [`default_file`]).
 
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use frontdesk_knowledge::rules::{default_sensitive_topics, SensitiveTopic};
 use frontdesk_knowledge::DEFAULT_ANSWER_THRESHOLD;
+use frontdesk_server::{BusinessHours, HandoffSettings, RateLimits, DEFAULT_MAX_BODY_BYTES};
 use serde::Deserialize;
 
-#[derive(Debug, Clone, Deserialize)]
+/// Where `frontdesk serve` listens unless told otherwise: loopback, for a reverse proxy
+/// in front or a deliberate choice of a public address.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:8080";
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
     #[serde(default)]
+    pub store: StoreConfig,
+    #[serde(default)]
+    pub server: ServerConfig,
+    #[serde(default)]
     pub assistant: AssistantConfig,
+    #[serde(default)]
+    pub handoff: HandoffConfig,
 }
 
-#[derive(Debug, Clone, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StoreConfig {
+    /// `sqlite://FILE` or `postgres://…`; unset, an SQLite file in the data dir.
+    #[serde(default)]
+    pub database_url: Option<String>,
+}
+
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub listen: String,
+    pub public_url: Option<String>,
+    pub api_token: Option<String>,
+    pub max_body_bytes: usize,
+    pub widget_requests_per_minute: NonZeroU32,
+    pub messages_per_minute: NonZeroU32,
+    pub allowed_origins: Vec<String>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        let limits = RateLimits::default();
+        Self {
+            listen: DEFAULT_LISTEN.to_string(),
+            public_url: None,
+            api_token: None,
+            max_body_bytes: DEFAULT_MAX_BODY_BYTES,
+            widget_requests_per_minute: limits.widget_requests_per_address,
+            messages_per_minute: limits.messages_per_conversation,
+            allowed_origins: Vec::new(),
+        }
+    }
+}
+
+// By hand, so that the API token never reaches a log or an error through `{:?}`.
+impl std::fmt::Debug for ServerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ServerConfig")
+            .field("listen", &self.listen)
+            .field("public_url", &self.public_url)
+            .field("api_token", &self.api_token.as_ref().map(|_| "<set>"))
+            .field("max_body_bytes", &self.max_body_bytes)
+            .field(
+                "widget_requests_per_minute",
+                &self.widget_requests_per_minute,
+            )
+            .field("messages_per_minute", &self.messages_per_minute)
+            .field("allowed_origins", &self.allowed_origins)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct HandoffConfig {
+    /// The wait quoted to a customer handed to a person while the team is in; unset,
+    /// it is measured from recent handoffs.
+    #[serde(default)]
+    pub expected_wait_minutes: Option<u32>,
+    /// Unset: the team is taken to be in at all hours.
+    #[serde(default)]
+    pub business_hours: Option<BusinessHoursConfig>,
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BusinessHoursConfig {
+    pub timezone: String,
+    #[serde(default = "closed")]
+    pub monday: String,
+    #[serde(default = "closed")]
+    pub tuesday: String,
+    #[serde(default = "closed")]
+    pub wednesday: String,
+    #[serde(default = "closed")]
+    pub thursday: String,
+    #[serde(default = "closed")]
+    pub friday: String,
+    #[serde(default = "closed")]
+    pub saturday: String,
+    #[serde(default = "closed")]
+    pub sunday: String,
+}
+
+fn closed() -> String {
+    "closed".to_string()
+}
+
+impl HandoffConfig {
+    /// The server's handoff settings; fails naming the setting that is wrong.
+    pub fn settings(&self) -> anyhow::Result<HandoffSettings> {
+        let business_hours = match &self.business_hours {
+            Some(hours) => {
+                let days = [
+                    hours.monday.as_str(),
+                    hours.tuesday.as_str(),
+                    hours.wednesday.as_str(),
+                    hours.thursday.as_str(),
+                    hours.friday.as_str(),
+                    hours.saturday.as_str(),
+                    hours.sunday.as_str(),
+                ];
+                Some(
+                    BusinessHours::new(&hours.timezone, days)
+                        .context("handoff.business_hours is not usable")?,
+                )
+            }
+            None => None,
+        };
+        let expected_wait = self
+            .expected_wait_minutes
+            .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60));
+        Ok(HandoffSettings {
+            business_hours,
+            expected_wait,
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AssistantConfig {
     /// Minimum calibrated confidence to answer; below it the assistant hands off.
@@ -76,9 +210,7 @@ impl Config {
     /// (a file named on the command line must exist, the data dir's default need not).
     pub fn load(path: &Path, required: bool) -> anyhow::Result<Config> {
         if !required && !path.exists() {
-            return Ok(Config {
-                assistant: AssistantConfig::default(),
-            });
+            return Ok(Config::default());
         }
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read the settings file {}", path.display()))?;
@@ -101,6 +233,119 @@ impl Config {
                 path.display()
             );
         }
+        self.handoff
+            .settings()
+            .with_context(|| format!("{} has unusable handoff settings", path.display()))?;
         Ok(())
+    }
+}
+
+/// The settings file with every setting at its default and what it means, as
+/// `frontdesk config default` prints it. Settings without a default are shown commented
+/// out, with an example value.
+pub fn default_file() -> String {
+    let server = ServerConfig::default();
+    format!(
+        r#"# Frontdesk settings: <data-dir>/frontdesk.toml, or the file --config names
+# (env FRONTDESK_CONFIG). Each setting is taken from, later ones winning: its default
+# (shown here), this file, its environment variable, its command-line flag.
+
+[store]
+# The database: sqlite://FILE or postgres://USER@HOST:PORT/DB. Unset: frontdesk.db in
+# the data dir. Env DATABASE_URL, flag --database-url.
+# database_url = "postgres://frontdesk@127.0.0.1:5432/frontdesk"
+
+[server]
+# Address and port `frontdesk serve` listens on. Loopback by default: put a reverse
+# proxy in front, or name a public address on purpose. Env FRONTDESK_LISTEN, --listen.
+listen = "{listen}"
+# The address customers reach the server at, when it differs from the listen address.
+# Env FRONTDESK_PUBLIC_URL, --public-url.
+# public_url = "https://help.shop.example"
+# Require `Authorization: Bearer TOKEN` on POST /api/v1/answer. Prefer the environment
+# (FRONTDESK_API_TOKEN) to keep it out of files; flag --api-token.
+# api_token = "a long random string"
+# Largest request body accepted, in bytes; larger ones get 413.
+# Env FRONTDESK_MAX_BODY_BYTES, --max-body-bytes.
+max_body_bytes = {max_body_bytes}
+# Widget requests per minute from one client address before 429.
+# Env FRONTDESK_WIDGET_REQUESTS_PER_MINUTE, --widget-requests-per-minute.
+widget_requests_per_minute = {widget}
+# Customer messages per minute in one conversation before 429.
+# Env FRONTDESK_MESSAGES_PER_MINUTE, --messages-per-minute.
+messages_per_minute = {messages}
+# Websites whose pages may use the chat widget; empty: any website may.
+# Env FRONTDESK_ALLOWED_ORIGINS (comma-separated), --allowed-origin (repeated).
+allowed_origins = []
+
+[assistant]
+# Minimum calibrated confidence to answer; below it the assistant hands off.
+answer_threshold = {threshold}
+# Whether the built-in sensitive topics (legal threats, chargebacks) go to a person.
+default_sensitive_topics = true
+# Folder of the sentence-embedding model, relative to this file. Unset:
+# models/all-MiniLM-L6-v2 in the data dir. Env FRONTDESK_EMBEDDING_MODEL,
+# --embedding-model.
+# embedding_model = "models/all-MiniLM-L6-v2"
+# Written before catalog prices in answers. Unset: prices as the catalog writes them.
+# currency = "£"
+# Topics a person always handles, added to the built-in ones; one table each.
+# [[assistant.sensitive_topics]]
+# name = "medical"
+# phrases = ["allergic reaction", "hospital"]
+
+[handoff]
+# The wait quoted to a customer handed to a person while the team is in. Unset: the
+# middle of the last 50 handoffs' waits for a first reply, once there are 5.
+# expected_wait_minutes = 30
+# When the team is in, in its own time zone; outside these hours a customer handed to
+# a person is told when the team is back. Unset: the team is taken to be in at all
+# hours. Each day is HH:MM-HH:MM or "closed"; a day left out is closed.
+# [handoff.business_hours]
+# timezone = "Europe/London"
+# monday = "09:00-17:30"
+# tuesday = "09:00-17:30"
+# wednesday = "09:00-17:30"
+# thursday = "09:00-17:30"
+# friday = "09:00-17:30"
+# saturday = "closed"
+# sunday = "closed"
+"#,
+        listen = server.listen,
+        max_body_bytes = server.max_body_bytes,
+        widget = server.widget_requests_per_minute,
+        messages = server.messages_per_minute,
+        threshold = DEFAULT_ANSWER_THRESHOLD,
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_file_reads_back_as_the_defaults() {
+        let parsed: Config = toml::from_str(&default_file()).unwrap();
+        assert_eq!(parsed, Config::default());
+    }
+
+    #[test]
+    fn the_commented_examples_are_valid_settings_too() {
+        // Uncommenting every example must give a file that loads: the examples are
+        // what owners copy.
+        let uncommented: String = default_file()
+            .lines()
+            .map(|line| match line.strip_prefix("# ") {
+                Some(rest) if rest.contains(" = ") || rest.starts_with('[') => rest,
+                _ => line,
+            })
+            .collect::<Vec<_>>()
+            .join("\n");
+        let parsed: Config = toml::from_str(&uncommented).unwrap();
+        assert!(parsed.server.api_token.is_some());
+        assert_eq!(parsed.handoff.expected_wait_minutes, Some(30));
+        let handoff = parsed.handoff.settings().unwrap();
+        assert!(handoff.business_hours.is_some());
+        assert_eq!(parsed.assistant.sensitive_topics.len(), 1);
     }
 }

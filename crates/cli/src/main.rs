@@ -22,7 +22,7 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
-    answer, ask, conversations, demo, eval, import, knowledge, model, serve, users,
+    answer, ask, conversations, demo, eval, import, knowledge, model, serve, settings, users,
 };
 
 #[derive(Debug, Parser)]
@@ -99,6 +99,9 @@ enum Command {
     /// Read conversations from the terminal.
     #[command(subcommand)]
     Conversations(conversations::ConversationsCommand),
+    /// The settings file: `config default` prints every setting with its default.
+    #[command(subcommand)]
+    Config(settings::ConfigCommand),
 }
 
 fn main() -> ExitCode {
@@ -132,25 +135,30 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
-    let workspace = workspace::Workspace::new(
-        cli.data_dir,
-        cli.database_url,
-        cli.config,
-        cli.embedding_model,
-        cli.lexical_only,
-    )?;
+    // Opened by the commands that use it: `config default` must work even where the
+    // settings file is broken.
+    let open = move || {
+        workspace::Workspace::new(
+            cli.data_dir,
+            cli.database_url,
+            cli.config,
+            cli.embedding_model,
+            cli.lexical_only,
+        )
+    };
     match cli.command {
-        Command::Import(command) => import::run(&workspace, command).await,
-        Command::Knowledge(command) => knowledge::run(&workspace, command).await,
-        Command::Ask(args) => ask::run(&workspace, args).await,
-        Command::Answer(args) => answer::run(&workspace, args).await,
-        Command::Eval(args) => eval::run(&workspace, args).await,
-        Command::Model(command) => model::run(&workspace, command).await,
-        Command::Serve(args) => serve::run(&workspace, args).await,
-        Command::Demo(args) => demo::run(&workspace, args).await,
-        Command::Users(command) => users::run_users(&workspace, command).await,
-        Command::Tokens(command) => users::run_tokens(&workspace, command).await,
-        Command::Conversations(command) => conversations::run(&workspace, command).await,
+        Command::Import(command) => import::run(&open()?, command).await,
+        Command::Knowledge(command) => knowledge::run(&open()?, command).await,
+        Command::Ask(args) => ask::run(&open()?, args).await,
+        Command::Answer(args) => answer::run(&open()?, args).await,
+        Command::Eval(args) => eval::run(&open()?, args).await,
+        Command::Model(command) => model::run(&open()?, command).await,
+        Command::Serve(args) => serve::run(&open()?, args).await,
+        Command::Demo(args) => demo::run(&open()?, args).await,
+        Command::Users(command) => users::run_users(&open()?, command).await,
+        Command::Tokens(command) => users::run_tokens(&open()?, command).await,
+        Command::Conversations(command) => conversations::run(&open()?, command).await,
+        Command::Config(command) => settings::run(command),
     }
 }
 

@@ -33,6 +33,7 @@ impl Workspace {
             None => Config::load(&data_dir.join("frontdesk.toml"), false)?,
         };
         let database_url = database_url
+            .or_else(|| config.store.database_url.clone())
             .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("frontdesk.db").display()));
         Ok(Self {
             data_dir,
@@ -53,6 +54,11 @@ impl Workspace {
         Store::connect(&self.database_url)
             .await
             .with_context(|| format!("cannot open the database for {}", self.data_dir.display()))
+    }
+
+    /// The settings file's contents, defaults filled in.
+    pub fn config(&self) -> &Config {
+        &self.config
     }
 
     pub fn data_dir(&self) -> &Path {

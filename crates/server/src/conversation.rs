@@ -17,12 +17,16 @@ use frontdesk_store::Readers;
 use tokio::sync::Mutex as AsyncMutex;
 
 use crate::error::ApiError;
+use crate::hours::{handoff_notice, typical_wait};
 use crate::AppState;
 
 /// How many of the customer's latest messages the handoff summary quotes, and how
 /// long each quote may be: enough for an agent to see the request at a glance.
 const SUMMARY_MESSAGES: usize = 3;
 const SUMMARY_CHARS_PER_MESSAGE: usize = 160;
+
+/// How many of the latest answered handoffs the quoted wait is measured over.
+const RECENT_HANDOFFS: u32 = 50;
 
 /// A message sent longer than this after the one before it is read on its own: a
 /// customer coming back the next day starts a new question.
@@ -173,6 +177,10 @@ async fn reply_with(
 
     // The engine gives every handoff a reason; low confidence is the honest default.
     let reason = decision.reason.unwrap_or(Reason::LowConfidence);
+    let mut reply = reply;
+    if let Some(notice) = what_happens_next(state).await {
+        reply.text = format!("{} {notice}", reply.text);
+    }
     let change = StatusChange::HandOff {
         reason,
         summary: handoff_summary(history),
@@ -189,6 +197,23 @@ async fn reply_with(
         "handed off to a person"
     );
     Ok((stored, conversation))
+}
+
+/// When a person will reply, as far as the business hours and recent handoffs tell.
+/// A failed look at recent waits leaves the wait unsaid rather than failing the handoff.
+async fn what_happens_next(state: &AppState) -> Option<String> {
+    let handoff = &state.settings.handoff;
+    let measured = match handoff.expected_wait {
+        Some(_) => None,
+        None => match state.store.recent_first_reply_waits(RECENT_HANDOFFS).await {
+            Ok(waits) => typical_wait(waits),
+            Err(err) => {
+                tracing::warn!(%err, "cannot read recent reply waits; quoting none");
+                None
+            }
+        },
+    };
+    handoff_notice(handoff, measured, jiff::Timestamp::now())
 }
 
 /// The customer's message before `current` and what the assistant answered it with,

@@ -16,6 +16,7 @@ mod conversation;
 mod error;
 mod events;
 mod extract;
+pub mod hours;
 mod limits;
 mod metrics;
 mod origin;
@@ -37,6 +38,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::conversation::TurnLocks;
 use crate::events::Events;
+pub use crate::hours::{BusinessHours, HandoffSettings};
 use crate::limits::Limiters;
 pub use crate::limits::RateLimits;
 use crate::metrics::Metrics;
@@ -60,6 +62,8 @@ pub struct ServerSettings {
     /// The websites (`https://shop.example`) whose pages may use the widget's routes;
     /// empty allows any, which suits trying it out locally.
     pub allowed_origins: Vec<String>,
+    /// What a customer handed to a person is told about the wait.
+    pub handoff: HandoffSettings,
 }
 
 impl Default for ServerSettings {
@@ -70,6 +74,7 @@ impl Default for ServerSettings {
             public_url: None,
             rate_limits: RateLimits::default(),
             allowed_origins: Vec::new(),
+            handoff: HandoffSettings::default(),
         }
     }
 }
@@ -83,6 +88,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("public_url", &self.public_url)
             .field("rate_limits", &self.rate_limits)
             .field("allowed_origins", &self.allowed_origins)
+            .field("handoff", &self.handoff)
             .finish()
     }
 }

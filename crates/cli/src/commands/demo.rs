@@ -93,7 +93,8 @@ impl SampleShop {
 }
 
 pub async fn run(workspace: &Workspace, args: DemoArgs) -> anyhow::Result<ExitCode> {
-    args.server.check()?;
+    let server = args.server.over(&workspace.config().server);
+    server.check()?;
     let shop = SampleShop::parse()?;
     let store = workspace.open_store().await?;
     let owner_exists = store.user_by_email(OWNER_EMAIL).await?.is_some();
@@ -128,21 +129,15 @@ pub async fn run(workspace: &Workspace, args: DemoArgs) -> anyhow::Result<ExitCo
     if settings.currency.is_empty() {
         settings.currency = DEMO_CURRENCY.to_string();
     }
-    serve_until_stopped(
-        workspace,
-        store,
-        args.server,
-        settings,
-        |listening| async move {
-            if let Some(hash) = hash {
-                owner_store
-                    .add_user(OWNER_EMAIL, Role::Owner, &hash)
-                    .await
-                    .with_context(|| format!("cannot create the owner account {OWNER_EMAIL}"))?;
-            }
-            print_banner(&listening, password.as_deref(), &data_dir)
-        },
-    )
+    serve_until_stopped(workspace, store, server, settings, |listening| async move {
+        if let Some(hash) = hash {
+            owner_store
+                .add_user(OWNER_EMAIL, Role::Owner, &hash)
+                .await
+                .with_context(|| format!("cannot create the owner account {OWNER_EMAIL}"))?;
+        }
+        print_banner(&listening, password.as_deref(), &data_dir)
+    })
     .await
 }
 

@@ -8,6 +8,7 @@ pub mod knowledge;
 pub mod model;
 pub mod progress;
 pub mod serve;
+pub mod settings;
 pub mod terminal;
 pub mod time;
 pub mod users;

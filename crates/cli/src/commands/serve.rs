@@ -9,18 +9,22 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use frontdesk_knowledge::EngineSettings;
-use frontdesk_server::{RateLimits, Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
+use frontdesk_server::{RateLimits, Server, ServerSettings};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
+use crate::config::ServerConfig;
 use crate::workspace::Workspace;
 
+/// The server's settings from the command line and environment; each one left unset is
+/// taken from the settings file's `[server]` table, else its default (`frontdesk config
+/// default` lists them).
 #[derive(Debug, Args)]
 pub struct ServeArgs {
-    /// Address and port to listen on. Loopback by default: put a reverse proxy in front,
-    /// or name a public address on purpose.
-    #[arg(long, env = "FRONTDESK_LISTEN", default_value = "127.0.0.1:8080")]
-    listen: String,
+    /// Address and port to listen on [default: 127.0.0.1:8080]. Loopback by default: put a
+    /// reverse proxy in front, or name a public address on purpose.
+    #[arg(long, env = "FRONTDESK_LISTEN")]
+    listen: Option<String>,
 
     /// The address customers reach this server at (for example https://help.shop.example),
     /// when it differs from the listen address.
@@ -31,20 +35,18 @@ pub struct ServeArgs {
     #[arg(long, env = "FRONTDESK_API_TOKEN", hide_env_values = true)]
     api_token: Option<String>,
 
-    /// Largest request body accepted, in bytes; larger ones get 413.
-    #[arg(long, env = "FRONTDESK_MAX_BODY_BYTES", default_value_t = DEFAULT_MAX_BODY_BYTES)]
-    max_body_bytes: usize,
+    /// Largest request body accepted, in bytes; larger ones get 413 [default: 4096].
+    #[arg(long, env = "FRONTDESK_MAX_BODY_BYTES")]
+    max_body_bytes: Option<usize>,
 
     /// Widget requests per minute from one client address before 429 (a burst of as
-    /// many is allowed).
-    #[arg(long, env = "FRONTDESK_WIDGET_REQUESTS_PER_MINUTE",
-          default_value_t = RateLimits::default().widget_requests_per_address)]
-    widget_requests_per_minute: NonZeroU32,
+    /// many is allowed) [default: 120].
+    #[arg(long, env = "FRONTDESK_WIDGET_REQUESTS_PER_MINUTE")]
+    widget_requests_per_minute: Option<NonZeroU32>,
 
-    /// Customer messages per minute in one conversation before 429.
-    #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE",
-          default_value_t = RateLimits::default().messages_per_conversation)]
-    messages_per_minute: NonZeroU32,
+    /// Customer messages per minute in one conversation before 429 [default: 20].
+    #[arg(long, env = "FRONTDESK_MESSAGES_PER_MINUTE")]
+    messages_per_minute: Option<NonZeroU32>,
 
     /// A website (for example https://shop.example) whose pages may use the chat widget;
     /// repeat for several. None given: any website may.
@@ -58,6 +60,7 @@ pub struct ServeArgs {
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
+    let args = args.over(&workspace.config().server);
     args.check()?;
     let store = workspace.open_store().await?;
     let settings = workspace.engine_settings(None)?;
@@ -67,7 +70,41 @@ pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitC
     .await
 }
 
+/// The server's settings once the command line, the environment, the settings file and
+/// the defaults have each had their say.
+pub struct ServeSettings {
+    listen: String,
+    public_url: Option<String>,
+    api_token: Option<String>,
+    max_body_bytes: usize,
+    widget_requests_per_minute: NonZeroU32,
+    messages_per_minute: NonZeroU32,
+    allowed_origins: Vec<String>,
+}
+
 impl ServeArgs {
+    /// Each setting from the command line or environment when given, else from `file`
+    /// (which holds the defaults for what the settings file leaves out).
+    pub fn over(self, file: &ServerConfig) -> ServeSettings {
+        ServeSettings {
+            listen: self.listen.unwrap_or_else(|| file.listen.clone()),
+            public_url: self.public_url.or_else(|| file.public_url.clone()),
+            api_token: self.api_token.or_else(|| file.api_token.clone()),
+            max_body_bytes: self.max_body_bytes.unwrap_or(file.max_body_bytes),
+            widget_requests_per_minute: self
+                .widget_requests_per_minute
+                .unwrap_or(file.widget_requests_per_minute),
+            messages_per_minute: self.messages_per_minute.unwrap_or(file.messages_per_minute),
+            // An empty list is what clap gives when neither flag nor variable is set.
+            allowed_origins: match self.allowed_origins.is_empty() {
+                true => file.allowed_origins.clone(),
+                false => self.allowed_origins,
+            },
+        }
+    }
+}
+
+impl ServeSettings {
     /// Refuses settings that would start a server other than the one asked for; done before
     /// anything is opened or written.
     pub fn check(&self) -> anyhow::Result<()> {
@@ -78,8 +115,8 @@ impl ServeArgs {
             .is_some_and(|t| t.trim().is_empty())
         {
             anyhow::bail!(
-                "the API token (--api-token or FRONTDESK_API_TOKEN) is set but empty; \
-                 unset it to serve without a token"
+                "the API token (--api-token, FRONTDESK_API_TOKEN or server.api_token in the \
+                 settings file) is set but empty; unset it to serve without a token"
             );
         }
         Ok(())
@@ -88,11 +125,11 @@ impl ServeArgs {
 
 /// Loads the knowledge, listens, runs `on_listening` with the bound address and the public
 /// URL (when one is set), then serves until Ctrl-C or SIGTERM. `args` must have passed
-/// [`ServeArgs::check`].
+/// [`ServeSettings::check`].
 pub async fn serve_until_stopped<F, Fut>(
     workspace: &Workspace,
     store: Store,
-    args: ServeArgs,
+    args: ServeSettings,
     engine_settings: EngineSettings,
     on_listening: F,
 ) -> anyhow::Result<ExitCode>
@@ -110,6 +147,7 @@ where
             messages_per_conversation: args.messages_per_minute,
         },
         allowed_origins: args.allowed_origins,
+        handoff: workspace.config().handoff.settings()?,
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

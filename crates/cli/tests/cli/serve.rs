@@ -179,6 +179,85 @@ fn the_api_token_is_required_and_never_logged() {
     assert!(log.iter().all(|line| !line.contains(token)), "{log:#?}");
 }
 
+/// Settings come from the file, then the environment, then the flags, later ones winning.
+#[test]
+fn settings_are_layered_file_then_environment_then_flags() {
+    let frontdesk = Frontdesk::new();
+    let settings = frontdesk.data_dir().join("frontdesk.toml");
+    std::fs::create_dir_all(frontdesk.data_dir()).unwrap();
+    // The file's listen address is no use: the flag given by `start` must win over it.
+    let file = "[server]\nlisten = \"127.0.0.1:1\"\napi_token = \"tok-from-file\"\n";
+    std::fs::write(&settings, file).unwrap();
+    let ask = r#"{"message": "hello"}"#;
+    let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
+
+    let mut running = start(&frontdesk, &[]);
+    let (status, _) = http(&running.address, "POST", "/api/v1/answer", "", ask);
+    assert!(status.contains("401"), "the file's token applies: {status}");
+    let (status, _) = http(
+        &running.address,
+        "POST",
+        "/api/v1/answer",
+        &bearer("tok-from-file"),
+        ask,
+    );
+    assert!(status.contains("200"), "{status}");
+    terminate(&mut running);
+
+    let mut running = start(&frontdesk, &[("FRONTDESK_API_TOKEN", "tok-from-env")]);
+    let (status, _) = http(
+        &running.address,
+        "POST",
+        "/api/v1/answer",
+        &bearer("tok-from-file"),
+        ask,
+    );
+    assert!(
+        status.contains("401"),
+        "the environment wins over the file: {status}"
+    );
+    let (status, _) = http(
+        &running.address,
+        "POST",
+        "/api/v1/answer",
+        &bearer("tok-from-env"),
+        ask,
+    );
+    assert!(status.contains("200"), "{status}");
+    terminate(&mut running);
+}
+
+#[test]
+fn config_default_prints_every_setting_even_beside_a_broken_file() {
+    let frontdesk = Frontdesk::new();
+    std::fs::create_dir_all(frontdesk.data_dir()).unwrap();
+    std::fs::write(frontdesk.data_dir().join("frontdesk.toml"), "[server\n").unwrap();
+    let printed = frontdesk.ok(&["config", "default"]);
+    for setting in [
+        "database_url",
+        "listen = \"127.0.0.1:8080\"",
+        "max_body_bytes = 4096",
+        "widget_requests_per_minute = 120",
+        "messages_per_minute = 20",
+        "allowed_origins = []",
+        "answer_threshold = 0.9",
+        "currency",
+        "expected_wait_minutes",
+        "[handoff.business_hours]",
+        "FRONTDESK_LISTEN",
+        "FRONTDESK_API_TOKEN",
+    ] {
+        assert!(
+            printed.contains(setting),
+            "{setting} missing from:\n{printed}"
+        );
+    }
+
+    // Saved as the settings file, it is a valid one.
+    std::fs::write(frontdesk.data_dir().join("frontdesk.toml"), &printed).unwrap();
+    frontdesk.ok(&["knowledge", "stats"]);
+}
+
 #[test]
 fn an_empty_api_token_is_refused_rather_than_serving_without_one() {
     let frontdesk = Frontdesk::new();

@@ -5,6 +5,7 @@ mod support;
 
 mod answer;
 mod browser;
+mod handoff;
 mod health;
 mod inbox;
 mod limits;

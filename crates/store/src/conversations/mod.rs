@@ -109,6 +109,21 @@ impl Store {
         rows.into_iter().map(conversation).collect()
     }
 
+    /// How long customers waited for a person's first reply after a handoff, in
+    /// milliseconds, over the `limit` latest handoffs that got one: the wait a new
+    /// handoff can expect.
+    pub async fn recent_first_reply_waits(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
+        let sql = "SELECT first_human_reply_at - handed_off_at FROM conversations \
+             WHERE handed_off_at IS NOT NULL AND first_human_reply_at >= handed_off_at \
+             ORDER BY handed_off_at DESC LIMIT $1";
+        let limit = i64::from(limit);
+        match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_scalar(sql).bind(limit).fetch_all(pool).await,
+            Pool::Postgres(pool) => sqlx::query_scalar(sql).bind(limit).fetch_all(pool).await,
+        }
+        .map_err(|cause| read_error("recent reply waits", cause))
+    }
+
     /// Notes that the conversation's customer showed they were thinking of buying. Only
     /// the first time counts: returns the conversation when this call marked it, `None`
     /// when it was marked before or does not exist.
