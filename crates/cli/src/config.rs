@@ -47,6 +47,7 @@ pub struct ServerConfig {
     pub widget_requests_per_minute: NonZeroU32,
     pub messages_per_minute: NonZeroU32,
     pub allowed_origins: Vec<String>,
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerConfig {
@@ -60,6 +61,7 @@ impl Default for ServerConfig {
             widget_requests_per_minute: limits.widget_requests_per_address,
             messages_per_minute: limits.messages_per_conversation,
             allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -78,6 +80,7 @@ impl std::fmt::Debug for ServerConfig {
             )
             .field("messages_per_minute", &self.messages_per_minute)
             .field("allowed_origins", &self.allowed_origins)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }
@@ -277,6 +280,10 @@ messages_per_minute = {messages}
 # Websites whose pages may use the chat widget; empty: any website may.
 # Env FRONTDESK_ALLOWED_ORIGINS (comma-separated), --allowed-origin (repeated).
 allowed_origins = []
+# Reverse proxies (IP addresses) whose X-Forwarded-For header names the client for the
+# rate limits; empty: the TCP peer is the client, and the header is ignored.
+# Env FRONTDESK_TRUSTED_PROXIES (comma-separated), --trusted-proxy (repeated).
+trusted_proxies = []
 
 [assistant]
 # Minimum calibrated confidence to answer; below it the assistant hands off.

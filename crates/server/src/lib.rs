@@ -64,6 +64,8 @@ pub struct ServerSettings {
     pub allowed_origins: Vec<String>,
     /// What a customer handed to a person is told about the wait.
     pub handoff: HandoffSettings,
+    /// Reverse proxies whose `X-Forwarded-For` names the client for the rate limits.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for ServerSettings {
@@ -75,6 +77,7 @@ impl Default for ServerSettings {
             rate_limits: RateLimits::default(),
             allowed_origins: Vec::new(),
             handoff: HandoffSettings::default(),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -89,6 +92,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("rate_limits", &self.rate_limits)
             .field("allowed_origins", &self.allowed_origins)
             .field("handoff", &self.handoff)
+            .field("trusted_proxies", &self.trusted_proxies)
             .finish()
     }
 }

@@ -5,9 +5,9 @@
 //! when to try again instead of dropping what they wrote. The counters live in this
 //! process (GCRA buckets from `governor`), so each server instance limits on its own.
 //!
-//! Known shortcoming: the client address is the TCP peer. Behind a reverse proxy every
-//! customer shares the proxy's address and so one bucket; trusting the proxy's
-//! `X-Forwarded-For` (a setting naming the proxies to believe) would lift it.
+//! The client address is the TCP peer, unless the peer is one of the reverse proxies the
+//! settings name: then it is the nearest address in `X-Forwarded-For` that is not one of
+//! them. A header from anyone else is ignored, so a client cannot pick its own bucket.
 
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
@@ -15,6 +15,7 @@ use std::num::NonZeroU32;
 use std::time::Duration;
 
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::HeaderMap;
 use axum::middleware::Next;
 use axum::response::Response;
 use governor::clock::{Clock, DefaultClock};
@@ -87,17 +88,50 @@ impl Limiters {
         &self,
         limiter: &DefaultKeyedRateLimiter<IpAddr>,
         request: &Request,
+        trusted_proxies: &[IpAddr],
     ) -> Result<(), ApiError> {
         // Without the peer's address (a router served without connect info) there is
         // nothing to key on; every server Frontdesk starts records it.
         let Some(ConnectInfo(peer)) = request.extensions().get::<ConnectInfo<SocketAddr>>() else {
             return Ok(());
         };
+        let client = client_address(peer.ip(), request.headers(), trusted_proxies);
         limiter
-            .check_key(&peer.ip())
+            .check_key(&client)
             .map_err(|wait| too_many(wait.wait_time_from(self.clock.now())))
     }
 }
+
+/// The address a request came from: the peer's, or behind trusted proxies the nearest
+/// forwarded address that is not one of them. Each proxy appends the address it heard
+/// from, so the list is read from its end; entries before the first untrusted address
+/// were written by the client and prove nothing.
+pub(crate) fn client_address(peer: IpAddr, headers: &HeaderMap, trusted: &[IpAddr]) -> IpAddr {
+    if !trusted.contains(&peer) {
+        return peer;
+    }
+    let forwarded = headers
+        .get_all(X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map(str::trim)
+        .collect::<Vec<_>>();
+    let mut client = peer;
+    for hop in forwarded.iter().rev() {
+        // An unreadable entry ends the trail: what comes before it cannot be vouched for.
+        let Ok(address) = hop.parse::<IpAddr>() else {
+            break;
+        };
+        client = address;
+        if !trusted.contains(&address) {
+            break;
+        }
+    }
+    client
+}
+
+const X_FORWARDED_FOR: &str = "x-forwarded-for";
 
 fn per_minute<K: Hash + Eq + Clone>(rate: NonZeroU32) -> DefaultKeyedRateLimiter<K> {
     DefaultKeyedRateLimiter::keyed(Quota::per_minute(rate))
@@ -138,6 +172,47 @@ pub(crate) async fn by_address(
         }
         AddressLimit::OpenAnswer => &limiters.widget_by_address,
     };
-    limiters.check_address(limiter, &request)?;
+    limiters.check_address(limiter, &request, &state.settings.trusted_proxies)?;
     Ok(next.run(request).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn forwarded(values: &[&str]) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        for value in values {
+            headers.append(X_FORWARDED_FOR, value.parse().unwrap());
+        }
+        headers
+    }
+
+    fn ip(text: &str) -> IpAddr {
+        text.parse().unwrap()
+    }
+
+    #[test]
+    fn only_a_trusted_proxy_is_believed() {
+        let proxy = ip("10.0.0.1");
+        let headers = forwarded(&["198.51.100.7"]);
+        assert_eq!(
+            client_address(proxy, &headers, &[proxy]),
+            ip("198.51.100.7")
+        );
+        assert_eq!(client_address(proxy, &headers, &[]), proxy);
+        let stranger = ip("192.0.2.9");
+        assert_eq!(client_address(stranger, &headers, &[proxy]), stranger);
+    }
+
+    #[test]
+    fn the_nearest_untrusted_hop_is_the_client() {
+        let (outer, inner) = (ip("10.0.0.2"), ip("10.0.0.1"));
+        // The client wrote the first entry itself; the proxies appended the rest.
+        let headers = forwarded(&["203.0.113.66, 198.51.100.7", "10.0.0.2"]);
+        let client = client_address(inner, &headers, &[inner, outer]);
+        assert_eq!(client, ip("198.51.100.7"));
+        let garbled = forwarded(&["198.51.100.7, not-an-address"]);
+        assert_eq!(client_address(inner, &garbled, &[inner]), inner);
+    }
 }

@@ -57,6 +57,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     allowed_origins: Vec<String>,
+
+    /// A reverse proxy (its IP address) whose X-Forwarded-For header names the client
+    /// for the rate limits; repeat for several. None given: the TCP peer is the client.
+    #[arg(
+        long = "trusted-proxy",
+        value_name = "IP",
+        env = "FRONTDESK_TRUSTED_PROXIES",
+        value_delimiter = ','
+    )]
+    trusted_proxies: Vec<IpAddr>,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -80,6 +90,7 @@ pub struct ServeSettings {
     widget_requests_per_minute: NonZeroU32,
     messages_per_minute: NonZeroU32,
     allowed_origins: Vec<String>,
+    trusted_proxies: Vec<IpAddr>,
 }
 
 impl ServeArgs {
@@ -99,6 +110,10 @@ impl ServeArgs {
             allowed_origins: match self.allowed_origins.is_empty() {
                 true => file.allowed_origins.clone(),
                 false => self.allowed_origins,
+            },
+            trusted_proxies: match self.trusted_proxies.is_empty() {
+                true => file.trusted_proxies.clone(),
+                false => self.trusted_proxies,
             },
         }
     }
@@ -148,6 +163,7 @@ where
         },
         allowed_origins: args.allowed_origins,
         handoff: workspace.config().handoff.settings()?,
+        trusted_proxies: args.trusted_proxies,
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

@@ -198,6 +198,22 @@ pub(super) async fn assign_to(
             messages: Vec::new(),
         }));
     }
+    // Passing it from one team member to another: the customer already has a person,
+    // and hearing again that one joined would only puzzle them.
+    if conversation.status == ConversationStatus::Assigned {
+        let conversation = state.store.change_status(id, &assign(&assignee)).await?;
+        state.events.conversation(&conversation);
+        tracing::info!(
+            conversation = id,
+            user = user.id,
+            assignee = assignee.id,
+            "passed to another team member"
+        );
+        return Ok(Json(ConversationWithMessages {
+            conversation,
+            messages: Vec::new(),
+        }));
+    }
     let (joined, conversation) =
         change_with_notice(&state, &user, id, assign(&assignee), JOINED).await?;
     Ok(Json(ConversationWithMessages {

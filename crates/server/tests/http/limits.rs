@@ -168,3 +168,54 @@ async fn sign_in_attempts_are_limited_per_address() {
     )
     .await;
 }
+
+/// Behind a trusted proxy each forwarded client has its own allowance; from anyone else
+/// the header is ignored, so changing it buys nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forwarded_addresses_count_only_behind_a_trusted_proxy() {
+    let open_from = |server: &crate::support::TestServer, client: &str| {
+        server
+            .client
+            .post(server.url("/api/v1/widget/conversations"))
+            .header("X-Forwarded-For", client)
+            .send()
+    };
+
+    let behind_proxy = ServerSettings {
+        trusted_proxies: vec!["127.0.0.1".parse().unwrap()],
+        ..limited(2, 20)
+    };
+    with_server(
+        Backend::Sqlite,
+        behind_proxy,
+        true,
+        move |server| async move {
+            for _ in 0..2 {
+                let opened = open_from(&server, "198.51.100.7").await.unwrap();
+                assert_eq!(opened.status(), StatusCode::CREATED);
+            }
+            assert_limited(&open_from(&server, "198.51.100.7").await.unwrap());
+            let other = open_from(&server, "198.51.100.8").await.unwrap();
+            assert_eq!(
+                other.status(),
+                StatusCode::CREATED,
+                "another client, another bucket"
+            );
+        },
+    )
+    .await;
+
+    with_server(
+        Backend::Sqlite,
+        limited(2, 20),
+        true,
+        move |server| async move {
+            for client in ["198.51.100.7", "198.51.100.8"] {
+                let opened = open_from(&server, client).await.unwrap();
+                assert_eq!(opened.status(), StatusCode::CREATED);
+            }
+            assert_limited(&open_from(&server, "198.51.100.9").await.unwrap());
+        },
+    )
+    .await;
+}

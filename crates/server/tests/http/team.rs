@@ -180,6 +180,20 @@ async fn an_agent_can_assign_a_colleague(server: TestServer) {
     .await;
     assert_eq!(again["messages"], json!([]));
 
+    // Passing it on to another member: the customer already has a person, so they are
+    // not told again that one joined.
+    let passed = post_json(&server, &owner, &path, json!({})).await;
+    assert_eq!(passed["conversation"]["assignee"], "owner@shop.example");
+    assert_eq!(passed["messages"], json!([]));
+    let seen = get_json(&server, &owner, &format!("/api/v1/conversations/{id}")).await;
+    let notices = seen["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| message["author"] == "system")
+        .count();
+    assert_eq!(notices, 1, "{seen}");
+
     let unknown = as_member(server.client.post(server.url(&path)), &owner)
         .json(&json!({ "assignee": "nobody@shop.example" }))
         .send()
@@ -192,7 +206,7 @@ async fn an_agent_can_assign_a_colleague(server: TestServer) {
     let mine = get_json(
         &server,
         &owner,
-        "/api/v1/conversations?assignee=agent@shop.example&channel=widget",
+        "/api/v1/conversations?assignee=owner@shop.example&channel=widget",
     )
     .await;
     assert_eq!(mine["conversations"].as_array().unwrap().len(), 1);
