@@ -42,6 +42,10 @@ const SILENT_LIMIT: Duration = Duration::from_secs(70);
 const MAX_CLIENT_FRAME: usize = 4 * 1024;
 /// WebSocket close code 1001: the server is going away (shutting down).
 const GOING_AWAY: u16 = 1001;
+/// WebSocket close code 1002: the client broke the protocol (or sent a frame too large).
+const PROTOCOL_ERROR: u16 = 1002;
+/// A close frame's reason fits in 123 bytes.
+const CLOSE_REASON_BYTES: usize = 123;
 
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -119,8 +123,19 @@ async fn run(state: AppState, mut socket: WebSocket, mut live: Live) {
                     heard_at = Instant::now();
                     from_client(&state, &mut socket, &mut live, frame).await
                 }
-                // A read error (a reset, an oversized frame) ends the socket like a close.
-                Some(Err(_)) | None => Err(Closed),
+                // A read error (an oversized or malformed frame, a reset) ends the socket;
+                // the client is told why in a close frame, if it is still there to hear.
+                Some(Err(err)) => {
+                    tracing::debug!(%err, conversation = live.conversation_id, "unreadable frame");
+                    let reason = close_reason(&format!("the frame could not be read: {err}"));
+                    let close = CloseFrame {
+                        code: PROTOCOL_ERROR,
+                        reason: reason.into(),
+                    };
+                    let _ = socket.send(Frame::Close(Some(close))).await;
+                    Err(Closed)
+                }
+                None => Err(Closed),
             },
             event = events.recv() => on_event(&state, &mut socket, &mut live, &mut events, event)
                 .await,
@@ -247,6 +262,15 @@ async fn send_status(
     }
     live.status = status;
     send(socket, &ServerFrame::Status { status }).await
+}
+
+/// `text` cut to what a close frame can carry, at a character boundary.
+fn close_reason(text: &str) -> String {
+    let mut end = text.len().min(CLOSE_REASON_BYTES);
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    text[..end].to_string()
 }
 
 async fn send(socket: &mut WebSocket, frame: &ServerFrame<'_>) -> Result<(), Closed> {

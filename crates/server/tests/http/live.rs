@@ -191,6 +191,27 @@ async fn bad_frames_get_errors_and_the_socket_lives_on(server: TestServer) {
     say(&server, &token, LOST_CARD.0).await;
     let turn = next_messages(&mut socket, 2).await;
     assert_eq!(field(&turn, "author"), ["customer", "assistant"]);
+
+    // A frame past the size limit breaks the protocol: the socket closes, saying why.
+    socket
+        .send(Frame::text("x".repeat(64 * 1024)))
+        .await
+        .unwrap();
+    let closing = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Some(frame) = socket.next().await {
+            match frame {
+                Ok(Frame::Close(close)) => return close,
+                Ok(_) => continue,
+                Err(err) => panic!("the socket broke without a close frame: {err}"),
+            }
+        }
+        panic!("the socket ended without a close frame");
+    })
+    .await
+    .expect("a close frame within 10 s");
+    let close = closing.expect("the close frame has a code");
+    assert_eq!(u16::from(close.code), 1002, "{close:?}");
+    assert!(close.reason.contains("could not be read"), "{close:?}");
 }
 
 async fn an_unknown_token_is_404_before_the_upgrade(server: TestServer) {
