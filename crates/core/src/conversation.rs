@@ -174,7 +174,8 @@ pub struct NewConversation {
     pub channel: Channel,
     pub external_id: String,
     /// The secret the customer's side uses to reach the conversation (the widget keeps
-    /// it in the browser). Chosen by the caller, unguessable, unique.
+    /// it in the browser). Chosen by the caller, unguessable, unique; the store keeps only
+    /// its digest, so a copy of the database opens no conversation.
     pub token: String,
 }
 
@@ -182,9 +183,6 @@ pub struct NewConversation {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Conversation {
     pub id: i64,
-    /// Never shown to agents or logged: whoever holds it can write as the customer.
-    #[serde(skip_serializing, default)]
-    pub token: String,
     pub channel: Channel,
     pub contact_id: i64,
     pub identity_id: i64,

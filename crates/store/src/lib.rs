@@ -151,6 +151,7 @@ impl Store {
             Target::Postgres => Pool::Postgres(connect::connect_postgres(url).await?),
         };
         let store = Store { pool };
+        store.digest_plain_tokens().await?;
         tracing::debug!(
             backend = store.backend(),
             "knowledge store open and migrated"

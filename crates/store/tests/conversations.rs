@@ -413,3 +413,63 @@ on_both_backends!(
     two_handoffs_at_once_apply_once,
     the_database_answers_a_ping,
 );
+
+/// The store keeps a digest of each customer-side token, never the token, and digests in
+/// place any token an older version stored in plain text.
+#[tokio::test]
+async fn tokens_are_kept_as_digests_and_plain_ones_are_digested_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("frontdesk.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let opened = store
+        .create_conversation(&widget_visitor("v1", "tok-secret-1"))
+        .await
+        .unwrap();
+    let second = store
+        .create_conversation(&widget_visitor("v2", "tok-secret-2"))
+        .await
+        .unwrap();
+    store.close().await;
+
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let stored: Vec<String> = sqlx::query_scalar("SELECT token FROM conversations ORDER BY id")
+        .fetch_all(&raw)
+        .await
+        .unwrap();
+    assert!(
+        stored.iter().all(|token| token.starts_with("sha256:")),
+        "{stored:?}"
+    );
+    assert!(
+        stored.iter().all(|token| !token.contains("tok-secret")),
+        "{stored:?}"
+    );
+    // As an older version left it: the second token in plain text.
+    sqlx::query("UPDATE conversations SET token = 'tok-secret-2' WHERE id = $1")
+        .bind(second.id)
+        .execute(&raw)
+        .await
+        .unwrap();
+    raw.close().await;
+
+    let store = Store::connect(&url).await.unwrap();
+    let found = store.conversation_by_token("tok-secret-2").await.unwrap();
+    assert_eq!(found.map(|c| c.id), Some(second.id));
+    let found = store.conversation_by_token("tok-secret-1").await.unwrap();
+    assert_eq!(found.map(|c| c.id), Some(opened.id));
+    assert!(store
+        .conversation_by_token("sha256:")
+        .await
+        .unwrap()
+        .is_none());
+    store.close().await;
+
+    let raw = sqlx::SqlitePool::connect(&url).await.unwrap();
+    let plain: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM conversations WHERE token NOT LIKE 'sha256:%'")
+            .fetch_one(&raw)
+            .await
+            .unwrap();
+    assert_eq!(plain, 0);
+    raw.close().await;
+}

@@ -54,9 +54,20 @@ impl Store {
         token: &str,
     ) -> Result<Option<Conversation>, StoreError> {
         let sql = format!("SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE token = $1");
+        let digest = token_digest(token);
         let row: Option<ConversationRow> = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(token).fetch_optional(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(token).fetch_optional(pool).await,
+            Pool::Sqlite(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(&digest)
+                    .fetch_optional(pool)
+                    .await
+            }
+            Pool::Postgres(pool) => {
+                sqlx::query_as(&sql)
+                    .bind(&digest)
+                    .fetch_optional(pool)
+                    .await
+            }
         }
         .map_err(|cause| read_error("a conversation", cause))?;
         row.map(conversation).transpose()
@@ -122,6 +133,38 @@ impl Store {
             Pool::Postgres(pool) => sqlx::query_scalar(sql).bind(limit).fetch_all(pool).await,
         }
         .map_err(|cause| read_error("recent reply waits", cause))
+    }
+
+    /// Replaces every customer-side token stored in plain text (by a version that kept
+    /// them so) with its digest, so that the tokens customers hold keep working and a copy
+    /// of the database opens no conversation. Runs at every start; a no-op once done.
+    pub(crate) async fn digest_plain_tokens(&self) -> Result<(), StoreError> {
+        let select = "SELECT id, token FROM conversations WHERE token NOT LIKE 'sha256:%'";
+        let update = "UPDATE conversations SET token = $2 WHERE id = $1";
+        let plain: Vec<(i64, String)> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(select).fetch_all(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(select).fetch_all(pool).await,
+        }
+        .map_err(|cause| read_error("plain conversation tokens", cause))?;
+        if plain.is_empty() {
+            return Ok(());
+        }
+        for (id, token) in &plain {
+            let digest = token_digest(token);
+            let written = match &self.pool {
+                Pool::Sqlite(pool) => {
+                    let query = sqlx::query(update).bind(id).bind(digest);
+                    query.execute(pool).await.map(|_| ())
+                }
+                Pool::Postgres(pool) => {
+                    let query = sqlx::query(update).bind(id).bind(digest);
+                    query.execute(pool).await.map(|_| ())
+                }
+            };
+            written.map_err(|cause| write_error("a conversation token's digest", cause))?;
+        }
+        tracing::info!(conversations = plain.len(), "conversation tokens digested");
+        Ok(())
     }
 
     /// Notes that the conversation's customer showed they were thinking of buying. Only
@@ -261,7 +304,21 @@ pub enum Readers {
     Team,
 }
 
-pub(crate) const CONVERSATION_COLUMNS: &str = "id, token, channel, contact_id, identity_id, \
+/// What the `token` column holds for a customer-side token: its SHA-256, marked so that a
+/// token written before tokens were digested can be told apart and digested in place
+/// (see [`Store::digest_plain_tokens`]). A token is 24 random bytes, so no salt or slow
+/// hash is needed: there is nothing to guess.
+pub(crate) fn token_digest(token: &str) -> String {
+    use sha2::Digest as _;
+    format!(
+        "{DIGEST_MARK}{}",
+        hex::encode(sha2::Sha256::digest(token.as_bytes()))
+    )
+}
+
+const DIGEST_MARK: &str = "sha256:";
+
+pub(crate) const CONVERSATION_COLUMNS: &str = "id, channel, contact_id, identity_id, \
      status, assignee, created_at, updated_at, handed_off_at, first_human_reply_at, \
      resolved_at, handoff_reason, handoff_summary, buying_intent_at";
 
@@ -423,7 +480,6 @@ pub(crate) fn message_from_insert(insert: &MessageInsert<'_>, id: i64, now: i64)
 #[derive(sqlx::FromRow)]
 pub(crate) struct ConversationRow {
     id: i64,
-    token: String,
     channel: String,
     contact_id: i64,
     identity_id: i64,
@@ -458,7 +514,6 @@ pub(crate) fn conversation(row: ConversationRow) -> Result<Conversation, StoreEr
     let bad = |problem: String| corrupt("conversation", id, problem);
     Ok(Conversation {
         id,
-        token: row.token,
         channel: row.channel.parse().map_err(|e| bad(format!("{e}")))?,
         contact_id: row.contact_id,
         identity_id: row.identity_id,

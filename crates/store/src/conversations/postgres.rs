@@ -21,7 +21,7 @@ pub(super) async fn create_conversation(
         let mut tx = pool.begin().await?;
         let (identity_id, contact_id) = find_or_add_identity(&mut tx, new, now).await?;
         let row: ConversationRow = sqlx::query_as(&insert_conversation_sql())
-            .bind(&new.token)
+            .bind(super::token_digest(&new.token))
             .bind(new.channel.as_str())
             .bind(contact_id)
             .bind(identity_id)

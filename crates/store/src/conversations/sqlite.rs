@@ -47,7 +47,7 @@ pub(super) async fn create_conversation(
             }
         };
         let row: ConversationRow = sqlx::query_as(&insert_conversation_sql())
-            .bind(&new.token)
+            .bind(super::token_digest(&new.token))
             .bind(new.channel.as_str())
             .bind(contact_id)
             .bind(identity_id)
