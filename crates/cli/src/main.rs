@@ -22,7 +22,8 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
-    answer, ask, conversations, demo, eval, import, knowledge, model, serve, settings, users,
+    answer, ask, conversations, demo, eval, import, knowledge, model, retrain, serve, settings,
+    users,
 };
 
 #[derive(Debug, Parser)]
@@ -81,6 +82,8 @@ enum Command {
     Answer(answer::AnswerArgs),
     /// Measure the assistant on labelled questions.
     Eval(eval::EvalArgs),
+    /// Rebuild the assistant from everything in the store, the team's feedback included.
+    Retrain,
     /// Install or check the sentence-embedding model.
     #[command(subcommand)]
     Model(model::ModelCommand),
@@ -153,6 +156,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Answer(args) => answer::run(&open()?, args).await,
         Command::Eval(args) => eval::run(&open()?, args).await,
         Command::Model(command) => model::run(&open()?, command).await,
+        Command::Retrain => retrain::run(&open()?).await,
         Command::Serve(args) => serve::run(&open()?, args).await,
         Command::Demo(args) => demo::run(&open()?, args).await,
         Command::Users(command) => users::run_users(&open()?, command).await,

@@ -17,6 +17,7 @@ mod error;
 mod events;
 mod extract;
 pub mod hours;
+mod learning;
 mod limits;
 mod metrics;
 mod origin;
@@ -39,6 +40,7 @@ use tower_http::trace::TraceLayer;
 use crate::conversation::TurnLocks;
 use crate::events::Events;
 pub use crate::hours::{BusinessHours, HandoffSettings};
+pub use crate::learning::Trainer;
 use crate::limits::Limiters;
 pub use crate::limits::RateLimits;
 use crate::metrics::Metrics;
@@ -132,6 +134,8 @@ pub(crate) struct Shared {
     pub shutdown: CancellationToken,
     /// Empty until the knowledge is loaded; replaced whole when it is rebuilt.
     engine: RwLock<Option<Arc<Engine>>>,
+    /// Retraining on the team's feedback.
+    pub learning: learning::Learning,
 }
 
 impl std::ops::Deref for AppState {
@@ -148,6 +152,10 @@ impl AppState {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
+    }
+
+    pub(crate) fn set_engine(&self, engine: Arc<Engine>) {
+        *self.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(engine);
     }
 }
 
@@ -178,6 +186,7 @@ impl Server {
             limiters,
             shutdown: CancellationToken::new(),
             engine: RwLock::new(None),
+            learning: learning::Learning::default(),
         };
         Ok(Server {
             state: AppState(Arc::new(shared)),
@@ -187,11 +196,14 @@ impl Server {
     /// Puts `engine` in charge of every answer from now on; requests already deciding
     /// finish with the one they started with.
     pub fn set_engine(&self, engine: Arc<Engine>) {
-        *self
-            .state
-            .engine
-            .write()
-            .unwrap_or_else(PoisonError::into_inner) = Some(engine);
+        self.state.set_engine(engine);
+    }
+
+    /// Lets the server retrain the assistant on the team's feedback, in the background,
+    /// without a restart. Without a trainer, feedback is stored and learned at the next
+    /// start or `frontdesk retrain`.
+    pub fn set_trainer(&self, trainer: Trainer) {
+        self.state.learning.set_trainer(trainer);
     }
 
     /// Every route, with tracing, metrics, the body limit and panic recovery.
@@ -240,6 +252,7 @@ impl Server {
             .with_graceful_shutdown(shutdown)
             .into_future();
         let sweeper = tokio::spawn(sweep_limits(self.state.clone()));
+        let trainer = tokio::spawn(learning::retrain_when_asked(self.state.clone()));
         let deadline = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -264,6 +277,7 @@ impl Server {
             tracing::warn!("conversation turns still running after the grace period");
         }
         sweeper.abort();
+        trainer.abort();
         served
     }
 }

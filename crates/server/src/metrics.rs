@@ -34,6 +34,7 @@ pub(crate) struct Metrics {
     latency: HistogramVec,
     decisions: IntCounterVec,
     buying_intent: IntCounter,
+    retrains: IntCounterVec,
     open_websockets: IntGauge,
 }
 
@@ -73,6 +74,14 @@ impl Metrics {
             "Conversations whose customer showed they were thinking of buying",
         )?;
         registry.register(Box::new(buying_intent.clone()))?;
+        let retrains = IntCounterVec::new(
+            Opts::new(
+                "assistant_retrains_total",
+                "Rebuilds of the assistant on the team's feedback, by outcome",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(retrains.clone()))?;
         let open_websockets =
             IntGauge::new("open_websockets", "Widget WebSocket connections open now")?;
         registry.register(Box::new(open_websockets.clone()))?;
@@ -82,6 +91,7 @@ impl Metrics {
             latency,
             decisions,
             buying_intent,
+            retrains,
             open_websockets,
         })
     }
@@ -96,6 +106,11 @@ impl Metrics {
         self.decisions
             .with_label_values(&[decision.kind.as_str(), reason])
             .inc();
+    }
+
+    pub(crate) fn count_retrain(&self, succeeded: bool) {
+        let outcome = if succeeded { "ok" } else { "failed" };
+        self.retrains.with_label_values(&[outcome]).inc();
     }
 
     pub(crate) fn count_buying_intent(&self) {

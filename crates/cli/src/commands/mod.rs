@@ -7,6 +7,7 @@ pub mod import;
 pub mod knowledge;
 pub mod model;
 pub mod progress;
+pub mod retrain;
 pub mod serve;
 pub mod settings;
 pub mod terminal;

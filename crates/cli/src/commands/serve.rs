@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use frontdesk_knowledge::EngineSettings;
-use frontdesk_server::{RateLimits, Server, ServerSettings};
+use frontdesk_server::{RateLimits, Server, ServerSettings, Trainer};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
@@ -152,6 +152,7 @@ where
     F: FnOnce(Listening) -> Fut,
     Fut: Future<Output = anyhow::Result<()>>,
 {
+    let trainer = Trainer::new(Some(workspace.index_dir()), engine_settings.clone());
     let engine = workspace.engine(&store, engine_settings).await?;
     let settings = ServerSettings {
         api_token: args.api_token,
@@ -169,6 +170,7 @@ where
     let token_required = settings.api_token.is_some();
     let server = Server::new(store.clone(), settings)?;
     server.set_engine(Arc::new(engine));
+    server.set_trainer(trainer);
 
     let listener = TcpListener::bind(&args.listen)
         .await

@@ -2,6 +2,7 @@
 //! surface reads in one place.
 
 mod answer;
+mod feedback;
 mod health;
 mod inbox;
 mod live;
@@ -67,6 +68,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/conversations/{id}/assign", post(team::assign_to))
         .route("/api/v1/conversations/{id}/handback", post(team::hand_back))
         .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
+        .route("/api/v1/messages/{id}/feedback", post(feedback::feedback))
         .route("/api/v1/events", get(team::events))
         .route("/api/openapi.json", get(openapi))
         .route("/inbox", get(inbox::page))

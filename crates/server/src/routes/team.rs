@@ -25,6 +25,7 @@ use tokio::sync::broadcast::error::RecvError;
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::extract::{message_text, ConversationId, JsonBody, OptionalJsonBody, TeamMember};
+use crate::learning::learn;
 use crate::AppState;
 
 /// What the customer is told when a person joins, hands back or resolves. Deliberately
@@ -58,6 +59,14 @@ pub(super) struct ConversationWithMessages {
 #[derive(Deserialize)]
 pub(super) struct Text {
     text: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct ResolveRequest {
+    /// The FAQ that answered the customer's need, when one did: the message the
+    /// assistant handed off becomes an example of it.
+    faq_id: Option<String>,
 }
 
 #[derive(Deserialize, Default)]
@@ -235,8 +244,63 @@ pub(super) async fn resolve(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
     ConversationId(id): ConversationId,
+    OptionalJsonBody(body): OptionalJsonBody<ResolveRequest>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
-    move_with_notice(&state, &user, id, StatusChange::Resolve, RESOLVED).await
+    // Checked before anything moves: a mistyped FAQ id refuses the whole request.
+    let faq = match body.faq_id {
+        Some(faq) => Some(super::feedback::known_faq(&state, faq).await?),
+        None => None,
+    };
+    let resolved = move_with_notice(&state, &user, id, StatusChange::Resolve, RESOLVED).await?;
+    if let Some(faq) = faq {
+        learn_from_resolution(&state, id, faq).await?;
+    }
+    Ok(resolved)
+}
+
+/// A handed-off conversation resolved with an FAQ teaches the assistant: the customer's
+/// question before the handoff becomes an example of that FAQ. Messages a rule settled
+/// ("can I talk to a person?", a greeting) say nothing about the FAQ and are passed
+/// over for the question before them.
+async fn learn_from_resolution(state: &AppState, id: i64, faq: String) -> Result<(), ApiError> {
+    use frontdesk_core::{DecisionKind, Reason};
+
+    let history = state.store.messages(id, None, Readers::Team).await?;
+    let decision_of = |message: &Message| message.decision.clone();
+    let handoff = history.iter().rposition(|message| {
+        message.author == Author::Assistant
+            && decision_of(message).is_some_and(|d| d.kind == DecisionKind::Escalate)
+    });
+    let before_handoff = &history[..handoff.map_or(history.len(), |i| i + 1)];
+    let asked = before_handoff
+        .iter()
+        .enumerate()
+        .rev()
+        .filter(|(_, message)| message.author == Author::Customer)
+        .find(|(i, _)| {
+            let reply = before_handoff[i + 1..]
+                .iter()
+                .find(|message| message.author == Author::Assistant)
+                .and_then(decision_of);
+            let reason = reply.and_then(|decision| decision.reason);
+            matches!(
+                reason,
+                None | Some(Reason::LowConfidence | Reason::NoKnowledge)
+            )
+        })
+        .map(|(_, message)| message);
+    let Some(asked) = asked else {
+        return Ok(());
+    };
+    let example = frontdesk_core::Ticket {
+        id: format!("resolved-{id}"),
+        message: asked.text.clone(),
+        faq_id: Some(faq.clone()),
+        answer: None,
+    };
+    learn(state, example).await?;
+    tracing::info!(conversation = id, faq, "resolution stored as an example");
+    Ok(())
 }
 
 /// `GET /api/v1/events`: Server-Sent Events, one per stored message (`message`) and per

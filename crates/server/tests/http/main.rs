@@ -5,6 +5,7 @@ mod support;
 
 mod answer;
 mod browser;
+mod feedback;
 mod handoff;
 mod health;
 mod inbox;

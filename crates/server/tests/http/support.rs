@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 use frontdesk_knowledge::import::{read_faqs, read_products, read_tickets};
 use frontdesk_knowledge::rules::default_sensitive_topics;
 use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
-use frontdesk_server::{Server, ServerSettings};
+use frontdesk_server::{Server, ServerSettings, Trainer};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -49,12 +49,27 @@ pub fn engine() -> Arc<Engine> {
                 tickets: read_tickets(&data("banking_tickets.jsonl")).unwrap(),
                 passages: Vec::new(),
             };
-            let settings = EngineSettings::new(TEST_THRESHOLD, default_sensitive_topics()).unwrap();
+            let settings = engine_settings();
             let catalog = Catalog::new(read_products(&data("products.csv")).unwrap());
             let engine = Engine::build(None, snapshot, "fixture", settings, &|_| {}).unwrap();
             Arc::new(engine.with_catalog(catalog.with_currency("£")))
         })
         .clone()
+}
+
+fn engine_settings() -> EngineSettings {
+    let mut settings = EngineSettings::new(TEST_THRESHOLD, default_sensitive_topics()).unwrap();
+    settings.currency = "£".to_string();
+    settings
+}
+
+/// The fixture's FAQ entries and past tickets, for tests that need them in the store
+/// (retraining reads the store, not the files).
+pub fn fixture_knowledge() -> (Vec<frontdesk_core::FaqEntry>, Vec<frontdesk_core::Ticket>) {
+    (
+        read_faqs(&data("banking_faq.jsonl")).unwrap(),
+        read_tickets(&data("banking_tickets.jsonl")).unwrap(),
+    )
 }
 
 /// A running server and what it runs on.
@@ -108,6 +123,8 @@ pub async fn with_server<F, Fut>(
     if with_engine {
         server.set_engine(engine());
     }
+    // Retrains in memory, from whatever the test put in the store.
+    server.set_trainer(Trainer::new(None, engine_settings()));
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();

@@ -248,6 +248,19 @@ impl Store {
         rows.into_iter().map(message).collect()
     }
 
+    /// One message by its id, private notes included.
+    pub async fn message(&self, id: i64) -> Result<Option<Message>, StoreError> {
+        let sql = "SELECT id, conversation_id, author, text, \
+             CAST(decision AS TEXT) AS decision, CAST(sources AS TEXT) AS sources, delivery, \
+             visibility, user_id, created_at FROM messages WHERE id = $1";
+        let row: Option<MessageRow> = match &self.pool {
+            Pool::Sqlite(pool) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await,
+        }
+        .map_err(|cause| read_error("a message", cause))?;
+        row.map(message).transpose()
+    }
+
     /// Moves a conversation, if `change` is allowed from its status now.
     pub async fn change_status(
         &self,
