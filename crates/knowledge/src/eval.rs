@@ -51,8 +51,24 @@ pub struct EvalReport {
     pub top_candidate_accuracy: f64,
     pub at_threshold: Rates,
     pub sweep: Vec<Rates>,
+    /// The wrong answers at the threshold, grouped by what was expected and what was
+    /// answered, most frequent first: where more tickets or a clearer FAQ would help.
+    pub confusions: Vec<Confusion>,
     pub latency: Latency,
 }
+
+/// One kind of wrong answer and how often it was given.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Confusion {
+    /// The FAQ that answers the question; `None`: it should have been handed off.
+    pub expected: Option<String>,
+    /// What was answered: an FAQ id, or the source of an answer that is not an FAQ.
+    pub answered: String,
+    pub count: usize,
+}
+
+/// How many confusion pairs a report lists.
+const CONFUSIONS_LISTED: usize = 10;
 
 /// Reads `{"message", "expected"}` lines; a bad line fails the whole file with
 /// its line number, since a report over part of the cases would mislead.
@@ -119,6 +135,7 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], progress: &dyn Fn(usize)) -
         top_candidate_accuracy: top_candidate_accuracy(engine, &scored),
         at_threshold: rates(engine, &scored, threshold),
         sweep,
+        confusions: confusions(engine, &scored, threshold),
         latency: latency(latencies_ms),
     }
 }
@@ -155,6 +172,36 @@ fn rates(engine: &Engine, scored: &[Scored], threshold: f64) -> Rates {
         clarify_rate: clarified as f64 / n,
         out_of_scope_escalation_rate: (oos > 0).then(|| oos_escalated as f64 / oos as f64),
     }
+}
+
+fn confusions(engine: &Engine, scored: &[Scored], threshold: f64) -> Vec<Confusion> {
+    let mut counts: std::collections::BTreeMap<(Option<String>, String), usize> =
+        std::collections::BTreeMap::new();
+    for item in scored {
+        let decision = engine.decision(&item.assessment, threshold);
+        let expected = item.case.expected.clone();
+        if decision.kind != DecisionKind::Answer || decision.faq_id == expected {
+            continue;
+        }
+        let answered = match (&decision.faq_id, decision.sources.first()) {
+            (Some(faq), _) => faq.clone(),
+            (None, Some(source)) => format!("{}:{}", source.kind.as_str(), source.id),
+            (None, None) => "an answer without a source".to_string(),
+        };
+        *counts.entry((expected, answered)).or_default() += 1;
+    }
+    let mut confusions: Vec<Confusion> = counts
+        .into_iter()
+        .map(|((expected, answered), count)| Confusion {
+            expected,
+            answered,
+            count,
+        })
+        .collect();
+    // Stable: equal counts keep the map's alphabetical order.
+    confusions.sort_by_key(|confusion| std::cmp::Reverse(confusion.count));
+    confusions.truncate(CONFUSIONS_LISTED);
+    confusions
 }
 
 fn top_candidate_accuracy(engine: &Engine, scored: &[Scored]) -> f64 {

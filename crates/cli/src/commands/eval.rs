@@ -4,6 +4,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use anyhow::Context;
 use clap::Args;
 use frontdesk_knowledge::eval::{self, EvalReport, Rates};
 
@@ -22,6 +23,10 @@ pub struct EvalArgs {
     /// Answer threshold to report on, overriding the settings file.
     #[arg(long)]
     threshold: Option<f64>,
+    /// Also draw the coverage/risk curve (resolved against wrong answers, one point per
+    /// threshold of the sweep) as an SVG chart in this file.
+    #[arg(long, value_name = "FILE.svg")]
+    chart: Option<PathBuf>,
 }
 
 pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCode> {
@@ -35,6 +40,16 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
     let bar = progress::bar(cases.len() as u64, "questions");
     let report = eval::evaluate(&engine, &cases, &|done| bar.set_position(done as u64));
     bar.finish_and_clear();
+
+    if let Some(path) = &args.chart {
+        let title = format!(
+            "{} questions from {}",
+            report.questions,
+            args.cases.display()
+        );
+        std::fs::write(path, super::chart::coverage_risk_svg(&report, &title))
+            .with_context(|| format!("cannot write the chart to {}", path.display()))?;
+    }
 
     if args.json {
         say!("{}", serde_json::to_string_pretty(&report)?);
@@ -69,6 +84,21 @@ fn print_report(report: &EvalReport) -> anyhow::Result<()> {
                 .map(|r| format!("{:.1}%", pct(r)))
                 .unwrap_or("-".into()),
         );
+    }
+    if !report.confusions.is_empty() {
+        say!();
+        say!(
+            "wrong answers at {:.2}, most frequent first:",
+            report.at_threshold.threshold
+        );
+        for confusion in &report.confusions {
+            let expected = confusion.expected.as_deref().unwrap_or("(hand off)");
+            say!(
+                "  {:>4}  expected {expected}, answered {}",
+                confusion.count,
+                confusion.answered
+            );
+        }
     }
     say!();
     let latency = &report.latency;

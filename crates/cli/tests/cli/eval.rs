@@ -167,6 +167,7 @@ fn report_has_the_documented_fields() {
 
     let top = [
         "at_threshold",
+        "confusions",
         "latency",
         "out_of_scope_questions",
         "questions",
@@ -289,4 +290,50 @@ fn threshold_zero_answers_every_candidate_and_one_answers_none() {
             &format!("{name}: {report}"),
         );
     }
+}
+
+/// The confusion pairs are the wrong answers of the batch at the threshold, counted; the
+/// chart is an SVG document with one point per threshold of the sweep.
+#[test]
+fn confusions_count_the_wrong_answers_and_the_chart_is_drawn() {
+    let frontdesk = Frontdesk::shared_banking();
+    let cases = cases();
+    let report = eval(&frontdesk, Some("0.5"));
+    let decisions = decisions(&batch(&frontdesk, "0.5"));
+    let mut wrong = std::collections::BTreeMap::new();
+    for (case, (decision, faq)) in cases.iter().zip(&decisions) {
+        let expected = case["expected"].as_str().map(str::to_string);
+        if decision == "answer" && *faq != expected {
+            *wrong.entry((expected, faq.clone().unwrap())).or_insert(0) += 1;
+        }
+    }
+    let listed = report["confusions"].as_array().unwrap();
+    assert_eq!(listed.len(), wrong.len().min(10), "{report}");
+    for row in listed {
+        let key = (
+            row["expected"].as_str().map(str::to_string),
+            row["answered"].as_str().unwrap().to_string(),
+        );
+        assert_eq!(
+            Some(&row["count"].as_u64().unwrap()),
+            wrong.get(&key),
+            "{row}"
+        );
+    }
+
+    let chart = frontdesk.data_dir().join("chart.svg");
+    let cases_file = data("banking_cases.jsonl");
+    frontdesk.ok(&["eval", "--cases", arg(&cases_file), "--chart", arg(&chart)]);
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(
+        svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""),
+        "{svg}"
+    );
+    assert_eq!(
+        svg.matches("<circle").count(),
+        21,
+        "20 thresholds and the chosen one"
+    );
+    assert!(svg.contains("<polyline"));
+    assert!(svg.trim_end().ends_with("</svg>"));
 }

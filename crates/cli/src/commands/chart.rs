@@ -1,0 +1,138 @@
+//! The coverage/risk curve of an evaluation as a small SVG chart: share of questions
+//! resolved against share answered wrongly, one point per threshold of the sweep.
+//!
+//! Written directly as SVG text: the chart is one polyline, a few labels and two axes,
+//! which a plotting library would draw no better, and the file opens in any browser.
+
+use std::fmt::Write as _;
+
+use frontdesk_knowledge::eval::{EvalReport, Rates};
+
+const WIDTH: f64 = 640.0;
+const HEIGHT: f64 = 420.0;
+const LEFT: f64 = 64.0;
+const RIGHT: f64 = 24.0;
+const TOP: f64 = 48.0;
+const BOTTOM: f64 = 56.0;
+
+/// The chart as an SVG document. The wrong-answer axis runs to the largest rate seen
+/// (at least 5 %), so the low-risk end where owners choose a threshold stays readable.
+pub fn coverage_risk_svg(report: &EvalReport, title: &str) -> String {
+    let max_wrong = report
+        .sweep
+        .iter()
+        .map(|rates| rates.wrong_answer_rate)
+        .fold(0.05_f64, f64::max);
+    let x_max = (max_wrong * 100.0 / 5.0).ceil() * 5.0 / 100.0;
+    let plot_w = WIDTH - LEFT - RIGHT;
+    let plot_h = HEIGHT - TOP - BOTTOM;
+    let x = |wrong: f64| LEFT + wrong / x_max * plot_w;
+    let y = |resolved: f64| TOP + (1.0 - resolved) * plot_h;
+
+    let mut svg = String::new();
+    let _ = write!(
+        svg,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" font-family="system-ui, sans-serif" font-size="12" role="img" aria-labelledby="title">
+<title id="title">Resolved against wrong answers by threshold: {}</title>
+<rect width="100%" height="100%" fill="#fff"/>
+<text x="{LEFT}" y="24" font-size="15" font-weight="600">Coverage and risk by answer threshold</text>
+<text x="{LEFT}" y="40" fill="#50575e">{}</text>
+"##,
+        escape(title),
+        escape(title)
+    );
+
+    // Grid and axes: resolved every 10 %, wrong answers every 1 % (or 5 % when wide).
+    for step in 0..=10 {
+        let value = f64::from(step) / 10.0;
+        let _ = write!(
+            svg,
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e6e6e6"/><text x="{}" y="{:.1}" text-anchor="end">{}%</text>
+"##,
+            LEFT + plot_w,
+            LEFT - 8.0,
+            y(value) + 4.0,
+            step * 10,
+            y = y(value),
+        );
+    }
+    let x_step = if x_max > 0.1 { 0.05 } else { 0.01 };
+    let ticks = (x_max / x_step).round() as u32;
+    for tick in 0..=ticks {
+        let value = f64::from(tick) * x_step;
+        let _ = write!(
+            svg,
+            r##"<line x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#e6e6e6"/><text x="{x:.1}" y="{}" text-anchor="middle">{}%</text>
+"##,
+            TOP + plot_h,
+            TOP + plot_h + 18.0,
+            (value * 100.0).round(),
+            x = x(value),
+        );
+    }
+    let _ = write!(
+        svg,
+        r##"<text x="{}" y="{}" text-anchor="middle">wrong answers (share of all questions)</text>
+<text transform="translate(16 {}) rotate(-90)" text-anchor="middle">resolved by the assistant</text>
+"##,
+        LEFT + plot_w / 2.0,
+        HEIGHT - 12.0,
+        TOP + plot_h / 2.0,
+    );
+
+    let points: Vec<String> = report
+        .sweep
+        .iter()
+        .map(|rates| {
+            format!(
+                "{:.1},{:.1}",
+                x(rates.wrong_answer_rate),
+                y(rates.resolution_rate)
+            )
+        })
+        .collect();
+    let _ = writeln!(
+        svg,
+        r##"<polyline points="{}" fill="none" stroke="#2271b1" stroke-width="2"/>"##,
+        points.join(" ")
+    );
+    for rates in &report.sweep {
+        let _ = writeln!(
+            svg,
+            r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="#2271b1"><title>{}</title></circle>"##,
+            x(rates.wrong_answer_rate),
+            y(rates.resolution_rate),
+            describe(rates)
+        );
+    }
+    let chosen = &report.at_threshold;
+    let (cx, cy) = (x(chosen.wrong_answer_rate), y(chosen.resolution_rate));
+    let _ = write!(
+        svg,
+        r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="6" fill="none" stroke="#d63638" stroke-width="2"/>
+<text x="{:.1}" y="{:.1}" fill="#d63638">{}</text>
+</svg>
+"##,
+        cx + 10.0,
+        cy - 8.0,
+        escape(&format!("threshold {:.2}", chosen.threshold)),
+    );
+    svg
+}
+
+fn describe(rates: &Rates) -> String {
+    format!(
+        "threshold {:.2}: {:.1} % resolved, {:.1} % wrong",
+        rates.threshold,
+        rates.resolution_rate * 100.0,
+        rates.wrong_answer_rate * 100.0
+    )
+}
+
+/// Text for an SVG element: a file name may hold `<` or `&`.
+fn escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
