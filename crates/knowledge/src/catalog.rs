@@ -145,7 +145,10 @@ const ASPECT_CUES: &[(Aspect, &str)] = &[
     ),
     (
         Aspect::Have,
-        r"\bdo (you|u) (have|sell|carry|stock|make|do)\b|\bhave you got\b|\bis there an?\b|\bare there any\b|\bany\b",
+        concat!(
+            r"\bdo (you|u) (have|sell|carry|stock|make|do)\b|\bhave you got\b",
+            r"|\bis there an?\b|\bare there any\b|\bany\b",
+        ),
     ),
     (
         Aspect::Stock,
@@ -153,24 +156,39 @@ const ASPECT_CUES: &[(Aspect, &str)] = &[
     ),
     (
         Aspect::Options,
-        r"\bsizes?\b|\bcolou?rs?\b|\bcome in\b|\bcomes in\b|\boptions?\b|\bvariants?\b|\bshades?\b|\bfinish(es)?\b",
+        concat!(
+            r"\bsizes?\b|\bcolou?rs?\b|\bcome in\b|\bcomes in\b|\boptions?\b",
+            r"|\bvariants?\b|\bshades?\b|\bfinish(es)?\b",
+        ),
     ),
     (
         Aspect::Dimensions,
-        r"\bdimensions?\b|\bhow (big|large|wide|tall|high|deep|long|heavy)\b|\bmeasure|\bweigh|\bcapacity\b",
+        concat!(
+            r"\bdimensions?\b|\bhow (big|large|wide|tall|high|deep|long|heavy)\b",
+            r"|\bmeasure|\bweigh|\bcapacity\b",
+        ),
     ),
 ];
 
 /// Phrases that show a customer thinking of buying: wanting to buy or order, asking
 /// whether something is in stock, asking which one to get.
 const BUYING_INTENT_CUES: &[&str] = &[
-    r"\b(want|wanna|like|going|ready|planning|plan|looking|hoping) to (buy|order|purchase|get one|get it|get the)\b",
+    concat!(
+        r"\b(want|wanna|like|going|ready|planning|plan|looking|hoping) to ",
+        r"(buy|order|purchase|get one|get it|get the)\b",
+    ),
     r"\b(can|could|may) i (buy|order|purchase|get one)\b",
     r"\bhow (do|can|would) i (buy|order|purchase|pay for)\b",
     r"\bwhere (can|do) i (buy|order|get)\b",
-    r"\b(is|are) (it|they|this|these|that|those|the \w+( \w+)?) (still )?(in stock|available)\b",
+    concat!(
+        r"\b(is|are) (it|they|this|these|that|those|the \w+( \w+)?) ",
+        r"(still )?(in stock|available)\b",
+    ),
     r"\b(in stock|back in stock)\b",
-    r"\bwhich (one|size|colou?r|model|of them|is better)\b.*\b(should|would|do you|to (buy|get|choose|pick))\b",
+    concat!(
+        r"\bwhich (one|size|colou?r|model|of them|is better)\b",
+        r".*\b(should|would|do you|to (buy|get|choose|pick))\b",
+    ),
     r"\b(recommend|suggest)\b",
     r"\b(add|put) (it |this |them )?(to|in) (my |the )?(cart|basket|bag)\b",
     r"\bcheck ?out\b",

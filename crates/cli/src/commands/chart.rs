@@ -32,10 +32,13 @@ pub fn coverage_risk_svg(report: &EvalReport, title: &str) -> String {
     let mut svg = String::new();
     let _ = write!(
         svg,
-        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}" height="{HEIGHT}" font-family="system-ui, sans-serif" font-size="12" role="img" aria-labelledby="title">
+        r##"<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}"
+  width="{WIDTH}" height="{HEIGHT}" font-family="system-ui, sans-serif" font-size="12"
+  role="img" aria-labelledby="title">
 <title id="title">Resolved against wrong answers by threshold: {}</title>
 <rect width="100%" height="100%" fill="#fff"/>
-<text x="{LEFT}" y="24" font-size="15" font-weight="600">Coverage and risk by answer threshold</text>
+<text x="{LEFT}" y="24" font-size="15" font-weight="600">Coverage and risk by answer
+  threshold</text>
 <text x="{LEFT}" y="40" fill="#50575e">{}</text>
 "##,
         escape(title),
@@ -45,10 +48,10 @@ pub fn coverage_risk_svg(report: &EvalReport, title: &str) -> String {
     // Grid and axes: resolved every 10 %, wrong answers every 1 % (or 5 % when wide).
     for step in 0..=10 {
         let value = f64::from(step) / 10.0;
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e6e6e6"/><text x="{}" y="{:.1}" text-anchor="end">{}%</text>
-"##,
+            r##"<line x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}" stroke="#e6e6e6"/>
+<text x="{}" y="{:.1}" text-anchor="end">{}%</text>"##,
             LEFT + plot_w,
             LEFT - 8.0,
             y(value) + 4.0,
@@ -60,10 +63,10 @@ pub fn coverage_risk_svg(report: &EvalReport, title: &str) -> String {
     let ticks = (x_max / x_step).round() as u32;
     for tick in 0..=ticks {
         let value = f64::from(tick) * x_step;
-        let _ = write!(
+        let _ = writeln!(
             svg,
-            r##"<line x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#e6e6e6"/><text x="{x:.1}" y="{}" text-anchor="middle">{}%</text>
-"##,
+            r##"<line x1="{x:.1}" x2="{x:.1}" y1="{TOP}" y2="{}" stroke="#e6e6e6"/>
+<text x="{x:.1}" y="{}" text-anchor="middle">{}%</text>"##,
             TOP + plot_h,
             TOP + plot_h + 18.0,
             (value * 100.0).round(),
