@@ -7,6 +7,7 @@ mod answer;
 mod browser;
 mod health;
 mod inbox;
+mod instances;
 mod limits;
 mod live;
 mod products;
