@@ -3,7 +3,8 @@
 //! A turn stores the customer's message before anything else, so nothing the customer
 //! was told had arrived can be lost. The turns of one conversation are serialised by a
 //! per-conversation lock, so two messages sent together get two complete turns in
-//! order, never two assistant replies computed side by side.
+//! order, never two assistant replies computed side by side, even when they arrive at
+//! two instances serving one PostgreSQL database.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
@@ -13,8 +14,8 @@ use frontdesk_core::{
     NewMessage, Reason, StatusChange, Visibility,
 };
 use frontdesk_knowledge::{shows_buying_intent, PreviousTurn};
-use frontdesk_store::Readers;
-use tokio::sync::Mutex as AsyncMutex;
+use frontdesk_store::{ConversationLock, Readers, Store};
+use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::error::ApiError;
 use crate::hours::{handoff_notice, typical_wait};
@@ -43,16 +44,48 @@ pub(crate) struct Turn {
 /// One async lock per conversation that has a turn running or waiting. Entries are
 /// weak, so a conversation nobody is writing to costs nothing once its turns end.
 ///
-/// The lock lives in this process: with several server instances on one database, two
-/// instances could still run turns of one conversation side by side. A database lock
-/// (PostgreSQL advisory lock) is the planned fix when multi-instance serving lands.
+/// A turn holds this process's lock first, then the store's lock on the conversation
+/// (a PostgreSQL advisory lock, which holds across the instances serving one
+/// database). The in-process lock keeps the turns waiting on one instance in arrival
+/// order and lets only one of them at a time wait on the database.
 #[derive(Default)]
 pub(crate) struct TurnLocks {
     locks: Mutex<HashMap<i64, Weak<AsyncMutex<()>>>>,
 }
 
+/// Both locks on one conversation; dropping it releases them.
+pub(crate) struct TurnGuard {
+    // Fields drop in order: the database lock goes before the next waiter here wakes.
+    shared: ConversationLock,
+    _local: OwnedMutexGuard<()>,
+}
+
+impl TurnGuard {
+    /// Releases both locks now, rather than when the database connection goes back to
+    /// its pool.
+    pub(crate) async fn release(self) {
+        self.shared.release().await;
+    }
+}
+
 impl TurnLocks {
-    pub(crate) fn lock_for(&self, conversation_id: i64) -> Arc<AsyncMutex<()>> {
+    /// Waits for the turns of `conversation_id` before this one, on this instance and on
+    /// any other serving the same database.
+    pub(crate) async fn lock(
+        &self,
+        store: &Store,
+        conversation_id: i64,
+    ) -> Result<TurnGuard, ApiError> {
+        // Tokio's mutex is fair: waiting turns run in the order their messages arrived.
+        let local = self.lock_for(conversation_id).lock_owned().await;
+        let shared = store.lock_conversation(conversation_id).await?;
+        Ok(TurnGuard {
+            shared,
+            _local: local,
+        })
+    }
+
+    fn lock_for(&self, conversation_id: i64) -> Arc<AsyncMutex<()>> {
         let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
         if let Some(lock) = locks.get(&conversation_id).and_then(Weak::upgrade) {
             return lock;
@@ -81,10 +114,17 @@ pub(crate) async fn customer_turn(
 }
 
 async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Result<Turn, ApiError> {
-    let lock = state.turns.lock_for(conversation_id);
-    // Tokio's mutex is fair: waiting turns run in the order their messages arrived.
-    let _turn = lock.lock().await;
+    let turn = state.turns.lock(&state.store, conversation_id).await?;
+    let outcome = locked_turn(state, conversation_id, text).await;
+    turn.release().await;
+    outcome
+}
 
+async fn locked_turn(
+    state: &AppState,
+    conversation_id: i64,
+    text: String,
+) -> Result<Turn, ApiError> {
     // Read inside the lock: the turn before this one may have handed off.
     let mut conversation = state
         .store
@@ -104,11 +144,11 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
         .store
         .append_message(&NewMessage::from_customer(conversation_id, text))
         .await?;
-    state.events.message(&customer);
+    state.events.message(&customer).await;
     if shows_buying_intent(&customer.text) {
         if let Some(marked) = state.store.mark_buying_intent(conversation_id).await? {
             state.metrics.count_buying_intent();
-            state.events.conversation(&marked);
+            state.events.conversation(&marked).await;
             tracing::info!(
                 conversation = conversation_id,
                 "customer showed buying intent"
@@ -128,7 +168,7 @@ async fn run_turn(state: &AppState, conversation_id: i64, text: String) -> Resul
             .store
             .change_status(conversation_id, &StatusChange::Reopen)
             .await?;
-        state.events.conversation(&conversation);
+        state.events.conversation(&conversation).await;
     }
 
     // A follow-up ("and how long does that take?") is read with the turn before it.
@@ -171,7 +211,7 @@ async fn reply_with(
     };
     if decision.kind != DecisionKind::Escalate {
         let stored = state.store.append_message(&reply).await?;
-        state.events.message(&stored);
+        state.events.message(&stored).await;
         return Ok((stored, conversation));
     }
 
@@ -189,8 +229,8 @@ async fn reply_with(
         .store
         .append_message_with_change(&reply, &change)
         .await?;
-    state.events.message(&stored);
-    state.events.conversation(&conversation);
+    state.events.message(&stored).await;
+    state.events.conversation(&conversation).await;
     tracing::info!(
         conversation = conversation.id,
         %reason,

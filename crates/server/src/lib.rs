@@ -177,12 +177,12 @@ impl Server {
             .collect::<Result<_, _>>()
             .map_err(ServerError::Settings)?;
         let shared = Shared {
+            events: Events::new(store.clone()),
             store,
             settings,
             metrics: Metrics::new()?,
             turns: TurnLocks::default(),
             tasks: TaskTracker::new(),
-            events: Events::default(),
             limiters,
             shutdown: CancellationToken::new(),
             engine: RwLock::new(None),
@@ -230,6 +230,9 @@ impl Server {
 
     /// Serves on `listener` until `shutdown` completes, then stops accepting and waits
     /// for the requests in flight (and the conversation turns they started) to finish.
+    ///
+    /// While serving, it hears the events of the other instances on the same database
+    /// and passes them to this instance's live streams.
     pub async fn serve<F>(&self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
@@ -253,6 +256,16 @@ impl Server {
             .into_future();
         let sweeper = tokio::spawn(sweep_limits(self.state.clone()));
         let trainer = tokio::spawn(learning::retrain_when_asked(self.state.clone()));
+        // Other instances' events are heard from before the first request is accepted, so
+        // that a stream opened here hears everything published after it opened.
+        let stop_relay = CancellationToken::new();
+        let (ready, relay_ready) = tokio::sync::oneshot::channel();
+        let relay = tokio::spawn({
+            let state = self.state.clone();
+            let stop = stop_relay.clone();
+            async move { state.events.relay(stop, ready).await }
+        });
+        let _ = relay_ready.await;
         let deadline = async {
             signalled.notified().await;
             tokio::time::sleep(SHUTDOWN_GRACE).await;
@@ -278,6 +291,10 @@ impl Server {
         }
         sweeper.abort();
         trainer.abort();
+        stop_relay.cancel();
+        if let Err(err) = relay.await {
+            tracing::error!(%err, "the task relaying other instances' events failed");
+        }
         served
     }
 }

@@ -74,6 +74,24 @@ pub enum StoreError {
         cause: sqlx::Error,
     },
 
+    #[error(
+        "a notification of {bytes} bytes is too large: PostgreSQL takes at most {}",
+        crate::MAX_NOTIFICATION_BYTES
+    )]
+    NotificationTooLarge { bytes: usize },
+
+    #[error("sending a notification through the database failed: {cause}")]
+    Notify { cause: sqlx::Error },
+
+    #[error("listening for notifications from the database failed: {cause}")]
+    Listen { cause: sqlx::Error },
+
+    #[error(
+        "conversation {id} could not be locked in the database (another process may be \
+         holding it): {cause}"
+    )]
+    Lock { id: i64, cause: sqlx::Error },
+
     #[error("there is no conversation {id}")]
     ConversationNotFound { id: i64 },
 

@@ -19,6 +19,10 @@
 //! Conversations (contacts, their identities per channel, conversations and messages)
 //! live in the same database; their methods and guarantees are in `conversations`. So
 //! does the team (users and their API tokens, by hash only), in `team`.
+//!
+//! Several processes may share one PostgreSQL database: [`Store::notify`] and
+//! [`Store::listen`] carry notifications between them, and [`Store::lock_conversation`]
+//! keeps two of them from working on one conversation at once (see `live`).
 
 /// Runs the same code on whichever pool the store holds. The body is written once and
 /// compiled once per backend, since the two pools' query types differ: for statements
@@ -35,6 +39,7 @@ macro_rules! on_pool {
 mod connect;
 mod conversations;
 mod error;
+mod live;
 mod plan;
 mod postgres;
 mod sql;
@@ -52,6 +57,8 @@ use sqlx::sqlite::SqlitePool;
 use crate::connect::{SchemaChange, Target};
 pub use crate::conversations::{ConversationFilter, Readers};
 pub use crate::error::StoreError;
+use crate::live::Live;
+pub use crate::live::{ConversationLock, Listener, Notice, MAX_NOTIFICATION_BYTES};
 pub use crate::team::{normalize_email, ApiToken};
 
 /// The progress callback of the imports: called with the number of rows written so far.
@@ -123,6 +130,8 @@ impl<'p> Written<'p> {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Notifications and the conversation lock shared by every process on the database.
+    live: Live,
 }
 
 #[derive(Clone)]
@@ -146,11 +155,18 @@ impl Store {
     /// `url` is `sqlite://PATH` (the file and its parent folders are created if missing),
     /// `sqlite::memory:`, or `postgres://...` / `postgresql://...`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let pool = match connect::target_of(url)? {
-            Target::Sqlite => Pool::Sqlite(connect::connect_sqlite(url).await?),
-            Target::Postgres => Pool::Postgres(connect::connect_postgres(url).await?),
+        let (pool, live) = match connect::target_of(url)? {
+            Target::Sqlite => (
+                Pool::Sqlite(connect::connect_sqlite(url).await?),
+                Live::in_process(),
+            ),
+            Target::Postgres => {
+                let pool = connect::connect_postgres(url).await?;
+                let live = Live::postgres(&pool).await?;
+                (Pool::Postgres(pool), live)
+            }
         };
-        let store = Store { pool };
+        let store = Store { pool, live };
         store.digest_plain_tokens().await?;
         tracing::debug!(
             backend = store.backend(),
@@ -340,12 +356,14 @@ impl Store {
         Ok(plan::revision_string(&instance, &counters))
     }
 
-    /// Closes every connection, waiting for those in use to be returned.
+    /// Closes every connection, waiting for those in use to be returned. Listeners have
+    /// connections of their own: close them with [`Listener::close`].
     pub async fn close(&self) {
         match &self.pool {
             Pool::Sqlite(pool) => pool.close().await,
             Pool::Postgres(pool) => pool.close().await,
         }
+        self.live.close().await;
     }
 
     async fn kind_states(&self) -> Result<Vec<KindState>, StoreError> {

@@ -80,10 +80,13 @@ pub(super) async fn live(
         status: conversation.status,
         sent: HashSet::new(),
     };
+    // Subscribed before the handshake is answered, so that the socket hears everything
+    // published once the client holds it (the socket itself starts a moment later).
+    let events = state.events.subscribe();
     Ok(upgrade
         .max_message_size(MAX_CLIENT_FRAME)
         .max_frame_size(MAX_CLIENT_FRAME)
-        .on_upgrade(move |socket| run(state, socket, live)))
+        .on_upgrade(move |socket| run(state, socket, live, events)))
 }
 
 /// What one socket knows of its conversation.
@@ -98,10 +101,8 @@ struct Live {
 /// The socket ended: the client left, or it can no longer be written to.
 struct Closed;
 
-async fn run(state: AppState, mut socket: WebSocket, mut live: Live) {
+async fn run(state: AppState, mut socket: WebSocket, mut live: Live, mut events: Receiver<Event>) {
     let _counted = state.metrics.open_socket();
-    // Subscribed before anything is read from the store: see the module comment.
-    let mut events = state.events.subscribe();
     let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
     ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
     let mut heard_at = Instant::now();
@@ -194,6 +195,8 @@ async fn on_event(
         Ok(Event::Conversation { conversation }) if conversation.id == live.conversation_id => {
             send_status(socket, live, conversation.status, false).await
         }
+        // Events from another instance may have been lost: what was missed is in the store.
+        Ok(Event::Missed) => catch_up(state, socket, live, None).await,
         Ok(_) => Ok(()),
         // Fell behind the broadcast: what was missed is in the store.
         Err(RecvError::Lagged(_)) => {

@@ -120,8 +120,7 @@ pub(super) async fn reply(
     JsonBody(body): JsonBody<Text>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     let text = message_text(body.text)?;
-    let lock = state.turns.lock_for(id);
-    let _turn = lock.lock().await;
+    let _turn = state.turns.lock(&state.store, id).await?;
 
     let mut conversation = find(&state, id).await?;
     let mut messages = Vec::new();
@@ -143,7 +142,7 @@ pub(super) async fn reply(
         .store
         .append_message(&NewMessage::from_agent(id, user.id, text))
         .await?;
-    state.events.message(&reply);
+    state.events.message(&reply).await;
     tracing::info!(conversation = id, user = user.id, "agent replied");
     messages.push(reply);
     Ok(Json(ConversationWithMessages {
@@ -160,15 +159,14 @@ pub(super) async fn note(
     JsonBody(body): JsonBody<Text>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     let text = message_text(body.text)?;
-    let lock = state.turns.lock_for(id);
-    let _turn = lock.lock().await;
+    let _turn = state.turns.lock(&state.store, id).await?;
 
     let conversation = find(&state, id).await?;
     let note = state
         .store
         .append_message(&NewMessage::note(id, user.id, text))
         .await?;
-    state.events.message(&note);
+    state.events.message(&note).await;
     Ok(Json(ConversationWithMessages {
         conversation,
         messages: vec![note],
@@ -194,8 +192,7 @@ pub(super) async fn assign_to(
             }
         },
     };
-    let lock = state.turns.lock_for(id);
-    let _turn = lock.lock().await;
+    let _turn = state.turns.lock(&state.store, id).await?;
 
     let conversation = find(&state, id).await?;
     // Assigning to whoever already holds it changes nothing and tells nobody.
@@ -211,7 +208,7 @@ pub(super) async fn assign_to(
     // and hearing again that one joined would only puzzle them.
     if conversation.status == ConversationStatus::Assigned {
         let conversation = state.store.change_status(id, &assign(&assignee)).await?;
-        state.events.conversation(&conversation);
+        state.events.conversation(&conversation).await;
         tracing::info!(
             conversation = id,
             user = user.id,
@@ -305,8 +302,9 @@ async fn learn_from_resolution(state: &AppState, id: i64, faq: String) -> Result
 
 /// `GET /api/v1/events`: Server-Sent Events, one per stored message (`message`) and per
 /// conversation change (`conversation`), each with the JSON the API returns for it. A
-/// client that falls too far behind gets a `lagged` event and should fetch again. The
-/// stream ends when the server shuts down.
+/// client that falls too far behind, or that may have missed events from another
+/// instance, gets a `lagged` event and should fetch again. The stream ends when the
+/// server shuts down.
 pub(super) async fn events(
     State(state): State<AppState>,
     _member: TeamMember,
@@ -321,6 +319,10 @@ pub(super) async fn events(
                 () = shutdown.cancelled() => return None,
             };
             let event = match received {
+                // Another instance's events may have been lost: the count is unknown.
+                Ok(Event::Missed) => SseEvent::default()
+                    .event("lagged")
+                    .data("{\"missed\":null}"),
                 Ok(event) => to_sse(&event),
                 Err(RecvError::Lagged(missed)) => SseEvent::default()
                     .event("lagged")
@@ -351,8 +353,7 @@ async fn move_with_notice(
     change: StatusChange,
     notice: &str,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
-    let lock = state.turns.lock_for(id);
-    let _turn = lock.lock().await;
+    let _turn = state.turns.lock(&state.store, id).await?;
 
     let (message, conversation) = change_with_notice(state, user, id, change, notice).await?;
     Ok(Json(ConversationWithMessages {
@@ -384,8 +385,8 @@ async fn change_with_notice(
         .store
         .append_message_with_change(&message, &change)
         .await?;
-    state.events.message(&message);
-    state.events.conversation(&conversation);
+    state.events.message(&message).await;
+    state.events.conversation(&conversation).await;
     tracing::info!(
         conversation = id,
         user = user.id,

@@ -17,7 +17,7 @@ use crate::support::{with_server, Backend, TestServer, CHANGE_PIN, LOST_CARD};
 use crate::team::{member, post_json};
 use crate::widget::{list, open, say};
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+pub(crate) type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Longer than any turn takes on a loaded machine, short enough to fail a stuck test.
 const FRAME_WAIT: Duration = Duration::from_secs(20);
@@ -45,12 +45,12 @@ async fn try_connect(
     Ok(socket)
 }
 
-async fn connect(server: &TestServer, token: &str) -> Socket {
+pub(crate) async fn connect(server: &TestServer, token: &str) -> Socket {
     try_connect(server, token, None).await.unwrap()
 }
 
 /// The next JSON frame, skipping pings; panics after `FRAME_WAIT`.
-async fn next_frame(socket: &mut Socket) -> Value {
+pub(crate) async fn next_frame(socket: &mut Socket) -> Value {
     tokio::time::timeout(FRAME_WAIT, read_json(socket))
         .await
         .expect("a frame in time")
@@ -74,7 +74,7 @@ async fn assert_quiet(socket: &mut Socket) {
 }
 
 /// The next `count` message frames' messages, skipping status frames.
-async fn next_messages(socket: &mut Socket, count: usize) -> Vec<Value> {
+pub(crate) async fn next_messages(socket: &mut Socket, count: usize) -> Vec<Value> {
     let mut messages = Vec::new();
     while messages.len() < count {
         let frame = next_frame(socket).await;
@@ -85,7 +85,7 @@ async fn next_messages(socket: &mut Socket, count: usize) -> Vec<Value> {
     messages
 }
 
-async fn send_json(socket: &mut Socket, frame: Value) {
+pub(crate) async fn send_json(socket: &mut Socket, frame: Value) {
     socket.send(Frame::text(frame.to_string())).await.unwrap();
 }
 

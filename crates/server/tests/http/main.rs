@@ -9,6 +9,7 @@ mod feedback;
 mod handoff;
 mod health;
 mod inbox;
+mod instances;
 mod limits;
 mod live;
 mod products;

@@ -119,6 +119,85 @@ pub async fn with_server<F, Fut>(
         }
     };
 
+    let running = start(&store, settings, with_engine).await;
+    let test_server = running.test_server(&store);
+    // Spawned so that a panicking body still lets the server and schema go below.
+    let outcome = tokio::spawn(body(test_server)).await;
+
+    running.stop().await;
+    store.close().await;
+    if let Some((url, schema)) = postgres {
+        Store::drop_schema(&url, &schema).await.unwrap();
+    }
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+/// Two servers on one PostgreSQL schema, each with a store of its own, as two instances
+/// behind a load balancer would be.
+pub struct TwoInstances {
+    pub first: TestServer,
+    pub second: TestServer,
+    pub postgres_url: String,
+    pub schema: String,
+}
+
+/// Runs `body` against two fresh instances with `settings` and the engine loaded.
+/// Returns without running it when PostgreSQL is not configured.
+pub async fn with_two_instances<F, Fut>(settings: ServerSettings, body: F)
+where
+    F: FnOnce(TwoInstances) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(url) = postgres_url() else { return };
+    let schema = Store::unique_schema_name("fd_instances_test");
+    let first_store = Store::connect_in_schema(&url, &schema).await.unwrap();
+    let second_store = Store::connect_in_schema(&url, &schema).await.unwrap();
+    let first = start(&first_store, settings.clone(), true).await;
+    let second = start(&second_store, settings, true).await;
+
+    let instances = TwoInstances {
+        first: first.test_server(&first_store),
+        second: second.test_server(&second_store),
+        postgres_url: url.clone(),
+        schema: schema.clone(),
+    };
+    let outcome = tokio::spawn(body(instances)).await;
+
+    first.stop().await;
+    second.stop().await;
+    first_store.close().await;
+    second_store.close().await;
+    Store::drop_schema(&url, &schema).await.unwrap();
+    if let Err(failure) = outcome {
+        std::panic::resume_unwind(failure.into_panic());
+    }
+}
+
+/// A server serving on 127.0.0.1, port 0, until stopped.
+struct Running {
+    base: String,
+    stop: oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<Result<(), frontdesk_server::ServerError>>,
+}
+
+impl Running {
+    fn test_server(&self, store: &Store) -> TestServer {
+        TestServer {
+            base: self.base.clone(),
+            store: store.clone(),
+            client: reqwest::Client::new(),
+        }
+    }
+
+    async fn stop(self) {
+        let _ = self.stop.send(());
+        self.serving.await.unwrap().unwrap();
+    }
+}
+
+async fn start(store: &Store, settings: ServerSettings, with_engine: bool) -> Running {
     let server = Server::new(store.clone(), settings).unwrap();
     if with_engine {
         server.set_engine(engine());
@@ -134,23 +213,10 @@ pub async fn with_server<F, Fut>(
         };
         server.serve(listener, shutdown).await
     });
-
-    let test_server = TestServer {
+    Running {
         base,
-        store: store.clone(),
-        client: reqwest::Client::new(),
-    };
-    // Spawned so that a panicking body still lets the server and schema go below.
-    let outcome = tokio::spawn(body(test_server)).await;
-
-    let _ = stop.send(());
-    serving.await.unwrap().unwrap();
-    store.close().await;
-    if let Some((url, schema)) = postgres {
-        Store::drop_schema(&url, &schema).await.unwrap();
-    }
-    if let Err(failure) = outcome {
-        std::panic::resume_unwind(failure.into_panic());
+        stop,
+        serving,
     }
 }
 

@@ -24,7 +24,7 @@ pub(crate) async fn member(server: &TestServer, email: &str, role: Role) -> Stri
     token
 }
 
-fn as_member(request: RequestBuilder, token: &str) -> RequestBuilder {
+pub(crate) fn as_member(request: RequestBuilder, token: &str) -> RequestBuilder {
     request.bearer_auth(token)
 }
 
