@@ -14,12 +14,13 @@
 //! dropped, or a subscriber fell behind), subscribers get [`Event::Missed`] and fetch
 //! again.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use frontdesk_core::{Conversation, Message};
 use frontdesk_store::{Listener, Notice, Readers, Store, MAX_NOTIFICATION_BYTES};
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, oneshot};
+use tokio::sync::{broadcast, oneshot, Notify};
 use tokio_util::sync::CancellationToken;
 
 /// How many events a slow subscriber may fall behind before it is told it missed some
@@ -80,19 +81,25 @@ enum Body {
     ConversationId {
         conversation_id: i64,
     },
+    /// The team taught the assistant something: every instance retrains.
+    KnowledgeChanged,
 }
 
 pub(crate) struct Events {
     sender: broadcast::Sender<Event>,
+    /// Woken when another instance says the knowledge changed; the retraining task
+    /// waits on it.
+    knowledge_changed: Arc<Notify>,
     store: Store,
     /// Tells this instance's notifications from the others'.
     origin: String,
 }
 
 impl Events {
-    pub(crate) fn new(store: Store) -> Events {
+    pub(crate) fn new(store: Store, knowledge_changed: Arc<Notify>) -> Events {
         Events {
             sender: broadcast::channel(BACKLOG).0,
+            knowledge_changed,
             store,
             origin: format!("{:016x}", rand::random::<u64>()),
         }
@@ -123,6 +130,12 @@ impl Events {
             conversation_id: conversation.id,
         };
         self.share(whole, by_id).await;
+    }
+
+    /// Tells the other instances to retrain: this one has been asked already.
+    pub(crate) async fn knowledge_changed(&self) {
+        self.share(Body::KnowledgeChanged, Body::KnowledgeChanged)
+            .await;
     }
 
     pub(crate) fn subscribe(&self) -> broadcast::Receiver<Event> {
@@ -251,6 +264,10 @@ impl Events {
         if wire.origin == self.origin {
             return;
         }
+        if let Body::KnowledgeChanged = wire.event {
+            self.knowledge_changed.notify_one();
+            return;
+        }
         match self.resolve(wire.event).await {
             Ok(Some(event)) => self.local(event),
             // Deleted in the meantime: nothing to tell.
@@ -286,6 +303,8 @@ impl Events {
                 .conversation(conversation_id)
                 .await?
                 .map(|conversation| Event::Conversation { conversation }),
+            // Handled before anything is read: it is not for subscribers.
+            Body::KnowledgeChanged => None,
         })
     }
 }

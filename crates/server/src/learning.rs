@@ -42,10 +42,16 @@ impl Trainer {
 #[derive(Default)]
 pub(crate) struct Learning {
     trainer: RwLock<Option<Arc<Trainer>>>,
-    wanted: Notify,
+    /// Woken by this instance's handlers and by other instances' notices.
+    wanted: Arc<Notify>,
 }
 
 impl Learning {
+    /// What other instances' "knowledge changed" notices wake.
+    pub(crate) fn wanted(&self) -> Arc<Notify> {
+        self.wanted.clone()
+    }
+
     pub(crate) fn set_trainer(&self, trainer: Trainer) {
         *self.trainer.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(trainer));
     }
@@ -71,6 +77,8 @@ impl Learning {
 pub(crate) async fn learn(state: &AppState, example: Ticket) -> Result<bool, ApiError> {
     state.store.import_tickets(&[example], &|_| {}).await?;
     state.learning.wanted.notify_one();
+    // Several instances on one database all answer customers: all of them learn it.
+    state.events.knowledge_changed().await;
     Ok(state.learning.retrains())
 }
 

@@ -176,8 +176,9 @@ impl Server {
             .map(|allowed| origin::normalize(allowed))
             .collect::<Result<_, _>>()
             .map_err(ServerError::Settings)?;
+        let learning = learning::Learning::default();
         let shared = Shared {
-            events: Events::new(store.clone()),
+            events: Events::new(store.clone(), learning.wanted()),
             store,
             settings,
             metrics: Metrics::new()?,
@@ -186,7 +187,7 @@ impl Server {
             limiters,
             shutdown: CancellationToken::new(),
             engine: RwLock::new(None),
-            learning: learning::Learning::default(),
+            learning,
         };
         Ok(Server {
             state: AppState(Arc::new(shared)),

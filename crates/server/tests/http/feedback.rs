@@ -8,7 +8,11 @@ use frontdesk_core::Role;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::support::{fixture_knowledge, TestServer, ASK_FOR_A_PERSON};
+use frontdesk_server::ServerSettings;
+
+use crate::support::{
+    fixture_knowledge, with_two_instances, TestServer, TwoInstances, ASK_FOR_A_PERSON,
+};
 use crate::team::{member, post_json};
 use crate::widget::{open, say};
 
@@ -194,4 +198,25 @@ async fn a_resolution_with_an_faq_teaches_the_handed_off_question(server: TestSe
         .expect("the resolution is stored as an example");
     assert_eq!(example.faq_id.as_deref(), Some(RIGHT_FAQ));
     assert_eq!(example.message, MISREAD);
+}
+
+/// Several instances on one database answer customers alike: feedback given on one is
+/// learned by the others too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feedback_given_on_one_instance_is_learned_by_the_other() {
+    with_two_instances(ServerSettings::default(), |instances| async move {
+        let TwoInstances { first, second, .. } = instances;
+        store_fixture_knowledge(&first).await;
+        let agent = member(&first, "agent@shop.example", Role::Agent).await;
+        let (_, token) = open(&first).await;
+        let turn = say(&first, &token, MISREAD).await;
+        let reply_id = turn["messages"][1]["id"].as_i64().unwrap();
+        let wrong = answer(&second, MISREAD).await;
+        assert_ne!(wrong["faq_id"], RIGHT_FAQ, "{wrong}");
+
+        let body = json!({ "verdict": "wrong", "faq_id": RIGHT_FAQ });
+        send_feedback(&first, &agent, reply_id, body).await;
+        wait_until_answered_with(&second, MISREAD, RIGHT_FAQ).await;
+    })
+    .await;
 }
