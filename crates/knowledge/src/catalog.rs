@@ -687,18 +687,26 @@ fn mentions(normalized: &str, value: &str) -> bool {
     value.contains(' ') && words(normalized).any(|word| word == joined)
 }
 
-/// "Cast Iron Skillet (26 cm)" for the chosen variant, or the title alone.
+/// "Cast Iron Skillet (26 cm)" for the chosen variant, "Linen Duvet Cover (King)" for
+/// chosen variants that share the value named, or the title alone.
 fn variant_name(product: &Product, variants: &[usize]) -> String {
-    match variants {
-        [only] => {
-            let values = &product.variants[*only].option_values;
-            if values.is_empty() {
-                product.title.clone()
-            } else {
-                format!("{} ({})", product.title, values.join(", "))
-            }
-        }
-        _ => product.title.clone(),
+    let Some((first, rest)) = variants.split_first() else {
+        return product.title.clone();
+    };
+    let shared: Vec<&str> = product.variants[*first]
+        .option_values
+        .iter()
+        .enumerate()
+        .filter(|(i, value)| {
+            rest.iter()
+                .all(|&other| product.variants[other].option_values.get(*i) == Some(*value))
+        })
+        .map(|(_, value)| value.as_str())
+        .collect();
+    if shared.is_empty() {
+        product.title.clone()
+    } else {
+        format!("{} ({})", product.title, shared.join(", "))
     }
 }
 
@@ -969,6 +977,27 @@ mod tests {
         assert!(reply.text.contains("30 cm"), "{}", reply.text);
         let reply = super::tests::reply("do you have the skillet in 26 cm").unwrap();
         assert!(reply.text.contains("only 2 left"), "{}", reply.text);
+    }
+
+    #[test]
+    fn variants_sharing_the_named_value_are_named_by_it() {
+        let catalog = Catalog::new(vec![product(
+            "cover",
+            "Duvet Cover",
+            &["Size", "Color"],
+            vec![
+                variant(&["King", "White"], "139", Some(3)),
+                variant(&["King", "Sage"], "139", Some(3)),
+                variant(&["Double", "White"], "119", Some(3)),
+            ],
+        )]);
+        let message = normalize("how much is the duvet cover in king");
+        let reply = catalog.reply(&message, &message).unwrap();
+        assert!(
+            reply.text.starts_with("The Duvet Cover (King) costs 139."),
+            "{}",
+            reply.text
+        );
     }
 
     #[test]
