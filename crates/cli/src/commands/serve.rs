@@ -9,7 +9,10 @@ use std::sync::Arc;
 use anyhow::Context;
 use clap::Args;
 use frontdesk_knowledge::EngineSettings;
-use frontdesk_server::{RateLimits, Server, ServerSettings, DEFAULT_MAX_BODY_BYTES};
+use frontdesk_server::{
+    RateLimits, Server, ServerSettings, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_MAX_BODY_BYTES,
+    DEFAULT_MAX_CONNECTIONS,
+};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
@@ -55,6 +58,17 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     allowed_origins: Vec<String>,
+
+    /// How long a client may take to send a request's headers (for example 10s) before its
+    /// connection is closed; an idle kept-alive connection is closed after as long.
+    #[arg(long, env = "FRONTDESK_HEADER_READ_TIMEOUT",
+          default_value_t = humantime::Duration::from(DEFAULT_HEADER_READ_TIMEOUT))]
+    header_read_timeout: humantime::Duration,
+
+    /// Connections open at once, WebSockets included; more wait to be accepted. Keep the
+    /// open-files limit (`ulimit -n`) above it.
+    #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS", default_value_t = DEFAULT_MAX_CONNECTIONS)]
+    max_connections: usize,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -110,6 +124,8 @@ where
             messages_per_conversation: args.messages_per_minute,
         },
         allowed_origins: args.allowed_origins,
+        header_read_timeout: args.header_read_timeout.into(),
+        max_connections: args.max_connections,
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

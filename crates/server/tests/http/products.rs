@@ -53,5 +53,8 @@ async fn a_shopper_is_answered_from_the_catalog_and_counted(server: TestServer) 
         "{metrics}"
     );
     // It is for the team's analytics, not something the customer is shown.
-    assert!(stock["conversation"].get("buying_intent_at").is_none(), "{stock}");
+    assert!(
+        stock["conversation"].get("buying_intent_at").is_none(),
+        "{stock}"
+    );
 }
