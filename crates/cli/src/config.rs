@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use anyhow::Context;
 use frontdesk_knowledge::rules::{default_sensitive_topics, SensitiveTopic};
 use frontdesk_knowledge::DEFAULT_ANSWER_THRESHOLD;
-use frontdesk_server::{BusinessHours, HandoffSettings, RateLimits, DEFAULT_MAX_BODY_BYTES};
+use frontdesk_server::{
+    BusinessHours, HandoffSettings, RateLimits, DEFAULT_HEADER_READ_TIMEOUT,
+    DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
+};
 use serde::Deserialize;
 
 /// Where `frontdesk serve` listens unless told otherwise: loopback, for a reverse proxy
@@ -48,6 +51,22 @@ pub struct ServerConfig {
     pub messages_per_minute: NonZeroU32,
     pub allowed_origins: Vec<String>,
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Written like `10s` or `1m 30s`.
+    pub header_read_timeout: Timeout,
+    pub max_connections: usize,
+}
+
+/// A duration written for people (`10s`, `2m`), as the flags take it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timeout(pub std::time::Duration);
+
+impl<'de> Deserialize<'de> for Timeout {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(deserializer)?;
+        humantime::parse_duration(&text)
+            .map(Timeout)
+            .map_err(|err| serde::de::Error::custom(format!("`{text}` is not a duration: {err}")))
+    }
 }
 
 impl Default for ServerConfig {
@@ -62,6 +81,8 @@ impl Default for ServerConfig {
             messages_per_minute: limits.messages_per_conversation,
             allowed_origins: Vec::new(),
             trusted_proxies: Vec::new(),
+            header_read_timeout: Timeout(DEFAULT_HEADER_READ_TIMEOUT),
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -81,6 +102,8 @@ impl std::fmt::Debug for ServerConfig {
             .field("messages_per_minute", &self.messages_per_minute)
             .field("allowed_origins", &self.allowed_origins)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -284,6 +307,13 @@ allowed_origins = []
 # rate limits; empty: the TCP peer is the client, and the header is ignored.
 # Env FRONTDESK_TRUSTED_PROXIES (comma-separated), --trusted-proxy (repeated).
 trusted_proxies = []
+# A connection that has not sent a whole request line and headers this long after it
+# opened (or after its last response) is closed: slow clients cannot hold connections.
+# Env FRONTDESK_HEADER_READ_TIMEOUT, --header-read-timeout.
+header_read_timeout = "{header_timeout}"
+# Connections open at once, WebSockets included; more wait to be accepted. Keep the
+# open-files limit (ulimit -n) above it. Env FRONTDESK_MAX_CONNECTIONS, --max-connections.
+max_connections = {max_connections}
 
 [assistant]
 # Minimum calibrated confidence to answer; below it the assistant hands off.
@@ -323,6 +353,8 @@ default_sensitive_topics = true
         widget = server.widget_requests_per_minute,
         messages = server.messages_per_minute,
         threshold = DEFAULT_ANSWER_THRESHOLD,
+        header_timeout = humantime::format_duration(server.header_read_timeout.0),
+        max_connections = server.max_connections,
     )
 }
 

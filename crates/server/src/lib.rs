@@ -12,6 +12,7 @@
 //! - once the assistant hands off, it stays silent until a person hands back.
 
 pub mod auth;
+mod connections;
 mod conversation;
 mod error;
 mod events;
@@ -23,7 +24,7 @@ mod metrics;
 mod origin;
 mod routes;
 
-use std::future::{Future, IntoFuture};
+use std::future::Future;
 use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -37,6 +38,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::connections::Connections;
 use crate::conversation::TurnLocks;
 use crate::events::Events;
 pub use crate::hours::{BusinessHours, HandoffSettings};
@@ -48,6 +50,15 @@ use crate::metrics::Metrics;
 /// The largest request body accepted unless the settings say otherwise: a chat message
 /// of a few paragraphs fits with room to spare.
 pub const DEFAULT_MAX_BODY_BYTES: usize = 4 * 1024;
+
+/// How long a client has to send a request's line and headers unless the settings say
+/// otherwise: far more than any real client over a slow mobile link needs, and short
+/// enough that a client trickling bytes cannot hold connections for long.
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Connections open at once, open WebSockets included, unless the settings say otherwise.
+/// Each takes a file descriptor: the process's open-files limit must be above it.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 10_000;
 
 /// What the server is told at start-up.
 #[derive(Clone)]
@@ -68,6 +79,13 @@ pub struct ServerSettings {
     pub handoff: HandoffSettings,
     /// Reverse proxies whose `X-Forwarded-For` names the client for the rate limits.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// A connection that has not delivered a whole request line and headers this long
+    /// after it opened, or after its previous response, is closed (this also ends idle
+    /// kept-alive connections).
+    pub header_read_timeout: Duration,
+    /// Connections open at once, WebSockets included; further ones wait to be accepted
+    /// until one closes.
+    pub max_connections: usize,
 }
 
 impl Default for ServerSettings {
@@ -80,6 +98,8 @@ impl Default for ServerSettings {
             allowed_origins: Vec::new(),
             handoff: HandoffSettings::default(),
             trusted_proxies: Vec::new(),
+            header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
+            max_connections: DEFAULT_MAX_CONNECTIONS,
         }
     }
 }
@@ -95,6 +115,8 @@ impl std::fmt::Debug for ServerSettings {
             .field("allowed_origins", &self.allowed_origins)
             .field("handoff", &self.handoff)
             .field("trusted_proxies", &self.trusted_proxies)
+            .field("header_read_timeout", &self.header_read_timeout)
+            .field("max_connections", &self.max_connections)
             .finish()
     }
 }
@@ -105,8 +127,6 @@ pub enum ServerError {
     Settings(String),
     #[error("cannot set up the metrics: {0}")]
     Metrics(#[from] prometheus::Error),
-    #[error("the server stopped with an error: {0}")]
-    Serve(#[source] std::io::Error),
 }
 
 /// The HTTP server. Cloning is cheap; clones share everything.
@@ -165,6 +185,16 @@ impl Server {
             return Err(ServerError::Settings(
                 "the largest request body must be at least one byte".to_string(),
             ));
+        }
+        if settings.header_read_timeout.is_zero() {
+            return Err(ServerError::Settings(
+                "the header read timeout must be longer than zero".to_string(),
+            ));
+        }
+        if settings.max_connections == 0 || settings.max_connections > MAX_CONNECTIONS_CEILING {
+            return Err(ServerError::Settings(format!(
+                "the connection cap must be between 1 and {MAX_CONNECTIONS_CEILING}"
+            )));
         }
         if let Some(url) = &settings.public_url {
             check_public_url(url)?;
@@ -234,27 +264,15 @@ impl Server {
     ///
     /// While serving, it hears the events of the other instances on the same database
     /// and passes them to this instance's live streams.
+    ///
+    /// While serving, connections slow to send their headers are closed and at most
+    /// `max_connections` are open at once (see `connections.rs`).
     pub async fn serve<F>(&self, listener: TcpListener, shutdown: F) -> Result<(), ServerError>
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        // In-flight requests get SHUTDOWN_GRACE after the signal; a client that stalls
-        // half-way through a request must not keep the process alive for ever.
-        let signalled = Arc::new(tokio::sync::Notify::new());
-        let notify = signalled.clone();
-        let streams = self.state.shutdown.clone();
-        let shutdown = async move {
-            shutdown.await;
-            streams.cancel();
-            notify.notify_one();
-        };
-        // The peer's address is what the public side's rate limits are keyed on.
-        let service = self
-            .router()
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let serving = axum::serve(listener, service)
-            .with_graceful_shutdown(shutdown)
-            .into_future();
+        let settings = &self.state.settings;
+        let connections = Connections::new(settings.header_read_timeout, settings.max_connections);
         let sweeper = tokio::spawn(sweep_limits(self.state.clone()));
         let trainer = tokio::spawn(learning::retrain_when_asked(self.state.clone()));
         // Other instances' events are heard from before the first request is accepted, so
@@ -267,20 +285,21 @@ impl Server {
             async move { state.events.relay(stop, ready).await }
         });
         let _ = relay_ready.await;
-        let deadline = async {
-            signalled.notified().await;
-            tokio::time::sleep(SHUTDOWN_GRACE).await;
-        };
-        let served = tokio::select! {
-            served = serving => served.map_err(ServerError::Serve),
-            () = deadline => {
-                tracing::warn!(
-                    grace_s = SHUTDOWN_GRACE.as_secs(),
-                    "requests still in flight after the grace period; closing their connections"
-                );
-                Ok(())
-            }
-        };
+        connections
+            .accept_until(listener, self.router(), shutdown)
+            .await;
+        // Endless responses (event streams, WebSockets) end now, so that their
+        // connections can close.
+        self.state.shutdown.cancel();
+        // In-flight requests get SHUTDOWN_GRACE; a client that stalls half-way through a
+        // request must not keep the process alive for ever.
+        if !connections.drain(SHUTDOWN_GRACE).await {
+            tracing::warn!(
+                grace_s = SHUTDOWN_GRACE.as_secs(),
+                "requests still in flight after the grace period; closing their connections"
+            );
+            connections.abort().await;
+        }
         // A turn whose customer disconnected has no request left to wait for, but its
         // reply must still be stored before the process goes.
         self.state.tasks.close();
@@ -296,17 +315,16 @@ impl Server {
         if let Err(err) = relay.await {
             tracing::error!(%err, "the task relaying other instances' events failed");
         }
-        served
+        Ok(())
     }
 }
 
 /// How long requests and conversation turns in flight may take to finish after the
 /// shutdown signal.
-///
-/// Known shortcoming: there is no read timeout while a request is arriving, so a client
-/// that sends half a request holds its connection until shutdown (slowloris). A header
-/// read timeout on the HTTP connection builder, or a proxy in front, would lift it.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+
+/// The most connections a cap may allow: tokio's semaphore counts no further.
+const MAX_CONNECTIONS_CEILING: usize = tokio::sync::Semaphore::MAX_PERMITS;
 
 async fn sweep_limits(state: AppState) {
     let mut every = tokio::time::interval(limits::SWEEP_EVERY);

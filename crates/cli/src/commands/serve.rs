@@ -67,6 +67,16 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     trusted_proxies: Vec<IpAddr>,
+    /// How long a client may take to send a request's headers (for example 10s) before its
+    /// connection is closed; an idle kept-alive connection is closed after as long
+    /// [default: 10s].
+    #[arg(long, env = "FRONTDESK_HEADER_READ_TIMEOUT")]
+    header_read_timeout: Option<humantime::Duration>,
+
+    /// Connections open at once, WebSockets included; more wait to be accepted. Keep the
+    /// open-files limit (`ulimit -n`) above it [default: 10000].
+    #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS")]
+    max_connections: Option<usize>,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -91,6 +101,8 @@ pub struct ServeSettings {
     messages_per_minute: NonZeroU32,
     allowed_origins: Vec<String>,
     trusted_proxies: Vec<IpAddr>,
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
 }
 
 impl ServeArgs {
@@ -115,6 +127,10 @@ impl ServeArgs {
                 true => file.trusted_proxies.clone(),
                 false => self.trusted_proxies,
             },
+            header_read_timeout: self
+                .header_read_timeout
+                .map_or(file.header_read_timeout.0, Into::into),
+            max_connections: self.max_connections.unwrap_or(file.max_connections),
         }
     }
 }
@@ -165,6 +181,8 @@ where
         allowed_origins: args.allowed_origins,
         handoff: workspace.config().handoff.settings()?,
         trusted_proxies: args.trusted_proxies,
+        header_read_timeout: args.header_read_timeout,
+        max_connections: args.max_connections,
     };
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();

@@ -5,6 +5,7 @@ mod support;
 
 mod answer;
 mod browser;
+mod connections;
 mod feedback;
 mod handoff;
 mod health;
