@@ -180,6 +180,7 @@ async fn locked_turn(
     // A decision takes about a millisecond from words alone, so it runs here rather
     // than on a blocking thread.
     let decision = engine.decide_in_context(&customer.text, previous.as_ref());
+    let decision = second_chance(decision, &history, &customer);
     state.metrics.count_decision(&decision);
     let (reply, conversation) = reply_with(state, conversation, decision, &history).await?;
     Ok(Turn {
@@ -255,6 +256,35 @@ async fn what_happens_next(state: &AppState) -> Option<String> {
     };
     handoff_notice(handoff, measured, jiff::Timestamp::now())
 }
+
+/// A first unsure turn asks the customer to say it another way; the second unsure turn in
+/// a row hands off. One rephrasing often gives the words the assistant knows, and costs
+/// the customer less than a wait for a person; two in a row mean the assistant cannot
+/// help. Rules (a person asked for, a sensitive topic) still hand off at once.
+fn second_chance(decision: Decision, history: &[Message], current: &Message) -> Decision {
+    let unsure = |decision: &Decision| decision.reason == Some(Reason::LowConfidence);
+    if decision.kind != DecisionKind::Escalate || !unsure(&decision) {
+        return decision;
+    }
+    let last_reply = history
+        .iter()
+        .rfind(|message| message.id < current.id && message.author == Author::Assistant);
+    let asked_already = last_reply
+        .and_then(|message| message.decision.as_ref())
+        .is_some_and(|previous| previous.kind == DecisionKind::Clarify && unsure(previous));
+    if asked_already {
+        return decision;
+    }
+    Decision {
+        kind: DecisionKind::Clarify,
+        text: REPHRASE_TEXT.to_string(),
+        ..decision
+    }
+}
+
+/// What the assistant says on a first unsure turn.
+const REPHRASE_TEXT: &str = "I'm not sure I understood that. Could you say it another way, \
+     perhaps with a detail or two? If I still can't help, I'll pass you to a person.";
 
 /// The customer's message before `current` and what the assistant answered it with,
 /// when it was recent enough for `current` to be leaning on it.

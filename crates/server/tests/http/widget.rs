@@ -258,7 +258,41 @@ async fn bad_messages_are_refused_and_not_stored(server: TestServer) {
     assert_eq!(error["field"], "after", "{error}");
 }
 
+/// Two messages the fixture is unsure of (confidence just under its 0.5 threshold).
+const UNSURE: [&str; 2] = [
+    "the plastic thing with my money fell out of my pocket",
+    "I left my wallet card on the bus yesterday",
+];
+
+/// The first unsure turn asks the customer to say it another way; the second in a row
+/// hands off, with both messages in the summary.
+async fn two_unsure_turns_in_a_row_hand_off(server: TestServer) {
+    let (id, token) = open(&server).await;
+    let first = say(&server, &token, UNSURE[0]).await;
+    assert_eq!(first["conversation"]["status"], "bot", "{first}");
+    let asked = first["messages"][1]["text"].as_str().unwrap();
+    assert!(asked.contains("say it another way"), "{asked}");
+
+    let second = say(&server, &token, UNSURE[1]).await;
+    assert_eq!(second["conversation"]["status"], "waiting", "{second}");
+    let stored = server.store.conversation(id).await.unwrap().unwrap();
+    assert_eq!(stored.handoff_reason, Some(Reason::LowConfidence));
+    let summary = stored.handoff_summary.unwrap();
+    assert!(
+        summary.contains(UNSURE[0]) && summary.contains(UNSURE[1]),
+        "{summary}"
+    );
+
+    // An answer in between starts the count again.
+    let (_, token) = open(&server).await;
+    say(&server, &token, UNSURE[0]).await;
+    say(&server, &token, LOST_CARD.0).await;
+    let again = say(&server, &token, UNSURE[1]).await;
+    assert_eq!(again["conversation"]["status"], "bot", "{again}");
+}
+
 on_both_backends!(
+    two_unsure_turns_in_a_row_hand_off,
     a_customer_is_answered_then_handed_to_a_person,
     the_assistant_answers_again_once_handed_back_or_reopened,
     messages_sent_together_take_turns,
