@@ -19,32 +19,17 @@
 //! floor for what the server does with a load generator elsewhere.
 
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use frontdesk_knowledge::import::{read_faqs, read_tickets};
-use frontdesk_knowledge::rules::default_sensitive_topics;
-use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+mod common;
+
+use common::{data_dir, setting};
 use frontdesk_server::{RateLimits, Server, ServerSettings};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
 const BENCH_TOKEN: &str = "bench-token";
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("FRONTDESK_BENCH_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/banking77"),
-    }
-}
 
 fn questions(dir: &std::path::Path) -> Vec<String> {
     let text = std::fs::read_to_string(dir.join("dev.jsonl")).expect("dev.jsonl is readable");
@@ -60,13 +45,7 @@ fn main() {
     let seconds = setting("FRONTDESK_BENCH_SECONDS", 10);
 
     let started = Instant::now();
-    let snapshot = KnowledgeSnapshot {
-        faqs: read_faqs(&dir.join("kb.jsonl")).expect("kb.jsonl imports"),
-        tickets: read_tickets(&dir.join("tickets.jsonl")).expect("tickets.jsonl imports"),
-        passages: Vec::new(),
-    };
-    let settings = EngineSettings::new(0.9, default_sensitive_topics()).expect("rules compile");
-    let engine = Engine::build(None, snapshot, "bench", settings, &|_| {}).expect("trains");
+    let engine = common::train(&dir);
     println!("trained on {} in {:.1?}", dir.display(), started.elapsed());
     let messages = Arc::new(questions(&dir));
 

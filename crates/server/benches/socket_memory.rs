@@ -29,14 +29,13 @@
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::num::NonZeroU32;
-use std::path::PathBuf;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use frontdesk_knowledge::import::{read_faqs, read_tickets};
-use frontdesk_knowledge::rules::default_sensitive_topics;
-use frontdesk_knowledge::{Engine, EngineSettings, KnowledgeSnapshot};
+mod common;
+
+use common::{data_dir, setting};
 use frontdesk_server::{RateLimits, Server, ServerSettings};
 use frontdesk_store::Store;
 use futures_util::{stream, SinkExt, StreamExt};
@@ -59,20 +58,6 @@ const SPARE_FILES: u64 = 256;
 const MIB: f64 = 1024.0 * 1024.0;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
-
-fn setting(name: &str, default: u64) -> u64 {
-    std::env::var(name)
-        .ok()
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-fn data_dir() -> PathBuf {
-    match std::env::var_os("FRONTDESK_BENCH_DATA") {
-        Some(dir) => PathBuf::from(dir),
-        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/banking77"),
-    }
-}
 
 fn main() -> ExitCode {
     let sockets = setting("FRONTDESK_BENCH_SOCKETS", 5000) as usize;
@@ -127,13 +112,7 @@ fn raise_open_files(needed: u64) -> Result<(), String> {
 /// input closes (so it cannot outlive the client, even one that crashed).
 fn serve() {
     let dir = data_dir();
-    let snapshot = KnowledgeSnapshot {
-        faqs: read_faqs(&dir.join("kb.jsonl")).expect("kb.jsonl imports"),
-        tickets: read_tickets(&dir.join("tickets.jsonl")).expect("tickets.jsonl imports"),
-        passages: Vec::new(),
-    };
-    let settings = EngineSettings::new(0.9, default_sensitive_topics()).expect("rules compile");
-    let engine = Engine::build(None, snapshot, "bench", settings, &|_| {}).expect("trains");
+    let engine = common::train(&dir);
 
     let scratch = tempfile::tempdir().expect("a temporary folder");
     let database = format!("sqlite://{}", scratch.path().join("bench.db").display());
