@@ -71,15 +71,19 @@ impl Connections {
         let mut make_service = router.into_make_service_with_connect_info::<SocketAddr>();
         let mut shutdown = pin!(shutdown);
         loop {
+            // Shutdown first: a steady stream of connections must not keep it waiting.
             let place = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
                 place = self.places.clone().acquire_owned() => match place {
                     Ok(place) => place,
                     // The semaphore is never closed; were it, nothing more could be served.
                     Err(_) => break,
                 },
-                () = &mut shutdown => break,
             };
             let (stream, peer) = tokio::select! {
+                biased;
+                () = &mut shutdown => break,
                 accepted = listener.accept() => match accepted {
                     Ok(accepted) => accepted,
                     Err(err) => {
@@ -87,7 +91,6 @@ impl Connections {
                         continue;
                     }
                 },
-                () = &mut shutdown => break,
             };
             self.serve(&mut make_service, stream, peer, place).await;
         }

@@ -190,6 +190,9 @@ where
     server.set_engine(Arc::new(engine));
     server.set_trainer(trainer);
 
+    // Listened for before the address is announced: a SIGTERM sent the moment a
+    // supervisor sees the server up must stop it gracefully, not kill it.
+    let shutdown = shutdown_signal();
     let listener = TcpListener::bind(&args.listen)
         .await
         .with_context(|| format!("cannot listen on {}", args.listen))?;
@@ -206,7 +209,7 @@ where
         public_url,
     })
     .await?;
-    server.serve(listener, shutdown_signal()).await?;
+    server.serve(listener, shutdown).await?;
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)
@@ -239,32 +242,44 @@ impl Listening {
 }
 
 /// Completes on Ctrl-C or, on Unix, SIGTERM (what service managers and containers send).
-async fn shutdown_signal() {
-    let interrupt = async {
+/// The signals are taken over when this is called, not when the future is first polled.
+fn shutdown_signal() -> impl Future<Output = ()> {
+    #[cfg(unix)]
+    let signals = {
+        use tokio::signal::unix::{signal, SignalKind};
+        (
+            signal(SignalKind::interrupt()),
+            signal(SignalKind::terminate()),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let (interrupt, terminate) = signals;
+            let wait = |stream: std::io::Result<tokio::signal::unix::Signal>,
+                        name: &'static str| {
+                async move {
+                    match stream {
+                        Ok(mut stream) => {
+                            stream.recv().await;
+                        }
+                        Err(err) => {
+                            tracing::warn!(%err, signal = name, "cannot listen for the signal");
+                            std::future::pending::<()>().await;
+                        }
+                    }
+                }
+            };
+            tokio::select! {
+                () = wait(interrupt, "SIGINT") => {}
+                () = wait(terminate, "SIGTERM") => {}
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(err) = tokio::signal::ctrl_c().await {
             tracing::warn!(%err, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        use tokio::signal::unix::{signal, SignalKind};
-        match signal(SignalKind::terminate()) {
-            Ok(mut terminate) => {
-                terminate.recv().await;
-            }
-            Err(err) => {
-                tracing::warn!(%err, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-
-    tokio::select! {
-        () = interrupt => {}
-        () = terminate => {}
+        tracing::info!("shutting down: finishing the requests in flight");
     }
-    tracing::info!("shutting down: finishing the requests in flight");
 }
