@@ -188,41 +188,33 @@ fn settings_are_layered_file_then_environment_then_flags() {
     // The file's listen address is no use: the flag given by `start` must win over it.
     let file = "[server]\nlisten = \"127.0.0.1:1\"\napi_token = \"tok-from-file\"\n";
     std::fs::write(&settings, file).unwrap();
-    let ask = r#"{"message": "hello"}"#;
-    let bearer = |token: &str| format!("Authorization: Bearer {token}\r\n");
+    // The status line of an answer request, with the token when one is given.
+    let ask = |running: &Running, token: Option<&str>| {
+        let bearer = token.map_or(String::new(), |t| format!("Authorization: Bearer {t}\r\n"));
+        http(
+            &running.address,
+            "POST",
+            "/api/v1/answer",
+            &bearer,
+            r#"{"message": "hello"}"#,
+        )
+        .0
+    };
 
     let mut running = start(&frontdesk, &[]);
-    let (status, _) = http(&running.address, "POST", "/api/v1/answer", "", ask);
+    let status = ask(&running, None);
     assert!(status.contains("401"), "the file's token applies: {status}");
-    let (status, _) = http(
-        &running.address,
-        "POST",
-        "/api/v1/answer",
-        &bearer("tok-from-file"),
-        ask,
-    );
+    let status = ask(&running, Some("tok-from-file"));
     assert!(status.contains("200"), "{status}");
     terminate(&mut running);
 
     let mut running = start(&frontdesk, &[("FRONTDESK_API_TOKEN", "tok-from-env")]);
-    let (status, _) = http(
-        &running.address,
-        "POST",
-        "/api/v1/answer",
-        &bearer("tok-from-file"),
-        ask,
-    );
+    let status = ask(&running, Some("tok-from-file"));
     assert!(
         status.contains("401"),
         "the environment wins over the file: {status}"
     );
-    let (status, _) = http(
-        &running.address,
-        "POST",
-        "/api/v1/answer",
-        &bearer("tok-from-env"),
-        ask,
-    );
+    let status = ask(&running, Some("tok-from-env"));
     assert!(status.contains("200"), "{status}");
     terminate(&mut running);
 }
