@@ -45,6 +45,9 @@ pub enum Reason {
     Gibberish,
     /// The message is only a greeting or thanks.
     Greeting,
+    /// The answer would have promised what only a person can do (a refund, a
+    /// cancellation): found by the guards of a generated answer.
+    ActionNeeded,
 }
 
 impl Reason {
@@ -59,10 +62,11 @@ impl Reason {
             Reason::TooShort => "too_short",
             Reason::Gibberish => "gibberish",
             Reason::Greeting => "greeting",
+            Reason::ActionNeeded => "action_needed",
         }
     }
 
-    pub const ALL: [Reason; 9] = [
+    pub const ALL: [Reason; 10] = [
         Reason::LowConfidence,
         Reason::NoKnowledge,
         Reason::PersonRequested,
@@ -72,6 +76,7 @@ impl Reason {
         Reason::TooShort,
         Reason::Gibberish,
         Reason::Greeting,
+        Reason::ActionNeeded,
     ];
 }
 
@@ -140,4 +145,26 @@ pub struct Decision {
     pub text: String,
     pub reason: Option<Reason>,
     pub sources: Vec<SourceRef>,
+    /// Set when a language model was asked to phrase the answer: what became of it.
+    /// Absent from the JSON otherwise, so extractive decisions read as they always did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub generation: Option<GenerationNote>,
+}
+
+/// What became of a generated answer, kept with the decision for the inbox and the logs.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct GenerationNote {
+    pub model: String,
+    /// `generated` (the customer got the model's text), `fell_back` (the extractive answer
+    /// went instead) or `handed_off` (the answer would have promised an action).
+    pub outcome: String,
+    /// The guard or failure that stopped the generated text, when one did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cause: Option<String>,
+    pub prompt_tokens: u32,
+    pub completion_tokens: u32,
+    /// From asking the model to its first token, when it said anything.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_token_ms: Option<u64>,
+    pub elapsed_ms: u64,
 }

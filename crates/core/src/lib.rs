@@ -17,6 +17,6 @@ pub use conversation::{
     Message, NewConversation, NewMessage, Role, StatusChange, UnixMillis, UnknownName, User,
     Visibility,
 };
-pub use decision::{Decision, DecisionKind, Reason, SourceKind, SourceRef};
+pub use decision::{Decision, DecisionKind, GenerationNote, Reason, SourceKind, SourceRef};
 pub use knowledge::{DocPassage, FaqEntry, KnowledgeKind, Ticket};
 pub use product::{Product, ProductStatus, ProductVariant};

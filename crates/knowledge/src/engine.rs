@@ -326,6 +326,7 @@ impl Engine {
                 },
                 reason: Some(*reason),
                 sources: Vec::new(),
+                generation: None,
             },
             Assessment::Candidate(candidate) if candidate.confidence >= threshold => {
                 self.answer(candidate)
@@ -342,6 +343,7 @@ impl Engine {
                 text: UNSURE_TEXT.to_string(),
                 reason: Some(Reason::LowConfidence),
                 sources: Vec::new(),
+                generation: None,
             },
         }
     }
@@ -379,6 +381,7 @@ impl Engine {
             text,
             reason: None,
             sources,
+            generation: None,
         }
     }
 
@@ -389,6 +392,13 @@ impl Engine {
             SourceKind::Product => self.catalog.title(&source.id).map(str::to_string),
             _ => self.model.source_title(source),
         }
+    }
+
+    /// What a source says, for a language model to phrase an answer from. Products have
+    /// no text of their own here: the catalog's reply, which the decision carries, is
+    /// what they say.
+    pub fn source_text(&self, source: &SourceRef) -> Option<String> {
+        self.model.source_text(source)
     }
 
     /// The FAQ id of a target, for evaluation.
@@ -410,6 +420,7 @@ fn catalog_answer(reply: CatalogReply) -> Decision {
         text: reply.text,
         reason: None,
         sources: reply.sources,
+        generation: None,
     }
 }
 

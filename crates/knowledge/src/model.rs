@@ -450,6 +450,26 @@ impl Model {
         }
     }
 
+    /// What a source says, for a language model to phrase an answer from: an FAQ's
+    /// question and answer, a passage's heading and text.
+    pub fn source_text(&self, source: &SourceRef) -> Option<String> {
+        match source.kind {
+            SourceKind::Faq => self
+                .saved
+                .faqs
+                .iter()
+                .find(|f| f.id == source.id)
+                .map(|f| format!("{}\n{}", f.question, f.answer)),
+            SourceKind::Doc => self
+                .saved
+                .passages
+                .iter()
+                .find(|p| p.id == source.id)
+                .map(|p| format!("{}\n{}", p.title, p.text)),
+            SourceKind::Ticket | SourceKind::Product => None,
+        }
+    }
+
     pub fn search(&self, normalized: &str, limit: usize) -> Vec<Hit> {
         self.index.search(normalized, limit).unwrap_or_else(|err| {
             tracing::warn!(%err, "lexical search failed; answering from the classifier alone");

@@ -358,6 +358,7 @@ mod tests {
             text: answer.text.clone(),
             reason: None,
             sources: Vec::new(),
+            generation: None,
         });
         let current = message(3, Author::Customer, "and how long does that take");
         let history = vec![

@@ -45,6 +45,7 @@ mod postgres;
 mod sql;
 mod sqlite;
 mod team;
+mod usage;
 
 use std::fmt;
 use std::time::Instant;
@@ -60,6 +61,7 @@ pub use crate::error::StoreError;
 use crate::live::Live;
 pub use crate::live::{ConversationLock, Listener, Notice, MAX_NOTIFICATION_BYTES};
 pub use crate::team::{normalize_email, ApiToken};
+pub use crate::usage::{utc_day, ConversationUsage, DayUsage, GenerationRecord};
 
 /// The progress callback of the imports: called with the number of rows written so far.
 /// Spelt out in the public signatures; the lifetime keeps it from defaulting to 'static.
