@@ -7,6 +7,10 @@ use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use frontdesk_generate::{
+    GenerationSettings, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE,
+    DEFAULT_TIME_BUDGET,
+};
 use frontdesk_knowledge::rules::{default_sensitive_topics, SensitiveTopic};
 use frontdesk_knowledge::DEFAULT_ANSWER_THRESHOLD;
 use frontdesk_server::{
@@ -30,6 +34,8 @@ pub struct Config {
     pub assistant: AssistantConfig,
     #[serde(default)]
     pub handoff: HandoffConfig,
+    #[serde(default)]
+    pub generation: GenerationConfig,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -231,6 +237,128 @@ impl AssistantConfig {
     }
 }
 
+/// Answers phrased by a language model. Unset `base_url`: extractive answers only.
+#[derive(Clone, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GenerationConfig {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: Option<String>,
+    /// A file holding the API key (its first line), kept out of the settings file.
+    pub api_key_file: Option<PathBuf>,
+    pub time_budget: Timeout,
+    pub first_token_timeout: Timeout,
+    pub max_tokens: u32,
+    pub temperature: f32,
+    pub tone: String,
+}
+
+impl Default for GenerationConfig {
+    fn default() -> Self {
+        GenerationConfig {
+            base_url: None,
+            model: None,
+            api_key: None,
+            api_key_file: None,
+            time_budget: Timeout(DEFAULT_TIME_BUDGET),
+            first_token_timeout: Timeout(DEFAULT_FIRST_TOKEN_TIMEOUT),
+            max_tokens: DEFAULT_MAX_TOKENS,
+            temperature: DEFAULT_TEMPERATURE,
+            tone: String::new(),
+        }
+    }
+}
+
+// By hand, so that the API key never reaches a log or an error through `{:?}`.
+impl std::fmt::Debug for GenerationConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GenerationConfig")
+            .field("base_url", &self.base_url)
+            .field("model", &self.model)
+            .field("api_key", &self.api_key.as_ref().map(|_| "<set>"))
+            .field("api_key_file", &self.api_key_file)
+            .field("time_budget", &self.time_budget)
+            .field("first_token_timeout", &self.first_token_timeout)
+            .field("max_tokens", &self.max_tokens)
+            .field("temperature", &self.temperature)
+            .field("tone", &self.tone)
+            .finish()
+    }
+}
+
+/// The generation settings' environment variables, read once by the caller so that
+/// tests can pass their own.
+#[derive(Default)]
+pub struct GenerationEnv {
+    pub base_url: Option<String>,
+    pub model: Option<String>,
+    pub api_key: Option<String>,
+}
+
+impl GenerationEnv {
+    pub fn from_process() -> Self {
+        let read = |name: &str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        GenerationEnv {
+            base_url: read("FRONTDESK_LLM_BASE_URL"),
+            model: read("FRONTDESK_LLM_MODEL"),
+            api_key: read("FRONTDESK_LLM_API_KEY"),
+        }
+    }
+}
+
+impl GenerationConfig {
+    /// The settings for the generator, the environment winning over the file; `None`
+    /// when no base URL is set anywhere. Fails naming the setting that is wrong.
+    pub fn settings(&self, env: GenerationEnv) -> anyhow::Result<Option<GenerationSettings>> {
+        let Some(base_url) = env.base_url.or_else(|| self.base_url.clone()) else {
+            return Ok(None);
+        };
+        let model = env.model.or_else(|| self.model.clone()).context(
+            "generation.model (env FRONTDESK_LLM_MODEL) must name the model when a base URL \
+             is set",
+        )?;
+        let api_key = match (env.api_key, &self.api_key, &self.api_key_file) {
+            (Some(key), _, _) => Some(key),
+            (None, Some(key), _) => Some(key.clone()),
+            (None, None, Some(file)) => Some(read_key_file(file)?),
+            (None, None, None) => None,
+        };
+        if !(0.0..=2.0).contains(&self.temperature) {
+            anyhow::bail!(
+                "generation.temperature must be between 0 and 2, not {}",
+                self.temperature
+            );
+        }
+        if self.max_tokens == 0 {
+            anyhow::bail!("generation.max_tokens must be at least 1");
+        }
+        if self.time_budget.0.is_zero() || self.first_token_timeout.0.is_zero() {
+            anyhow::bail!("generation.time_budget and first_token_timeout must be above zero");
+        }
+        let mut settings = GenerationSettings::new(base_url, model);
+        settings.api_key = api_key;
+        settings.time_budget = self.time_budget.0;
+        settings.first_token_timeout = self.first_token_timeout.0;
+        settings.max_tokens = self.max_tokens;
+        settings.temperature = self.temperature;
+        settings.tone = self.tone.clone();
+        // Fails here, naming the address, rather than at the first answer.
+        frontdesk_generate::ChatClient::new(&settings)
+            .context("generation.base_url (env FRONTDESK_LLM_BASE_URL) is not usable")?;
+        Ok(Some(settings))
+    }
+}
+
+fn read_key_file(path: &Path) -> anyhow::Result<String> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read generation.api_key_file {}", path.display()))?;
+    let key = text.lines().next().unwrap_or("").trim().to_string();
+    if key.is_empty() {
+        anyhow::bail!("generation.api_key_file {} is empty", path.display());
+    }
+    Ok(key)
+}
+
 impl Config {
     /// Reads the file when there is one; `required` says whether its absence is an error
     /// (a file named on the command line must exist, the data dir's default need not).
@@ -247,6 +375,9 @@ impl Config {
         // whichever folder frontdesk is started from.
         if let (Some(model), Some(folder)) = (&config.assistant.embedding_model, path.parent()) {
             config.assistant.embedding_model = Some(folder.join(model));
+        }
+        if let (Some(file), Some(folder)) = (&config.generation.api_key_file, path.parent()) {
+            config.generation.api_key_file = Some(folder.join(file));
         }
         Ok(config)
     }
@@ -347,6 +478,26 @@ default_sensitive_topics = true
 # friday = "09:00-17:30"
 # saturday = "closed"
 # sunday = "closed"
+
+[generation]
+# Answers phrased by a language model from the sources the assistant found, through any
+# OpenAI-compatible API (Ollama, vLLM, llama.cpp's server, hosted providers). Unset
+# base_url: the FAQ's own text is the answer. Whether to answer stays the assistant's
+# decision; `--no-generate` turns phrasing off for one command.
+# Env FRONTDESK_LLM_BASE_URL, FRONTDESK_LLM_MODEL.
+# base_url = "http://127.0.0.1:11434/v1"
+# model = "llama3.2:3b"
+# The API key, sent as a bearer token and never logged. Prefer the environment
+# (FRONTDESK_LLM_API_KEY) or a file to keep it out of this one.
+# api_key_file = "llm-api-key"
+# The whole answer must arrive within time_budget and its first token within
+# first_token_timeout, or the FAQ's own text goes instead.
+time_budget = "{time_budget}"
+first_token_timeout = "{first_token}"
+max_tokens = {max_tokens}
+temperature = {temperature}
+# The business's tone and rules, added to the model's instructions.
+tone = ""
 "#,
         listen = server.listen,
         max_body_bytes = server.max_body_bytes,
@@ -355,6 +506,10 @@ default_sensitive_topics = true
         threshold = DEFAULT_ANSWER_THRESHOLD,
         header_timeout = humantime::format_duration(server.header_read_timeout.0),
         max_connections = server.max_connections,
+        time_budget = humantime::format_duration(DEFAULT_TIME_BUDGET),
+        first_token = humantime::format_duration(DEFAULT_FIRST_TOKEN_TIMEOUT),
+        max_tokens = DEFAULT_MAX_TOKENS,
+        temperature = DEFAULT_TEMPERATURE,
     )
 }
 
@@ -386,5 +541,66 @@ mod tests {
         let handoff = parsed.handoff.settings().unwrap();
         assert!(handoff.business_hours.is_some());
         assert_eq!(parsed.assistant.sensitive_topics.len(), 1);
+        // The example's key file does not exist here; that it is read is tested below.
+        assert!(parsed.generation.api_key_file.is_some());
+        let mut generation = parsed.generation.clone();
+        generation.api_key_file = None;
+        let generation = generation
+            .settings(GenerationEnv::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(generation.model, "llama3.2:3b");
+    }
+
+    #[test]
+    fn the_environment_wins_over_the_file_for_generation() {
+        let file: Config = toml::from_str(
+            "[generation]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"from-file\"\n",
+        )
+        .unwrap();
+        let env = GenerationEnv {
+            base_url: Some("http://127.0.0.1:2/v1".to_string()),
+            model: None,
+            api_key: Some("sk-env".to_string()),
+        };
+        let settings = file.generation.settings(env).unwrap().unwrap();
+        assert_eq!(settings.base_url, "http://127.0.0.1:2/v1");
+        assert_eq!(settings.model, "from-file");
+        assert_eq!(settings.api_key.as_deref(), Some("sk-env"));
+
+        // No base URL anywhere: no generation. A base URL without a model: an error.
+        let none = Config::default()
+            .generation
+            .settings(GenerationEnv::default());
+        assert!(none.unwrap().is_none());
+        let env = GenerationEnv {
+            base_url: Some("http://127.0.0.1:2/v1".to_string()),
+            ..GenerationEnv::default()
+        };
+        let err = Config::default().generation.settings(env).unwrap_err();
+        assert!(err.to_string().contains("FRONTDESK_LLM_MODEL"), "{err}");
+    }
+
+    #[test]
+    fn the_api_key_can_come_from_a_file_beside_the_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("key"), "sk-from-file\n").unwrap();
+        let settings_path = dir.path().join("frontdesk.toml");
+        std::fs::write(
+            &settings_path,
+            "[generation]\nbase_url = \"http://127.0.0.1:1/v1\"\nmodel = \"m\"\n\
+             api_key_file = \"key\"\n",
+        )
+        .unwrap();
+        let config = Config::load(&settings_path, true).unwrap();
+        let settings = config
+            .generation
+            .settings(GenerationEnv::default())
+            .unwrap()
+            .unwrap();
+        assert_eq!(settings.api_key.as_deref(), Some("sk-from-file"));
+        // The key never shows in the settings' debug output.
+        assert!(!format!("{config:?}").contains("sk-from-file"));
+        assert!(!format!("{settings:?}").contains("sk-from-file"));
     }
 }

@@ -4,10 +4,11 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use anyhow::Context;
+use frontdesk_generate::GenerationSettings;
 use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
 use frontdesk_store::Store;
 
-use crate::config::Config;
+use crate::config::{Config, GenerationEnv};
 
 pub struct Workspace {
     data_dir: PathBuf,
@@ -54,6 +55,20 @@ impl Workspace {
         Store::connect(&self.database_url)
             .await
             .with_context(|| format!("cannot open the database for {}", self.data_dir.display()))
+    }
+
+    /// The model that phrases answers, from the settings file and the environment;
+    /// `None` when none is set or `no_generate` says not to.
+    pub fn generation_settings(
+        &self,
+        no_generate: bool,
+    ) -> anyhow::Result<Option<GenerationSettings>> {
+        if no_generate {
+            return Ok(None);
+        }
+        self.config
+            .generation
+            .settings(GenerationEnv::from_process())
     }
 
     /// The settings file's contents, defaults filled in.

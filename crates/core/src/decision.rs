@@ -128,6 +128,25 @@ impl SourceKind {
 pub struct SourceRef {
     pub kind: SourceKind,
     pub id: String,
+    /// What a customer or an agent reads for it: the FAQ's question, the passage's
+    /// heading, the product's title. Filled in for the replies of a conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title: Option<String>,
+    /// Where the customer can read more, when the owner gave an address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+impl SourceRef {
+    /// A reference by kind and id alone, untitled.
+    pub fn new(kind: SourceKind, id: impl Into<String>) -> Self {
+        SourceRef {
+            kind,
+            id: id.into(),
+            title: None,
+            url: None,
+        }
+    }
 }
 
 /// The assistant's decision for one message.

@@ -10,6 +10,7 @@
 //! extractive answer (the FAQ's own text) goes instead, within the configured time.
 
 mod client;
+mod decision;
 mod generator;
 pub mod guard;
 #[cfg(feature = "mock-server")]
@@ -18,6 +19,7 @@ mod prompt;
 mod settings;
 
 pub use client::{ChatClient, ChatMessage, GenerateError, Role, StreamEvent, Usage};
+pub use decision::{phrase_decision, PhrasedDecision, ACTION_NEEDED_TEXT};
 pub use generator::{Fallback, Generator, Outcome, Phrased};
 pub use prompt::{
     chat_messages, take_citations, Grounding, GroundingSource, PastTurn, RECENT_TURNS,

@@ -121,10 +121,7 @@ mod tests {
                 })
                 .collect(),
             sources: vec![GroundingSource {
-                reference: SourceRef {
-                    kind: SourceKind::Faq,
-                    id: "returns".to_string(),
-                },
+                reference: SourceRef::new(SourceKind::Faq, "returns"),
                 title: "What is your returns policy?".to_string(),
                 text: "Return any unused item within 30 days.".to_string(),
             }],

@@ -17,10 +17,7 @@ const DELIVERY: &str = "Delivery: standard delivery takes 3 to 5 working days.";
 
 fn grounding(question: &str) -> Grounding {
     let source = |id: &str, title: &str, text: &str| GroundingSource {
-        reference: SourceRef {
-            kind: SourceKind::Faq,
-            id: id.to_string(),
-        },
+        reference: SourceRef::new(SourceKind::Faq, id),
         title: title.to_string(),
         text: text.to_string(),
     };

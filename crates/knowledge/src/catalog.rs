@@ -249,6 +249,14 @@ impl Catalog {
             .map(|entry| entry.product.title.as_str())
     }
 
+    /// The page of the product with this id, when the catalog gives one.
+    pub fn url(&self, id: &str) -> Option<&str> {
+        self.products
+            .iter()
+            .find(|entry| entry.product.id == id)
+            .and_then(|entry| entry.product.url.as_deref())
+    }
+
     /// A reply to a question about the products `about` names, answering what `asking`
     /// asks (or, when `asking` asks nothing the catalog knows, what `about` asks). Both
     /// are normalised text; they differ for a follow-up ("is it in stock?" after "how
@@ -295,10 +303,7 @@ impl Catalog {
         };
         let sources = products
             .iter()
-            .map(|&i| SourceRef {
-                kind: SourceKind::Product,
-                id: self.products[i].product.id.clone(),
-            })
+            .map(|&i| SourceRef::new(SourceKind::Product, self.products[i].product.id.clone()))
             .collect();
         let reply = CatalogReply {
             text,

@@ -353,26 +353,17 @@ impl Engine {
         let (faq_id, text) = match candidate.target {
             Target::Faq(i) => {
                 let faq = self.model.faq(i);
-                sources.push(SourceRef {
-                    kind: SourceKind::Faq,
-                    id: faq.id.clone(),
-                });
+                sources.push(SourceRef::new(SourceKind::Faq, faq.id.clone()));
                 (Some(faq.id.clone()), faq.answer.clone())
             }
             Target::Passage(i) => {
                 let passage = self.model.passage(i);
-                sources.push(SourceRef {
-                    kind: SourceKind::Doc,
-                    id: passage.id.clone(),
-                });
+                sources.push(SourceRef::new(SourceKind::Doc, passage.id.clone()));
                 (None, passage.text.clone())
             }
         };
         if let Some(id) = candidate.evidence.and_then(|t| self.model.ticket_id(t)) {
-            sources.push(SourceRef {
-                kind: SourceKind::Ticket,
-                id: id.to_string(),
-            });
+            sources.push(SourceRef::new(SourceKind::Ticket, id));
         }
         Decision {
             kind: DecisionKind::Answer,
@@ -392,6 +383,25 @@ impl Engine {
             SourceKind::Product => self.catalog.title(&source.id).map(str::to_string),
             _ => self.model.source_title(source),
         }
+    }
+
+    /// `sources` with the titles and addresses customers and agents read them by.
+    pub fn titled(&self, sources: &[SourceRef]) -> Vec<SourceRef> {
+        sources
+            .iter()
+            .map(|source| {
+                let url = match source.kind {
+                    SourceKind::Faq => self.model.faq_url(&source.id),
+                    SourceKind::Product => self.catalog.url(&source.id),
+                    SourceKind::Doc | SourceKind::Ticket => None,
+                };
+                SourceRef {
+                    title: self.source_title(source),
+                    url: url.map(str::to_string),
+                    ..source.clone()
+                }
+            })
+            .collect()
     }
 
     /// What a source says, for a language model to phrase an answer from. Products have

@@ -23,7 +23,12 @@ use crate::import::ImportError;
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct EvalCase {
     pub message: String,
+    /// Read from `faq_id` too, so that a file of past tickets can serve as cases.
+    #[serde(alias = "faq_id")]
     pub expected: Option<String>,
+    /// What a person answered, to score answer texts against (`answer` in ticket files).
+    #[serde(default, alias = "answer")]
+    pub reference: Option<String>,
 }
 
 #[derive(Debug, Clone, Serialize)]

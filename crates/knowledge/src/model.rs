@@ -450,8 +450,17 @@ impl Model {
         }
     }
 
+    /// The address the owner gave for an FAQ entry.
+    pub fn faq_url(&self, id: &str) -> Option<&str> {
+        self.saved
+            .faqs
+            .iter()
+            .find(|f| f.id == id)
+            .and_then(|f| f.url.as_deref())
+    }
+
     /// What a source says, for a language model to phrase an answer from: an FAQ's
-    /// question and answer, a passage's heading and text.
+    /// answer, a passage's text (their titles are [`Model::source_title`]).
     pub fn source_text(&self, source: &SourceRef) -> Option<String> {
         match source.kind {
             SourceKind::Faq => self
@@ -459,13 +468,13 @@ impl Model {
                 .faqs
                 .iter()
                 .find(|f| f.id == source.id)
-                .map(|f| format!("{}\n{}", f.question, f.answer)),
+                .map(|f| f.answer.clone()),
             SourceKind::Doc => self
                 .saved
                 .passages
                 .iter()
                 .find(|p| p.id == source.id)
-                .map(|p| format!("{}\n{}", p.title, p.text)),
+                .map(|p| p.text.clone()),
             SourceKind::Ticket | SourceKind::Product => None,
         }
     }

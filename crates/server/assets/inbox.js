@@ -96,9 +96,15 @@ function messageItem(message) {
     const decision = message.decision;
     meta += ` · ${decision.decision} ${decision.confidence.toFixed(2)}`;
     if (decision.reason) meta += ` (${decision.reason})`;
+    const generation = decision.generation;
+    if (generation) {
+      meta += ` · ${generation.outcome.replace("_", " ")} by ${generation.model}`;
+      if (generation.cause) meta += ` (${generation.cause})`;
+    }
   }
   if (message.sources && message.sources.length > 0) {
-    meta += ` · from ${message.sources.map((s) => `${s.kind}:${s.id}`).join(", ")}`;
+    const named = message.sources.map((s) => s.title ? `${s.kind} "${s.title}"` : `${s.kind}:${s.id}`);
+    meta += ` · from ${named.join(", ")}`;
   }
   item.append(element("span", meta, "meta"));
   item.append(document.createTextNode(message.text));

@@ -65,6 +65,8 @@
     "  white-space: pre-wrap; overflow-wrap: anywhere; }",
     ".bubble .who { display: block; font-size: 11px; opacity: .7; }",
     ".bubble .link { color: inherit; text-decoration: underline; }",
+    ".bubble .sources { display: block; margin-top: 4px; font-size: 11px; opacity: .75; }",
+    ".bubble.draft { opacity: .8; }",
     ".customer { align-self: flex-end; background: #2b5d4f; color: #fff; }",
     ".assistant, .agent, .greeting { align-self: flex-start; background: #fff;",
     "  border: 1px solid #dedbd3; }",
@@ -96,7 +98,8 @@
     reconnectMs: RECONNECT_FIRST_MS,
     reconnectTimer: null,
     sending: false,
-    shown: {}
+    shown: {},
+    draft: null
   };
 
   // ----- storage: a browser may refuse it (private modes); the chat still works.
@@ -266,6 +269,11 @@
     }
     var author = String(message.author);
     var node = bubble(author, authorName(author), String(message.text));
+    if (author === "assistant") {
+      appendSources(node, message.sources);
+      // The stored reply replaces the answer shown while it was being written.
+      clearDraft();
+    }
     node.setAttribute("data-id", String(message.id));
     state.shown[message.id] = true;
     var later = null;
@@ -284,6 +292,62 @@
     if (panel.hidden && author !== "customer") {
       launcher.classList.add("unread");
       launcher.setAttribute("aria-label", "Open the chat (new message): " + title);
+    }
+  }
+
+  // "from: <title>" under an answer, one per source the shop named; a source with an
+  // address links to it. Titles are the shop's own text, set as text like the rest.
+  function appendSources(node, sources) {
+    if (!Array.isArray(sources)) {
+      return;
+    }
+    var titled = sources.filter(function (source) {
+      return source && typeof source.title === "string" && source.title;
+    });
+    if (titled.length === 0) {
+      return;
+    }
+    var line = el("span", "sources", "from: ");
+    titled.forEach(function (source, i) {
+      if (i > 0) {
+        line.appendChild(document.createTextNode(", "));
+      }
+      if (typeof source.url === "string" && /^https?:\/\//.test(source.url)) {
+        var link = el("a", "link", source.title);
+        link.href = source.url;
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        line.appendChild(link);
+      } else {
+        line.appendChild(document.createTextNode(source.title));
+      }
+    });
+    node.appendChild(line);
+  }
+
+  // A generated answer arrives sentence by sentence as "draft" frames, each holding the
+  // text so far; one bubble shows it until the stored reply comes.
+  function showDraft(text) {
+    if (typeof text !== "string") {
+      return;
+    }
+    if (!state.draft) {
+      state.draft = bubble("assistant draft", authorName("assistant"), "");
+      state.draft.setAttribute("aria-busy", "true");
+      log.appendChild(state.draft);
+    }
+    var who = state.draft.firstChild;
+    while (state.draft.lastChild && state.draft.lastChild !== who) {
+      state.draft.removeChild(state.draft.lastChild);
+    }
+    appendWithLinks(state.draft, text);
+    log.scrollTop = log.scrollHeight;
+  }
+
+  function clearDraft() {
+    if (state.draft) {
+      log.removeChild(state.draft);
+      state.draft = null;
     }
   }
 
@@ -535,6 +599,8 @@
         show(frame.message);
       } else if (frame && frame.type === "status") {
         setStatus(frame.status);
+      } else if (frame && frame.type === "draft") {
+        showDraft(frame.text);
       }
     };
     socket.onclose = function () {

@@ -14,11 +14,12 @@ use frontdesk_core::{
     NewMessage, Reason, StatusChange, Visibility,
 };
 use frontdesk_knowledge::{shows_buying_intent, PreviousTurn};
-use frontdesk_store::{ConversationLock, Readers, Store};
+use frontdesk_store::{ConversationLock, GenerationRecord, Readers, Store};
 use tokio::sync::{Mutex as AsyncMutex, OwnedMutexGuard};
 
 use crate::error::ApiError;
 use crate::hours::{handoff_notice, typical_wait};
+use crate::phrasing;
 use crate::AppState;
 
 /// How many of the customer's latest messages the handoff summary quotes, and how
@@ -181,8 +182,37 @@ async fn locked_turn(
     // than on a blocking thread.
     let decision = engine.decide_in_context(&customer.text, previous.as_ref());
     let decision = second_chance(decision, &history, &customer);
-    state.metrics.count_decision(&decision);
-    let (reply, conversation) = reply_with(state, conversation, decision, &history).await?;
+    let decision = Decision {
+        sources: engine.titled(&decision.sources),
+        ..decision
+    };
+    let earlier: Vec<Message> = history
+        .iter()
+        .filter(|message| message.id < customer.id)
+        .cloned()
+        .collect();
+    let phrasing = phrasing::phrase(
+        state,
+        &engine,
+        decision,
+        &customer.text,
+        &earlier,
+        Some(conversation_id),
+    )
+    .await;
+    state.metrics.count_decision(&phrasing.decision);
+    let (reply, conversation) =
+        reply_with(state, conversation, phrasing.decision, &history).await?;
+    if let Some(usage) = phrasing.usage {
+        let usage = GenerationRecord {
+            message_id: Some(reply.id),
+            ..usage
+        };
+        // The reply is stored; a lost usage row costs a figure, not the conversation.
+        if let Err(err) = state.store.record_generation(&usage).await {
+            tracing::warn!(%err, conversation = conversation_id, "a generated answer's usage was not stored");
+        }
+    }
     Ok(Turn {
         conversation,
         customer,

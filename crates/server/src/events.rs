@@ -39,6 +39,9 @@ pub(crate) enum Event {
     Message { message: Message },
     /// A conversation changed status or assignee.
     Conversation { conversation: Conversation },
+    /// The text of an answer being generated, as far as the guards have released it.
+    /// Superseded by the stored reply, which may differ (a fallback) and is what counts.
+    Draft { conversation_id: i64, text: String },
     /// Events may have been lost on the way from another instance: read the store again.
     #[serde(skip)]
     Missed,
@@ -50,6 +53,7 @@ impl Event {
         match self {
             Event::Message { .. } => "message",
             Event::Conversation { .. } => "conversation",
+            Event::Draft { .. } => "draft",
             Event::Missed => "lagged",
         }
     }
@@ -83,6 +87,10 @@ enum Body {
     },
     /// The team taught the assistant something: every instance retrains.
     KnowledgeChanged,
+    Draft {
+        conversation_id: i64,
+        text: String,
+    },
 }
 
 pub(crate) struct Events {
@@ -130,6 +138,26 @@ impl Events {
             conversation_id: conversation.id,
         };
         self.share(whole, by_id).await;
+    }
+
+    /// A generated answer's text so far, for the customer's open widget wherever it is
+    /// connected. Drafts are never stored; one too large to notify is not shared.
+    pub(crate) async fn draft(&self, conversation_id: i64, text: &str) {
+        self.local(Event::Draft {
+            conversation_id,
+            text: text.to_string(),
+        });
+        let body = || Body::Draft {
+            conversation_id,
+            text: text.to_string(),
+        };
+        if let Some(payload) = self.payload(body()) {
+            if payload.len() <= MAX_NOTIFICATION_BYTES {
+                if let Err(err) = self.store.notify(&payload).await {
+                    tracing::debug!(%err, "other instances will not hear of a draft");
+                }
+            }
+        }
     }
 
     /// Tells the other instances to retrain: this one has been asked already.
@@ -303,6 +331,13 @@ impl Events {
                 .conversation(conversation_id)
                 .await?
                 .map(|conversation| Event::Conversation { conversation }),
+            Body::Draft {
+                conversation_id,
+                text,
+            } => Some(Event::Draft {
+                conversation_id,
+                text,
+            }),
             // Handled before anything is read: it is not for subscribers.
             Body::KnowledgeChanged => None,
         })

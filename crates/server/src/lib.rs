@@ -22,6 +22,7 @@ mod learning;
 mod limits;
 mod metrics;
 mod origin;
+mod phrasing;
 mod routes;
 
 use std::future::Future;
@@ -30,6 +31,7 @@ use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, MatchedPath, Request};
 use axum::Router;
+use frontdesk_generate::{GenerationSettings, Generator};
 use frontdesk_knowledge::Engine;
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
@@ -86,6 +88,8 @@ pub struct ServerSettings {
     /// Connections open at once, WebSockets included; further ones wait to be accepted
     /// until one closes.
     pub max_connections: usize,
+    /// When set, answers are phrased by this model from the retrieved sources.
+    pub generation: Option<GenerationSettings>,
 }
 
 impl Default for ServerSettings {
@@ -100,6 +104,7 @@ impl Default for ServerSettings {
             trusted_proxies: Vec::new(),
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
+            generation: None,
         }
     }
 }
@@ -117,6 +122,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("trusted_proxies", &self.trusted_proxies)
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
+            .field("generation", &self.generation)
             .finish()
     }
 }
@@ -156,6 +162,8 @@ pub(crate) struct Shared {
     engine: RwLock<Option<Arc<Engine>>>,
     /// Retraining on the team's feedback.
     pub learning: learning::Learning,
+    /// Phrases answers when the owner has set a model.
+    pub generator: Option<Generator>,
 }
 
 impl std::ops::Deref for AppState {
@@ -206,6 +214,13 @@ impl Server {
             .map(|allowed| origin::normalize(allowed))
             .collect::<Result<_, _>>()
             .map_err(ServerError::Settings)?;
+        let generator = match &settings.generation {
+            Some(generation) => Some(
+                Generator::new(generation.clone())
+                    .map_err(|err| ServerError::Settings(err.to_string()))?,
+            ),
+            None => None,
+        };
         let learning = learning::Learning::default();
         let shared = Shared {
             events: Events::new(store.clone(), learning.wanted()),
@@ -218,6 +233,7 @@ impl Server {
             shutdown: CancellationToken::new(),
             engine: RwLock::new(None),
             learning,
+            generator,
         };
         Ok(Server {
             state: AppState(Arc::new(shared)),

@@ -7,7 +7,7 @@ use std::time::Instant;
 use axum::extract::{MatchedPath, Request, State};
 use axum::middleware::Next;
 use axum::response::Response;
-use frontdesk_core::Decision;
+use frontdesk_core::{Decision, GenerationNote};
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, Opts, Registry,
     TextEncoder,
@@ -36,6 +36,8 @@ pub(crate) struct Metrics {
     buying_intent: IntCounter,
     retrains: IntCounterVec,
     open_websockets: IntGauge,
+    generated_answers: IntCounterVec,
+    generation_tokens: IntCounterVec,
 }
 
 /// Counts one open WebSocket for as long as it lives, however its task ends.
@@ -85,6 +87,22 @@ impl Metrics {
         let open_websockets =
             IntGauge::new("open_websockets", "Widget WebSocket connections open now")?;
         registry.register(Box::new(open_websockets.clone()))?;
+        let generated_answers = IntCounterVec::new(
+            Opts::new(
+                "generated_answers_total",
+                "Answers a language model was asked to phrase, by what became of them and why",
+            ),
+            &["outcome", "cause"],
+        )?;
+        registry.register(Box::new(generated_answers.clone()))?;
+        let generation_tokens = IntCounterVec::new(
+            Opts::new(
+                "generation_tokens_total",
+                "Tokens the language model read (prompt) and wrote (completion)",
+            ),
+            &["direction"],
+        )?;
+        registry.register(Box::new(generation_tokens.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -93,6 +111,8 @@ impl Metrics {
             buying_intent,
             retrains,
             open_websockets,
+            generated_answers,
+            generation_tokens,
         })
     }
 
@@ -111,6 +131,19 @@ impl Metrics {
     pub(crate) fn count_retrain(&self, succeeded: bool) {
         let outcome = if succeeded { "ok" } else { "failed" };
         self.retrains.with_label_values(&[outcome]).inc();
+    }
+
+    pub(crate) fn count_generation(&self, note: &GenerationNote) {
+        let cause = note.cause.as_deref().unwrap_or("none");
+        self.generated_answers
+            .with_label_values(&[note.outcome.as_str(), cause])
+            .inc();
+        self.generation_tokens
+            .with_label_values(&["prompt"])
+            .inc_by(u64::from(note.prompt_tokens));
+        self.generation_tokens
+            .with_label_values(&["completion"])
+            .inc_by(u64::from(note.completion_tokens));
     }
 
     pub(crate) fn count_buying_intent(&self) {

@@ -24,14 +24,8 @@ fn customer_says(conversation_id: i64, text: &str) -> NewMessage {
 
 fn assistant_answers(conversation_id: i64) -> NewMessage {
     let sources = vec![
-        SourceRef {
-            kind: SourceKind::Faq,
-            id: "card_arrival".to_string(),
-        },
-        SourceRef {
-            kind: SourceKind::Ticket,
-            id: "t-17".to_string(),
-        },
+        SourceRef::new(SourceKind::Faq, "card_arrival"),
+        SourceRef::new(SourceKind::Ticket, "t-17"),
     ];
     let decision = Decision {
         kind: DecisionKind::Answer,
@@ -40,6 +34,7 @@ fn assistant_answers(conversation_id: i64) -> NewMessage {
         text: "Cards arrive within a week.".to_string(),
         reason: None,
         sources: sources.clone(),
+        generation: None,
     };
     NewMessage {
         conversation_id,

@@ -1,8 +1,9 @@
 //! `frontdesk answer --batch FILE`: one JSON decision per input line, in order.
 //!
 //! Output contract (public; keep it stable): each line is either
-//! `{"decision","faq_id","confidence","text","reason","sources"}` or, for an
-//! input line that could not be read, `{"error": "line N: …"}`.
+//! `{"decision","faq_id","confidence","text","reason","sources"}` (plus `"generation"`
+//! when a language model phrased it) or, for an input line that could not be read,
+//! `{"error": "line N: …"}`.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
@@ -15,6 +16,7 @@ use frontdesk_knowledge::Engine;
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::commands::phrase::Phraser;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -25,6 +27,9 @@ pub struct AnswerArgs {
     /// Answer threshold for this run, overriding the settings file.
     #[arg(long)]
     threshold: Option<f64>,
+    /// Answer with the FAQ's own text even when a language model is set.
+    #[arg(long)]
+    no_generate: bool,
 }
 
 #[derive(Deserialize)]
@@ -46,22 +51,34 @@ pub async fn run(workspace: &Workspace, args: AnswerArgs) -> anyhow::Result<Exit
     let engine = workspace.engine(&store, settings).await?;
     store.close().await;
 
+    let phraser = Phraser::new(workspace.generation_settings(args.no_generate)?)?;
+
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
-    answer_lines(&engine, input, &mut out)
+    answer_lines(&engine, &phraser, input, &mut out)
+        .await
         .with_context(|| format!("while answering {}", args.batch.display()))?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn answer_lines(engine: &Engine, input: impl BufRead, out: &mut impl Write) -> anyhow::Result<()> {
+async fn answer_lines(
+    engine: &Engine,
+    phraser: &Phraser,
+    input: impl BufRead,
+    out: &mut impl Write,
+) -> anyhow::Result<()> {
     for (index, line) in input.split(b'\n').enumerate() {
         let number = index + 1;
         let line = line?;
         // The decision is written as its own type so the fields keep the
         // documented order.
         match parse_line(&line) {
-            Ok(message) => serde_json::to_writer(&mut *out, &engine.decide(&message))?,
+            Ok(message) => {
+                let decision = engine.decide(&message);
+                let phrased = phraser.phrase(engine, decision, &message).await;
+                serde_json::to_writer(&mut *out, &phrased.decision)?
+            }
             Err(problem) => {
                 let error = json!({ "error": format!("line {number}: {problem}") });
                 serde_json::to_writer(&mut *out, &error)?

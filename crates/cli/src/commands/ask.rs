@@ -6,6 +6,7 @@ use clap::Args;
 use frontdesk_core::{Decision, DecisionKind};
 use frontdesk_knowledge::Engine;
 
+use crate::commands::phrase::Phraser;
 use crate::workspace::Workspace;
 
 #[derive(Debug, Args)]
@@ -18,6 +19,9 @@ pub struct AskArgs {
     /// Answer threshold for this call, overriding the settings file.
     #[arg(long)]
     threshold: Option<f64>,
+    /// Answer with the FAQ's own text even when a language model is set.
+    #[arg(long)]
+    no_generate: bool,
 }
 
 pub async fn run(workspace: &Workspace, args: AskArgs) -> anyhow::Result<ExitCode> {
@@ -26,11 +30,18 @@ pub async fn run(workspace: &Workspace, args: AskArgs) -> anyhow::Result<ExitCod
     let engine = workspace.engine(&store, settings).await?;
     store.close().await;
 
+    let phraser = Phraser::new(workspace.generation_settings(args.no_generate)?)?;
+
     let decision = engine.decide(&args.message);
+    let phrased = phraser.phrase(&engine, decision, &args.message).await;
     if args.json {
-        say!("{}", serde_json::to_string(&decision)?);
+        say!("{}", serde_json::to_string(&phrased.decision)?);
     } else {
-        print_for_person(&engine, &decision)?;
+        print_for_person(&engine, &phrased.decision)?;
+        if let Some(why) = &phrased.explanation {
+            say!();
+            say!("  (the generated answer was not used: {why})");
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -51,6 +62,13 @@ fn print_for_person(engine: &Engine, decision: &Decision) -> anyhow::Result<()> 
     }
     if !decision.sources.is_empty() {
         say!();
+    }
+    if let Some(generation) = &decision.generation {
+        say!(
+            "  {} by {}",
+            generation.outcome.replace('_', " "),
+            generation.model
+        );
     }
     for source in &decision.sources {
         let kind = source.kind.as_str();

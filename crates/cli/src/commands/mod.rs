@@ -7,6 +7,7 @@ pub mod eval;
 pub mod import;
 pub mod knowledge;
 pub mod model;
+pub mod phrase;
 pub mod progress;
 pub mod retrain;
 pub mod serve;

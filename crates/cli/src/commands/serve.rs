@@ -77,6 +77,11 @@ pub struct ServeArgs {
     /// open-files limit (`ulimit -n`) above it [default: 10000].
     #[arg(long, env = "FRONTDESK_MAX_CONNECTIONS")]
     max_connections: Option<usize>,
+
+    /// Answer with the FAQ's own text even when a language model is set
+    /// (`[generation]` in the settings file, or FRONTDESK_LLM_BASE_URL).
+    #[arg(long)]
+    no_generate: bool,
 }
 
 pub async fn run(workspace: &Workspace, args: ServeArgs) -> anyhow::Result<ExitCode> {
@@ -103,6 +108,7 @@ pub struct ServeSettings {
     trusted_proxies: Vec<IpAddr>,
     header_read_timeout: std::time::Duration,
     max_connections: usize,
+    no_generate: bool,
 }
 
 impl ServeArgs {
@@ -131,6 +137,7 @@ impl ServeArgs {
                 .header_read_timeout
                 .map_or(file.header_read_timeout.0, Into::into),
             max_connections: self.max_connections.unwrap_or(file.max_connections),
+            no_generate: self.no_generate,
         }
     }
 }
@@ -183,7 +190,15 @@ where
         trusted_proxies: args.trusted_proxies,
         header_read_timeout: args.header_read_timeout,
         max_connections: args.max_connections,
+        generation: workspace.generation_settings(args.no_generate)?,
     };
+    if let Some(generation) = &settings.generation {
+        tracing::info!(
+            base_url = generation.base_url,
+            model = generation.model,
+            "answers are phrased by a language model; the FAQ's own text goes when it fails"
+        );
+    }
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();
     let server = Server::new(store.clone(), settings)?;

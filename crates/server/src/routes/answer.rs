@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use crate::error::ApiError;
 use crate::extract::{ApiCaller, JsonBody};
+use crate::phrasing;
 use crate::AppState;
 
 #[derive(Deserialize)]
@@ -16,7 +17,8 @@ pub(super) struct AnswerRequest {
 }
 
 /// Answers with the public decision object, the very type (and so the same JSON) that
-/// `frontdesk answer --batch` writes for one line.
+/// `frontdesk answer --batch` writes for one line. With a model set, the answer is
+/// generated (and `generation` says what became of it); the response waits for it.
 pub(super) async fn answer(
     State(state): State<AppState>,
     _caller: ApiCaller,
@@ -26,6 +28,12 @@ pub(super) async fn answer(
         "the assistant is still loading its knowledge; try again shortly",
     ))?;
     let decision = engine.decide(&request.message);
-    state.metrics.count_decision(&decision);
-    Ok(Json(decision))
+    let phrasing = phrasing::phrase(&state, &engine, decision, &request.message, &[], None).await;
+    state.metrics.count_decision(&phrasing.decision);
+    if let Some(usage) = &phrasing.usage {
+        if let Err(err) = state.store.record_generation(usage).await {
+            tracing::warn!(%err, "a generated answer's usage was not stored");
+        }
+    }
+    Ok(Json(phrasing.decision))
 }

@@ -2,7 +2,8 @@
 //! pushes the conversation's public messages and status changes as they happen.
 //!
 //! Frames from the server: `{"type":"message","message":{…}}`,
-//! `{"type":"status","status":"assigned"}` and `{"type":"error","error":"…"}`. The one
+//! `{"type":"status","status":"assigned"}`, `{"type":"draft","text":"…"}` (a generated
+//! answer so far, until its `message` arrives) and `{"type":"error","error":"…"}`. The one
 //! frame a client sends is `{"type":"resume","after":ID}`, after which it gets every
 //! public message stored after ID, then the current status. Customers still send their
 //! messages with `POST …/messages`: a plain request that either stored the message or
@@ -54,9 +55,20 @@ const CLOSE_REASON_BYTES: usize = 123;
 #[derive(Serialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 enum ServerFrame<'a> {
-    Message { message: CustomerMessage },
-    Status { status: ConversationStatus },
-    Error { error: &'a str },
+    Message {
+        message: CustomerMessage,
+    },
+    Status {
+        status: ConversationStatus,
+    },
+    /// An answer being generated, as far as it has been released: shown until the
+    /// stored reply (a `message` frame) replaces it.
+    Draft {
+        text: &'a str,
+    },
+    Error {
+        error: &'a str,
+    },
 }
 
 #[derive(Deserialize)]
@@ -199,6 +211,12 @@ async fn on_event(
         }
         Ok(Event::Conversation { conversation }) if conversation.id == live.conversation_id => {
             send_status(socket, live, conversation.status, false).await
+        }
+        Ok(Event::Draft {
+            conversation_id,
+            text,
+        }) if conversation_id == live.conversation_id => {
+            send(socket, &ServerFrame::Draft { text: &text }).await
         }
         // Events from another instance may have been lost: what was missed is in the store.
         Ok(Event::Missed) => catch_up(state, socket, live, None).await,

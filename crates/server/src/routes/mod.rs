@@ -7,6 +7,7 @@ mod health;
 mod inbox;
 mod live;
 mod team;
+mod usage;
 mod widget;
 
 use axum::http::header;
@@ -70,6 +71,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
         .route("/api/v1/messages/{id}/feedback", post(feedback::feedback))
         .route("/api/v1/events", get(team::events))
+        .route("/api/v1/usage/generation", get(usage::generation))
         .route("/api/openapi.json", get(openapi))
         .route("/inbox", get(inbox::page))
         .route("/inbox/inbox.js", get(inbox::script))

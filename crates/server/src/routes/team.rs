@@ -17,7 +17,7 @@ use frontdesk_core::{
     Author, Channel, Conversation, ConversationStatus, DeliveryState, Message, NewMessage,
     StatusChange, User, Visibility,
 };
-use frontdesk_store::{ConversationFilter, Readers};
+use frontdesk_store::{ConversationFilter, ConversationUsage, Readers};
 use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
@@ -54,6 +54,14 @@ pub(super) struct ConversationList {
 pub(super) struct ConversationWithMessages {
     conversation: Conversation,
     messages: Vec<Message>,
+}
+
+/// A conversation as an agent opens it: with what its generated answers cost.
+#[derive(Serialize)]
+pub(super) struct ConversationShown {
+    conversation: Conversation,
+    messages: Vec<Message>,
+    generation: ConversationUsage,
 }
 
 #[derive(Deserialize)]
@@ -102,12 +110,14 @@ pub(super) async fn show(
     State(state): State<AppState>,
     _member: TeamMember,
     ConversationId(id): ConversationId,
-) -> Result<Json<ConversationWithMessages>, ApiError> {
+) -> Result<Json<ConversationShown>, ApiError> {
     let conversation = find(&state, id).await?;
     let messages = state.store.messages(id, None, Readers::Team).await?;
-    Ok(Json(ConversationWithMessages {
+    let generation = state.store.conversation_generation_usage(id).await?;
+    Ok(Json(ConversationShown {
         conversation,
         messages,
+        generation,
     }))
 }
 

@@ -7,6 +7,7 @@ mod answer;
 mod browser;
 mod connections;
 mod feedback;
+mod generation;
 mod handoff;
 mod health;
 mod inbox;

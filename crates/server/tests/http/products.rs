@@ -15,9 +15,11 @@ async fn a_shopper_is_answered_from_the_catalog_and_counted(server: TestServer) 
     let price = say(&server, &token, "How much is the brass desk lamp?").await;
     let reply = &price["messages"][1];
     assert_eq!(reply["author"], "assistant", "{price}");
+    // Cited with the title and page a customer reads it by.
     assert_eq!(
         reply["sources"],
-        json!([{"kind": "product", "id": DESK_LAMP}])
+        json!([{"kind": "product", "id": DESK_LAMP, "title": "Brass Desk Lamp",
+                "url": "https://shop.example/products/brass-desk-lamp"}])
     );
     let text = reply["text"].as_str().unwrap();
     assert!(

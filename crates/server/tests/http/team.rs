@@ -28,7 +28,7 @@ pub(crate) fn as_member(request: RequestBuilder, token: &str) -> RequestBuilder 
     request.bearer_auth(token)
 }
 
-async fn get_json(server: &TestServer, token: &str, path: &str) -> Value {
+pub(crate) async fn get_json(server: &TestServer, token: &str, path: &str) -> Value {
     let response = as_member(server.client.get(server.url(path)), token)
         .send()
         .await

@@ -67,7 +67,7 @@ async fn a_customer_is_answered_then_handed_to_a_person(server: TestServer) {
     let reply = &answered["messages"][1];
     assert_eq!(
         reply["sources"][0],
-        json!({"kind": "faq", "id": LOST_CARD.1})
+        json!({"kind": "faq", "id": LOST_CARD.1, "title": "I've lost my card, what should I do?"})
     );
     // The customer sees the answer and its FAQ, not the decision behind it nor the past
     // tickets (other customers' words) it leaned on.
