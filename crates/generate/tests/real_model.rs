@@ -69,7 +69,12 @@ async fn start_server(model: &str) -> ModelServer {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".to_string());
     let child = Command::new(python)
         .args(["-m", "llama_cpp.server", "--model", model])
-        .args(["--model_alias", "smollm2-135m-instruct", "--host", "127.0.0.1"])
+        .args([
+            "--model_alias",
+            "smollm2-135m-instruct",
+            "--host",
+            "127.0.0.1",
+        ])
         .args(["--port", &port.to_string(), "--n_ctx", "2048"])
         .args(["--n_threads", "1", "--n_threads_batch", "1"])
         .stdout(Stdio::null())
@@ -92,7 +97,10 @@ async fn start_server(model: &str) -> ModelServer {
         if ready {
             return server;
         }
-        assert!(started.elapsed() < START_WAIT, "the model server did not come up");
+        assert!(
+            started.elapsed() < START_WAIT,
+            "the model server did not come up"
+        );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
@@ -177,7 +185,9 @@ async fn a_real_model_streams_cites_and_never_gets_past_the_guards() {
                 // Streamed: released a sentence at a time, the last release the answer.
                 assert_eq!(released.last(), Some(text));
                 assert!(!sources.is_empty());
-                assert!(sources.iter().all(|s| s.id == "returns" || s.id == "delivery"));
+                assert!(sources
+                    .iter()
+                    .all(|s| s.id == "returns" || s.id == "delivery"));
             }
             // The model was asked and answered; the guards stopped it.
             Outcome::FellBack(Fallback::Guard(_)) | Outcome::HandOff(_) => {}
@@ -193,7 +203,9 @@ async fn a_real_model_streams_cites_and_never_gets_past_the_guards() {
 
     // Text reached the customer as it was written, a sentence at a time.
     assert!(
-        outcomes.iter().any(|(_, phrased)| !phrased.released.is_empty()),
+        outcomes
+            .iter()
+            .any(|(_, phrased)| !phrased.released.is_empty()),
         "no sentence was ever released"
     );
 

@@ -11,6 +11,7 @@ mod answer_batch;
 mod ask;
 mod demo;
 mod eval;
+mod generate;
 mod import;
 mod model;
 mod postgres;

@@ -23,6 +23,9 @@ const FRONTDESK_ENV: &[&str] = &[
     "FRONTDESK_MAX_BODY_BYTES",
     "FRONTDESK_WIDGET_REQUESTS_PER_MINUTE",
     "FRONTDESK_MESSAGES_PER_MINUTE",
+    "FRONTDESK_LLM_BASE_URL",
+    "FRONTDESK_LLM_MODEL",
+    "FRONTDESK_LLM_API_KEY",
 ];
 
 /// The fields of every decision `ask --json` and `answer --batch` print.
