@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use frontdesk_generate::{
-    GenerationSettings, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE,
-    DEFAULT_TIME_BUDGET,
+    GenerationSettings, TokenPrice, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE, DEFAULT_TIME_BUDGET,
 };
 use frontdesk_knowledge::rules::{default_sensitive_topics, SensitiveTopic};
 use frontdesk_knowledge::DEFAULT_ANSWER_THRESHOLD;
@@ -251,6 +251,10 @@ pub struct GenerationConfig {
     pub max_tokens: u32,
     pub temperature: f32,
     pub tone: String,
+    /// What the provider charges per million tokens read and written, in the owner's
+    /// currency; both or neither.
+    pub prompt_price_per_million: Option<f64>,
+    pub completion_price_per_million: Option<f64>,
 }
 
 impl Default for GenerationConfig {
@@ -265,6 +269,8 @@ impl Default for GenerationConfig {
             max_tokens: DEFAULT_MAX_TOKENS,
             temperature: DEFAULT_TEMPERATURE,
             tone: String::new(),
+            prompt_price_per_million: None,
+            completion_price_per_million: None,
         }
     }
 }
@@ -282,6 +288,11 @@ impl std::fmt::Debug for GenerationConfig {
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .field("tone", &self.tone)
+            .field("prompt_price_per_million", &self.prompt_price_per_million)
+            .field(
+                "completion_price_per_million",
+                &self.completion_price_per_million,
+            )
             .finish()
     }
 }
@@ -335,6 +346,25 @@ impl GenerationConfig {
         if self.time_budget.0.is_zero() || self.first_token_timeout.0.is_zero() {
             anyhow::bail!("generation.time_budget and first_token_timeout must be above zero");
         }
+        let price = match (
+            self.prompt_price_per_million,
+            self.completion_price_per_million,
+        ) {
+            (None, None) => None,
+            (Some(prompt), Some(completion)) if prompt >= 0.0 && completion >= 0.0 => {
+                Some(TokenPrice {
+                    prompt_per_million: prompt,
+                    completion_per_million: completion,
+                })
+            }
+            (Some(_), Some(_)) => {
+                anyhow::bail!("generation's prices per million tokens cannot be negative")
+            }
+            _ => anyhow::bail!(
+                "generation.prompt_price_per_million and completion_price_per_million go \
+                 together: set both or neither"
+            ),
+        };
         let mut settings = GenerationSettings::new(base_url, model);
         settings.api_key = api_key;
         settings.time_budget = self.time_budget.0;
@@ -342,6 +372,7 @@ impl GenerationConfig {
         settings.max_tokens = self.max_tokens;
         settings.temperature = self.temperature;
         settings.tone = self.tone.clone();
+        settings.price = price;
         // Fails here, naming the address, rather than at the first answer.
         frontdesk_generate::ChatClient::new(&settings)
             .context("generation.base_url (env FRONTDESK_LLM_BASE_URL) is not usable")?;
@@ -498,6 +529,10 @@ max_tokens = {max_tokens}
 temperature = {temperature}
 # The business's tone and rules, added to the model's instructions.
 tone = ""
+# What the provider charges per million tokens read and written, in your currency: with
+# both set, GET /api/v1/usage/generation gives costs and a monthly estimate.
+# prompt_price_per_million = 0.15
+# completion_price_per_million = 0.60
 "#,
         listen = server.listen,
         max_body_bytes = server.max_body_bytes,

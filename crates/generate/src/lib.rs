@@ -25,6 +25,6 @@ pub use prompt::{
     chat_messages, take_citations, Grounding, GroundingSource, PastTurn, RECENT_TURNS,
 };
 pub use settings::{
-    GenerationSettings, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MAX_TOKENS, DEFAULT_TEMPERATURE,
-    DEFAULT_TIME_BUDGET,
+    GenerationSettings, TokenPrice, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MAX_TOKENS,
+    DEFAULT_TEMPERATURE, DEFAULT_TIME_BUDGET,
 };

@@ -35,6 +35,24 @@ pub struct GenerationSettings {
     /// The owner's tone and rules, in their words ("Friendly, short, British spelling;
     /// never mention competitors"). Added to the instructions the model is given.
     pub tone: String,
+    /// What the model's provider charges, when the owner says: for the cost figures.
+    pub price: Option<TokenPrice>,
+}
+
+/// A provider's price for a million tokens read and written, in the owner's currency.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TokenPrice {
+    pub prompt_per_million: f64,
+    pub completion_per_million: f64,
+}
+
+impl TokenPrice {
+    /// What `prompt_tokens` read and `completion_tokens` written cost.
+    pub fn cost(&self, prompt_tokens: i64, completion_tokens: i64) -> f64 {
+        (prompt_tokens as f64 * self.prompt_per_million
+            + completion_tokens as f64 * self.completion_per_million)
+            / 1_000_000.0
+    }
 }
 
 impl GenerationSettings {
@@ -49,6 +67,7 @@ impl GenerationSettings {
             max_tokens: DEFAULT_MAX_TOKENS,
             temperature: DEFAULT_TEMPERATURE,
             tone: String::new(),
+            price: None,
         }
     }
 }
@@ -65,6 +84,7 @@ impl std::fmt::Debug for GenerationSettings {
             .field("max_tokens", &self.max_tokens)
             .field("temperature", &self.temperature)
             .field("tone", &self.tone)
+            .field("price", &self.price)
             .finish()
     }
 }
@@ -72,6 +92,16 @@ impl std::fmt::Debug for GenerationSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_price_per_million_tokens_gives_a_cost() {
+        let price = TokenPrice {
+            prompt_per_million: 0.15,
+            completion_per_million: 0.60,
+        };
+        let cost = price.cost(2_000_000, 500_000);
+        assert!((cost - 0.60).abs() < 1e-9, "{cost}");
+    }
 
     #[test]
     fn the_api_key_never_shows_in_debug_output() {

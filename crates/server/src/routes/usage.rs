@@ -25,8 +25,21 @@ pub(super) struct Range {
 pub(super) struct Usage {
     from: String,
     to: String,
-    days: Vec<DayUsage>,
-    total: DayUsage,
+    days: Vec<DayCost>,
+    total: DayCost,
+    /// The range's cost spread over a 30-day month, when a price is set: the figure for
+    /// "what does the software cost a month".
+    #[serde(skip_serializing_if = "Option::is_none")]
+    monthly_cost_estimate: Option<f64>,
+}
+
+/// A day's usage and, when the owner gave a price per token, what it cost.
+#[derive(Serialize)]
+pub(super) struct DayCost {
+    #[serde(flatten)]
+    usage: DayUsage,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cost: Option<f64>,
 }
 
 pub(super) async fn generation(
@@ -66,12 +79,39 @@ pub(super) async fn generation(
         total.prompt_tokens += day.prompt_tokens;
         total.completion_tokens += day.completion_tokens;
     }
+    let price = state
+        .settings
+        .generation
+        .as_ref()
+        .and_then(|generation| generation.price);
+    let with_cost = |usage: DayUsage| DayCost {
+        cost: price.map(|price| price.cost(usage.prompt_tokens, usage.completion_tokens)),
+        usage,
+    };
+    let days_in_range = days_between(&from, &to);
+    let total = with_cost(total);
+    let monthly_cost_estimate = total
+        .cost
+        .map(|cost| cost / days_in_range as f64 * DAYS_IN_A_MONTH);
     Ok(Json(Usage {
         from,
         to,
-        days,
+        days: days.into_iter().map(with_cost).collect(),
         total,
+        monthly_cost_estimate,
     }))
+}
+
+/// A month, for the monthly estimate.
+const DAYS_IN_A_MONTH: f64 = 30.0;
+
+/// Days from `from` to `to`, both included; both are checked dates.
+fn days_between(from: &str, to: &str) -> i64 {
+    let parse = |day: &str| day.parse::<jiff::civil::Date>().ok();
+    match (parse(from), parse(to)) {
+        (Some(from), Some(to)) => i64::from((to - from).get_days()) + 1,
+        _ => 1,
+    }
 }
 
 /// The day given as `YYYY-MM-DD`, or `default` when none is.
@@ -85,5 +125,17 @@ fn day_or(given: Option<String>, field: &str, default: String) -> Result<String,
         Err(_) => Err(ApiError::bad_request(format!(
             "`{field}` must be a date written YYYY-MM-DD, not `{day}`"
         ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::days_between;
+
+    #[test]
+    fn ranges_count_both_ends() {
+        assert_eq!(days_between("2026-12-01", "2026-12-01"), 1);
+        assert_eq!(days_between("2026-11-05", "2026-12-04"), 30);
+        assert_eq!(days_between("2024-02-28", "2024-03-01"), 3);
     }
 }

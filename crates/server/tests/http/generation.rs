@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 
 use frontdesk_core::{Reason, Role};
 use frontdesk_generate::mock::{MockModel, MockRequest, Reply};
-use frontdesk_generate::GenerationSettings;
+use frontdesk_generate::{GenerationSettings, TokenPrice};
 use frontdesk_server::ServerSettings;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -37,6 +37,10 @@ fn settings_for(mock: &MockModel) -> ServerSettings {
     let mut generation = GenerationSettings::new(mock.base_url(), "mock-model");
     generation.first_token_timeout = Duration::from_millis(400);
     generation.time_budget = Duration::from_secs(3);
+    generation.price = Some(TokenPrice {
+        prompt_per_million: 1_000.0,
+        completion_per_million: 2_000.0,
+    });
     ServerSettings {
         generation: Some(generation),
         ..ServerSettings::default()
@@ -123,6 +127,13 @@ async fn streamed_cited_and_counted(server: TestServer, mock: MockModel) {
     assert_eq!(usage["total"]["requests"], 1, "{usage}");
     assert_eq!(usage["total"]["generated"], 1);
     assert_eq!(usage["days"].as_array().unwrap().len(), 1);
+    // 100 prompt tokens at 1,000 a million, and each completion token at 2,000.
+    let completion = usage["total"]["completion_tokens"].as_f64().unwrap();
+    let cost = usage["total"]["cost"].as_f64().unwrap();
+    assert!((cost - (0.1 + completion * 0.002)).abs() < 1e-9, "{usage}");
+    // Thirty days by default: the month's estimate is the range's cost.
+    let monthly = usage["monthly_cost_estimate"].as_f64().unwrap();
+    assert!((monthly - cost).abs() < 1e-9, "{usage}");
     let metrics = server.text("/metrics").await;
     assert!(
         metrics
