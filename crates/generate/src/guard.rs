@@ -118,6 +118,9 @@ const SENTENCE_MIN_WORDS: usize = 4;
 const SENTENCE_MIN_SUPPORT: f64 = 0.34;
 /// The whole answer must draw at least half its content words from the sources or question.
 const ANSWER_MIN_SUPPORT: f64 = 0.5;
+/// Distinct content words of its sources a whole answer must use: an answer that takes
+/// fewer from them says nothing they say.
+const ANSWER_MIN_SOURCE_WORDS: usize = 2;
 /// A promise sentence whose words are at least this share of one source sentence is that
 /// source's own policy restated, not a commitment made by the assistant.
 const RESTATED_MIN_OVERLAP: f64 = 0.8;
@@ -819,6 +822,8 @@ pub struct AnswerGuard {
     question_figures: Vec<Figure>,
     policy_in_sources: Vec<bool>,
     vocabulary: HashSet<String>,
+    /// The sources' own content words, without the question's.
+    source_vocabulary: HashSet<String>,
     source_sentences: Vec<HashSet<String>>,
     source_chars: usize,
 }
@@ -846,10 +851,10 @@ impl AnswerGuard {
                     .any(|s| re.is_match(&POLICY_EXEMPT.replace_all(s, " ")))
             })
             .collect();
-        let mut vocabulary: HashSet<String> = content_stems(question).into_iter().collect();
+        let mut source_vocabulary: HashSet<String> = HashSet::new();
         let mut source_sentences = Vec::new();
         for source in sources {
-            vocabulary.extend(content_stems(source));
+            source_vocabulary.extend(content_stems(source));
             for sentence in SOURCE_SENTENCE_END.split(source) {
                 let words: HashSet<String> = word_stems(sentence).into_iter().collect();
                 if !words.is_empty() {
@@ -857,6 +862,8 @@ impl AnswerGuard {
                 }
             }
         }
+        let mut vocabulary = source_vocabulary.clone();
+        vocabulary.extend(content_stems(question));
         AnswerGuard {
             sources_lower: sources.iter().map(|s| s.to_lowercase()).collect(),
             question_lower: question.to_lowercase(),
@@ -864,6 +871,7 @@ impl AnswerGuard {
             question_figures,
             policy_in_sources,
             vocabulary,
+            source_vocabulary,
             source_sentences,
             source_chars: sources.iter().map(|s| s.chars().count()).sum(),
         }
@@ -907,6 +915,16 @@ impl AnswerGuard {
         let support = self.support(&words);
         if support < ANSWER_MIN_SUPPORT {
             return Err(Trip::OffSource { support });
+        }
+        // A pleasantry alone ("Hello.", "Happy to help!") passes every check above but
+        // answers nothing: an answer must carry something of what its sources say.
+        let from_sources = words
+            .iter()
+            .filter(|w| self.source_vocabulary.contains(*w))
+            .collect::<HashSet<_>>()
+            .len();
+        if from_sources < ANSWER_MIN_SOURCE_WORDS {
+            return Err(Trip::OffSource { support: 0.0 });
         }
         Ok(())
     }
@@ -2485,11 +2503,22 @@ mod tests {
     }
 
     #[test]
-    fn short_pleasantries_pass() {
-        let g = guard("Thanks!", &[RETURNS]);
+    fn short_pleasantries_pass_as_sentences_but_are_no_answer_alone() {
+        let g = guard("How do I return an item?", &[RETURNS]);
         assert_eq!(g.check_sentence("Happy to help!"), Ok(()));
+        for empty in [
+            "Hello.",
+            "Happy to help! Let me know if you need anything else.",
+        ] {
+            assert_eq!(
+                g.check_answer(empty).unwrap_err().as_str(),
+                "off_source",
+                "{empty}"
+            );
+        }
+        // With something from the sources, the pleasantry is welcome.
         assert_eq!(
-            g.check_answer("Happy to help! Let me know if you need anything else."),
+            g.check_answer("Unused items can be returned within 30 days. Happy to help!"),
             Ok(())
         );
     }
@@ -2557,7 +2586,8 @@ mod tests {
                 why: "the same word repeated"
             }
         );
-        assert_eq!(g.check_answer("Items items items items items."), Ok(()));
+        // Five in a row is not yet a loop (though a single word is no answer either).
+        assert_eq!(g.check_sentence("Items items items items items."), Ok(()));
     }
 
     #[test]
