@@ -19,14 +19,17 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use fantoccini::elements::ShadowRoot;
 use fantoccini::{Client, ClientBuilder, Locator};
 use frontdesk_core::Role;
+use frontdesk_generate::mock::{MockModel, MockRequest, Reply};
+use frontdesk_generate::GenerationSettings;
 use frontdesk_knowledge::import::read_faqs;
 use frontdesk_server::auth::hash_password;
+use frontdesk_server::ServerSettings;
 use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::sync::Mutex;
 
-use crate::support::{data, with_default_server, TestServer, ASK_FOR_A_PERSON, LOST_CARD};
+use crate::support::{data, with_server, Backend, TestServer, ASK_FOR_A_PERSON, LOST_CARD};
 
 const CHROMIUM_VAR: &str = "FRONTDESK_TEST_CHROMIUM";
 const CHROMEDRIVER_VAR: &str = "FRONTDESK_TEST_CHROMEDRIVER";
@@ -75,6 +78,83 @@ async fn a_customer_asks_then_a_person_replies_live() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn messages_show_as_text_on_every_page() {
     in_browsers(markup_shows_as_text).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_generated_answer_is_written_in_before_the_customers_eyes() {
+    // A model of our own that writes the FAQ's first sentence and another, a word every
+    // 80 ms: slow enough for the draft to be seen before the stored answer replaces it.
+    let mock = MockModel::start(|request: &MockRequest| {
+        let source = request
+            .system()
+            .split("\n\n[1] ")
+            .nth(1)
+            .and_then(|rest| rest.split_once('\n'))
+            .map_or("", |(_, text)| text);
+        let first = source
+            .split(". ")
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('.');
+        let answer = format!("{first} [1]. Freeze or cancel the card in the app first [1].");
+        Reply::slow_words(&answer, Duration::from_millis(80))
+    })
+    .await
+    .unwrap();
+    let settings = ServerSettings {
+        generation: Some(GenerationSettings::new(mock.base_url(), "mock-model")),
+        ..ServerSettings::default()
+    };
+    in_browsers_with(settings, generated_answer_streams_in).await;
+}
+
+async fn generated_answer_streams_in(server: TestServer, customer: Page, _agent: Page) {
+    customer.goto(&server.url("/demo")).await;
+    customer.open_widget().await;
+    // Sent without waiting for the send to finish: it finishes with the stored answer,
+    // and the draft is what comes before.
+    let widget = customer.widget().await;
+    let input = widget.find(Locator::Css("textarea")).await.unwrap();
+    input.send_keys(LOST_CARD.0).await.unwrap();
+    let send = widget.find(Locator::Css(".send")).await.unwrap();
+    send.click().await.unwrap();
+
+    let draft = "const root = document.querySelector('[data-frontdesk-widget]').shadowRoot;
+         const draft = root.querySelector('.bubble.draft');
+         return draft === null ? null : draft.textContent;";
+    let first_sentence = customer
+        .wait_for("the draft of the answer", draft, vec![], |seen| {
+            seen.as_str()
+                .filter(|text| text.contains('.'))
+                .map(str::to_string)
+        })
+        .await;
+    assert!(!first_sentence.contains("[1]"), "{first_sentence}");
+
+    customer
+        .wait_for_bubble(
+            "the stored generated answer",
+            "assistant:not(.draft)",
+            |text| text.ends_with("Freeze or cancel the card in the app first."),
+        )
+        .await;
+    let shown = customer
+        .js(
+            "const root = document.querySelector('[data-frontdesk-widget]').shadowRoot;
+             const answers = root.querySelectorAll('.bubble.assistant:not(.draft)');
+             const last = answers[answers.length - 1];
+             const sources = last.querySelector('.sources');
+             return [root.querySelectorAll('.bubble.draft').length,
+                     sources === null ? null : sources.textContent];",
+            vec![],
+        )
+        .await;
+    assert_eq!(shown[0], 0, "the draft is gone once the answer is stored");
+    assert_eq!(
+        shown[1],
+        json!("from: I've lost my card, what should I do?"),
+        "where the answer came from, by title"
+    );
 }
 
 async fn a_person_replies_live(server: TestServer, customer: Page, agent: Page) {
@@ -314,9 +394,18 @@ where
     F: FnOnce(TestServer, Page, Page) -> Fut + Send + 'static,
     Fut: Future<Output = ()> + Send + 'static,
 {
+    in_browsers_with(ServerSettings::default(), story).await;
+}
+
+/// [`in_browsers`], on a server with `settings`.
+async fn in_browsers_with<F, Fut>(settings: ServerSettings, story: F)
+where
+    F: FnOnce(TestServer, Page, Page) -> Fut + Send + 'static,
+    Fut: Future<Output = ()> + Send + 'static,
+{
     let Some(tools) = Tools::find() else { return };
     let _turn = ONE_STORY_AT_A_TIME.lock().await;
-    with_default_server(move |server| async move {
+    with_server(Backend::Sqlite, settings, true, move |server| async move {
         let driver = Driver::start(&tools).await;
         let customer = driver.session(&tools, "the demo page").await;
         let agent = driver.session(&tools, "the inbox").await;
