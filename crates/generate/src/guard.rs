@@ -434,6 +434,11 @@ static OUTPUT_INJECTION: LazyLock<Regex> = LazyLock::new(|| {
 });
 
 /// Chat-template tokens: a model that emits them is malfunctioning, whatever else it says.
+/// Web addresses (with a scheme or starting `www.`) and email addresses.
+static ADDRESS: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(?:https?://|www\.)[^\s<>]+|\b[\w.+-]+@[\w-]+(?:\.[\w-]+)+").unwrap()
+});
+
 static TEMPLATE_TOKEN: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"<\|[^|>\s]{1,30}\|>|\[/?INST\]|<</?SYS>>").unwrap());
 
@@ -888,6 +893,7 @@ impl AnswerGuard {
         }
         self.check_promise(sentence)?;
         self.check_followed_instructions(sentence)?;
+        self.check_addresses(sentence)?;
         self.check_claims(sentence)?;
         self.check_policy(sentence)?;
         let words = content_stems(&strip_layout(sentence));
@@ -962,6 +968,23 @@ impl AnswerGuard {
             let shared = words.iter().filter(|w| source.contains(*w)).count();
             shared as f64 / words.len() as f64 >= RESTATED_MIN_OVERLAP
         })
+    }
+
+    /// A web or email address must be one the sources give: the widget turns addresses
+    /// in answers into links, and a made-up one would send a customer anywhere.
+    fn check_addresses(&self, sentence: &str) -> Result<(), Trip> {
+        for found in ADDRESS.find_iter(sentence) {
+            let address = found
+                .as_str()
+                .trim_end_matches(['.', ',', ';', ':', '!', '?', ')']);
+            let lower = address.to_lowercase();
+            if !self.sources_lower.iter().any(|s| s.contains(&lower)) {
+                return Err(Trip::UnsupportedClaim {
+                    claim: address.to_string(),
+                });
+            }
+        }
+        Ok(())
     }
 
     fn check_followed_instructions(&self, sentence: &str) -> Result<(), Trip> {
@@ -2500,6 +2523,32 @@ mod tests {
             g.check_sentence(sentence).unwrap_err().as_str(),
             "off_source"
         );
+    }
+
+    #[test]
+    fn addresses_must_come_from_the_sources() {
+        let source = "Track your parcel at https://shop.example/track or write to \
+                      help@shop.example.";
+        let g = guard("Where is my parcel?", &[source]);
+        assert_eq!(
+            g.check_sentence("You can track it at https://shop.example/track."),
+            Ok(())
+        );
+        assert_eq!(
+            g.check_sentence("Write to help@shop.example for help."),
+            Ok(())
+        );
+        for made_up in [
+            "Track it at https://shop-example.evil/track.",
+            "Visit www.cheap-deals.example to track it.",
+            "Write to refunds@elsewhere.example for help.",
+        ] {
+            assert_eq!(
+                g.check_sentence(made_up).unwrap_err().as_str(),
+                "unsupported_claim",
+                "{made_up}"
+            );
+        }
     }
 
     #[test]
