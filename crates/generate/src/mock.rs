@@ -44,6 +44,27 @@ impl MockRequest {
             .map(|m| m.content.as_str())
             .unwrap_or("")
     }
+
+    /// The text of the first source in the instructions (under its `[1] title` line).
+    pub fn first_source(&self) -> &str {
+        self.system()
+            .split("\n\n[1] ")
+            .nth(1)
+            .and_then(|rest| rest.split_once('\n'))
+            .map_or("", |(_, text)| text)
+    }
+
+    /// The first sentence of the first source, cited, as a faithful model would answer
+    /// (`"Cards arrive within a week [1]."`).
+    pub fn faithful_answer(&self) -> String {
+        let source = self.first_source();
+        let sentence = source
+            .split(". ")
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('.');
+        format!("{sentence} [1].")
+    }
 }
 
 /// How the mock answers one request.

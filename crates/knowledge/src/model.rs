@@ -431,20 +431,18 @@ impl Model {
         self.saved.ticket_ids.get(i as usize).map(String::as_str)
     }
 
+    fn faq_by_id(&self, id: &str) -> Option<&FaqEntry> {
+        self.saved.faqs.iter().find(|f| f.id == id)
+    }
+
+    fn passage_by_id(&self, id: &str) -> Option<&DocPassage> {
+        self.saved.passages.iter().find(|p| p.id == id)
+    }
+
     pub fn source_title(&self, source: &SourceRef) -> Option<String> {
         match source.kind {
-            SourceKind::Faq => self
-                .saved
-                .faqs
-                .iter()
-                .find(|f| f.id == source.id)
-                .map(|f| f.question.clone()),
-            SourceKind::Doc => self
-                .saved
-                .passages
-                .iter()
-                .find(|p| p.id == source.id)
-                .map(|p| p.title.clone()),
+            SourceKind::Faq => self.faq_by_id(&source.id).map(|f| f.question.clone()),
+            SourceKind::Doc => self.passage_by_id(&source.id).map(|p| p.title.clone()),
             // Past tickets have no title; products are the catalog's to name.
             SourceKind::Ticket | SourceKind::Product => None,
         }
@@ -452,29 +450,15 @@ impl Model {
 
     /// The address the owner gave for an FAQ entry.
     pub fn faq_url(&self, id: &str) -> Option<&str> {
-        self.saved
-            .faqs
-            .iter()
-            .find(|f| f.id == id)
-            .and_then(|f| f.url.as_deref())
+        self.faq_by_id(id).and_then(|f| f.url.as_deref())
     }
 
     /// What a source says, for a language model to phrase an answer from: an FAQ's
     /// answer, a passage's text (their titles are [`Model::source_title`]).
     pub fn source_text(&self, source: &SourceRef) -> Option<String> {
         match source.kind {
-            SourceKind::Faq => self
-                .saved
-                .faqs
-                .iter()
-                .find(|f| f.id == source.id)
-                .map(|f| f.answer.clone()),
-            SourceKind::Doc => self
-                .saved
-                .passages
-                .iter()
-                .find(|p| p.id == source.id)
-                .map(|p| p.text.clone()),
+            SourceKind::Faq => self.faq_by_id(&source.id).map(|f| f.answer.clone()),
+            SourceKind::Doc => self.passage_by_id(&source.id).map(|p| p.text.clone()),
             SourceKind::Ticket | SourceKind::Product => None,
         }
     }

@@ -40,19 +40,8 @@ const FIRST_TOKEN_DELAY: Duration = Duration::from_millis(100);
 
 /// The first sentence of the first source, cited, and one more: a faithful answer.
 fn faithful(request: &MockRequest) -> Vec<String> {
-    let source = request
-        .system()
-        .split("\n\n[1] ")
-        .nth(1)
-        .and_then(|rest| rest.split_once('\n'))
-        .map_or("", |(_, text)| text);
-    let sentence = source
-        .split(". ")
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('.');
     vec![
-        format!("{sentence} [1]. "),
+        format!("{} ", request.faithful_answer()),
         "I hope that helps.".to_string(),
     ]
 }

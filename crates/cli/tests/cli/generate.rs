@@ -11,20 +11,8 @@ use crate::support::{arg, data, parse_lines, Frontdesk};
 
 const LOST_CARD: &str = "What can I do if I lost my card?";
 
-/// A faithful answer: the first sentence of the first source, cited.
 fn faithful(request: &MockRequest) -> Reply {
-    let source = request
-        .system()
-        .split("\n\n[1] ")
-        .nth(1)
-        .and_then(|rest| rest.split_once('\n'))
-        .map_or("", |(_, text)| text);
-    let sentence = source
-        .split(". ")
-        .next()
-        .unwrap_or("")
-        .trim_end_matches('.');
-    Reply::words(&format!("{sentence} [1]."))
+    Reply::words(&request.faithful_answer())
 }
 
 /// Runs `frontdesk ARGS` with the model's variables set, off the async runtime the mock

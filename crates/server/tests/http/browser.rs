@@ -85,18 +85,10 @@ async fn a_generated_answer_is_written_in_before_the_customers_eyes() {
     // A model of our own that writes the FAQ's first sentence and another, a word every
     // 80 ms: slow enough for the draft to be seen before the stored answer replaces it.
     let mock = MockModel::start(|request: &MockRequest| {
-        let source = request
-            .system()
-            .split("\n\n[1] ")
-            .nth(1)
-            .and_then(|rest| rest.split_once('\n'))
-            .map_or("", |(_, text)| text);
-        let first = source
-            .split(". ")
-            .next()
-            .unwrap_or("")
-            .trim_end_matches('.');
-        let answer = format!("{first} [1]. Freeze or cancel the card in the app first [1].");
+        let answer = format!(
+            "{} Freeze or cancel the card in the app first [1].",
+            request.faithful_answer()
+        );
         Reply::slow_words(&answer, Duration::from_millis(80))
     })
     .await

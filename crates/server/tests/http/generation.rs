@@ -16,21 +16,8 @@ use crate::support::{engine, with_server, Backend, TestServer, LOST_CARD};
 use crate::team::{get_json, member};
 use crate::widget::{open, say};
 
-/// The first sentence of the first source in the prompt, cited: what a faithful model
-/// answers.
 fn faithful(request: &MockRequest) -> String {
-    let system = request.system();
-    let source = system
-        .split("\n\n[1] ")
-        .nth(1)
-        .and_then(|rest| rest.split_once('\n'))
-        .map(|(_, text)| text)
-        .unwrap_or("");
-    let sentence = match source.find(". ") {
-        Some(end) => &source[..end],
-        None => source.trim_end_matches('.'),
-    };
-    format!("{sentence} [1].")
+    request.faithful_answer()
 }
 
 fn settings_for(mock: &MockModel) -> ServerSettings {
