@@ -346,6 +346,16 @@ impl GenerationConfig {
         if self.time_budget.0.is_zero() || self.first_token_timeout.0.is_zero() {
             anyhow::bail!("generation.time_budget and first_token_timeout must be above zero");
         }
+        // A customer waits this long at most: more than ten minutes is a typing mistake.
+        let longest = std::time::Duration::from_secs(600);
+        if self.time_budget.0 > longest || self.first_token_timeout.0 > longest {
+            anyhow::bail!(
+                "generation.time_budget and first_token_timeout must be ten minutes at most"
+            );
+        }
+        if model.trim().is_empty() {
+            anyhow::bail!("generation.model (env FRONTDESK_LLM_MODEL) is empty");
+        }
         let price = match (
             self.prompt_price_per_million,
             self.completion_price_per_million,

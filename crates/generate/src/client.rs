@@ -72,8 +72,15 @@ impl ChatMessage {
 /// Tokens read and written by the model for one answer.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Usage {
+    // Some servers leave a count out or send null: a missing count is not worth an answer.
+    #[serde(default, deserialize_with = "count_or_zero")]
     pub prompt_tokens: u32,
+    #[serde(default, deserialize_with = "count_or_zero")]
     pub completion_tokens: u32,
+}
+
+fn count_or_zero<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<u32, D::Error> {
+    Ok(Option::<u32>::deserialize(deserializer)?.unwrap_or_default())
 }
 
 /// What a stream of chat completion chunks brings.
@@ -83,6 +90,8 @@ pub enum StreamEvent {
     Text(String),
     /// The token counts, which servers send in a last chunk when asked.
     Usage(Usage),
+    /// The model stopped because it reached `max_tokens`: its last sentence is unfinished.
+    CutOff,
 }
 
 /// Talks to one model server.
@@ -123,6 +132,8 @@ struct Choice {
     delta: Option<Content>,
     #[serde(default)]
     message: Option<Content>,
+    #[serde(default)]
+    finish_reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -160,6 +171,12 @@ impl ChatClient {
         if !matches!(base.scheme(), "http" | "https") {
             return Err(bad_url("it must start with http:// or https://"));
         }
+        // The address is logged; a key written into it would be too.
+        if !base.username().is_empty() || base.password().is_some() {
+            return Err(bad_url(
+                "it holds a user name or password; give the key as the API key instead",
+            ));
+        }
         let endpoint = format!(
             "{}/chat/completions",
             settings.base_url.trim_end_matches('/')
@@ -195,7 +212,11 @@ impl ChatClient {
 
         let status = response.status();
         if !status.is_success() {
-            let body = response.text().await.unwrap_or_default();
+            let mut body = response.text().await.unwrap_or_default();
+            // Providers quote a rejected key back, and this error is logged.
+            if let Some(key) = self.settings.api_key.as_deref().filter(|k| !k.is_empty()) {
+                body = body.replace(key, "<the API key>");
+            }
             return Err(GenerateError::Status {
                 status: status.as_u16(),
                 body: body.chars().take(ERROR_BODY_CHARS).collect(),
@@ -230,7 +251,9 @@ enum Field {
 
 fn events_of(chunk: Chunk, field: Field) -> Vec<StreamEvent> {
     let mut events = Vec::new();
-    for choice in chunk.choices {
+    // One answer is asked for; of a server's several choices the first is read.
+    for choice in chunk.choices.into_iter().take(1) {
+        let cut_off = choice.finish_reason.as_deref() == Some("length");
         let content = match field {
             Field::Delta => choice.delta,
             Field::Message => choice.message,
@@ -239,6 +262,9 @@ fn events_of(chunk: Chunk, field: Field) -> Vec<StreamEvent> {
             if !text.is_empty() {
                 events.push(StreamEvent::Text(text));
             }
+        }
+        if cut_off {
+            events.push(StreamEvent::CutOff);
         }
     }
     if let Some(usage) = chunk.usage {

@@ -12,7 +12,7 @@ use frontdesk_core::SourceRef;
 use tokio::time::{timeout_at, Instant};
 
 use crate::client::{ChatClient, GenerateError, StreamEvent, Usage};
-use crate::guard::{screen_input, AnswerGuard, SentenceSplitter, Trip};
+use crate::guard::{normalise, screen_input, AnswerGuard, SentenceSplitter, Trip};
 use crate::prompt::{chat_messages, take_citations, Grounding};
 use crate::settings::GenerationSettings;
 
@@ -109,6 +109,13 @@ struct Reading<'a> {
     released: String,
     cited: Vec<usize>,
     pieces: u32,
+    /// The last sentence released, read again with the next one: a blank line inside a
+    /// sentence must not split a claim into two halves that pass one at a time.
+    last_sentence: Option<String>,
+    /// The model stopped at its token limit: the unfinished last sentence is dropped.
+    cut_off: bool,
+    /// The most text the answer may run to (far longer means a runaway model).
+    max_chars: usize,
     usage: Option<Usage>,
     first_token: Option<Duration>,
     started: Instant,
@@ -136,7 +143,15 @@ impl Generator {
     ) -> Phrased {
         let started = Instant::now();
         let texts: Vec<&str> = grounding.sources.iter().map(|s| s.text.as_str()).collect();
-        if let Some(trip) = screen_input(&grounding.question, &texts) {
+        // The customer's earlier messages go to the model too, so they are screened too.
+        let earlier: Vec<&str> = grounding
+            .recent_turns
+            .iter()
+            .filter(|turn| turn.from_customer)
+            .map(|turn| turn.text.as_str())
+            .chain(texts.iter().copied())
+            .collect();
+        if let Some(trip) = screen_input(&grounding.question, &earlier) {
             return Phrased {
                 outcome: Outcome::FellBack(Fallback::Guard(trip)),
                 usage: Usage::default(),
@@ -156,6 +171,9 @@ impl Generator {
             released: String::new(),
             cited: Vec::new(),
             pieces: 0,
+            last_sentence: None,
+            cut_off: false,
+            max_chars: texts.iter().map(|t| t.chars().count()).sum::<usize>() * 4 + 400,
             usage: None,
             first_token: None,
             started,
@@ -199,8 +217,15 @@ impl Generator {
     ) -> Result<(), Stop> {
         let budget = self.settings.time_budget;
         let first_wait = self.settings.first_token_timeout.min(budget);
-        let first_deadline = reading.started + first_wait;
-        let deadline = reading.started + budget;
+        // A budget too large to add to the clock is no budget at all: wait a day at most.
+        let far = |wait: Duration| {
+            reading
+                .started
+                .checked_add(wait)
+                .unwrap_or_else(|| reading.started + Duration::from_secs(24 * 60 * 60))
+        };
+        let first_deadline = far(first_wait);
+        let deadline = far(budget);
 
         let mut stream = timeout_at(first_deadline, self.client.stream(messages))
             .await
@@ -220,17 +245,23 @@ impl Generator {
                 match event {
                     StreamEvent::Text(text) => reading.take(&text)?,
                     StreamEvent::Usage(usage) => reading.usage = Some(usage),
+                    StreamEvent::CutOff => reading.cut_off = true,
                 }
+            }
+            // A server sending fast enough never waits on `timeout_at`: check here too.
+            if Instant::now() >= deadline {
+                return Err(Stop::Failed(GenerateError::OverBudget(budget)));
             }
         }
 
-        if let Some(rest) = reading.splitter.finish() {
+        let rest = reading.splitter.finish();
+        if let Some(rest) = rest.filter(|_| !reading.cut_off) {
             reading.release(&rest)?;
         }
-        let (whole, _) = take_citations(&reading.answer);
+        // What the customer was shown, as they read it, is what is checked whole.
         reading
             .guard
-            .check_answer(whole.trim())
+            .check_answer(&reading.released)
             .map_err(Stop::Tripped)
     }
 }
@@ -241,6 +272,11 @@ impl Reading<'_> {
             .get_or_insert_with(|| self.started.elapsed());
         self.pieces += 1;
         self.answer.push_str(text);
+        if self.answer.len() > self.max_chars {
+            return Err(Stop::Tripped(Trip::Nonsense {
+                why: "far longer than its sources",
+            }));
+        }
         for sentence in self.splitter.push(text) {
             self.release(&sentence)?;
         }
@@ -249,7 +285,7 @@ impl Reading<'_> {
 
     /// Shows the customer one more sentence, once the guards have passed it.
     fn release(&mut self, sentence: &str) -> Result<(), Stop> {
-        let (clean, cited) = take_citations(sentence);
+        let (clean, cited) = take_citations(&normalise(sentence));
         let clean = clean.trim();
         for number in cited {
             if !self.cited.contains(&number) {
@@ -259,7 +295,13 @@ impl Reading<'_> {
         if clean.is_empty() {
             return Ok(());
         }
+        // Read with the sentence before first: a promise split in two hands off.
+        if let Some(last) = &self.last_sentence {
+            let window = format!("{last} {clean}");
+            self.guard.check_sentence(&window).map_err(Stop::Tripped)?;
+        }
         self.guard.check_sentence(clean).map_err(Stop::Tripped)?;
+        self.last_sentence = Some(clean.to_string());
         if !self.released.is_empty() {
             self.released.push(' ');
         }

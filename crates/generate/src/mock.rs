@@ -84,6 +84,11 @@ pub enum Reply {
     Whole(String),
     /// An HTTP error with this status.
     Status(u16),
+    /// An HTTP error with this status and message (a provider quoting the request back).
+    StatusSaying(u16, String),
+    /// `text` a word at a time, then the model stops at its token limit
+    /// (`finish_reason: "length"`).
+    CutOff(String),
     /// The response starts, then the server goes quiet for ever.
     Silent,
     /// A stream chunk that is not JSON.
@@ -209,6 +214,15 @@ async fn complete(
         .push(request);
 
     match reply {
+        Reply::StatusSaying(status, message) => {
+            let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+            (status, Json(json!({"error": {"message": message}}))).into_response()
+        }
+        Reply::CutOff(text) => {
+            let mut pieces = split_words(&text);
+            pieces.push(String::new());
+            event_stream(pieces, Duration::ZERO, Duration::ZERO, false, true)
+        }
         Reply::Status(status) => {
             let status = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
             (
@@ -224,7 +238,7 @@ async fn complete(
             first_after,
             between,
             usage,
-        } => event_stream(pieces, first_after, between, usage),
+        } => event_stream(pieces, first_after, between, usage, false),
         Reply::Silent => {
             let never = futures_util::stream::pending::<Result<Bytes, Infallible>>();
             sse_response(Body::from_stream(never))
@@ -242,6 +256,7 @@ fn event_stream(
     first_after: Duration,
     between: Duration,
     usage: bool,
+    cut_off: bool,
 ) -> Response {
     let count = pieces.len();
     let mut chunks: Vec<(Duration, String)> = Vec::new();
@@ -252,6 +267,11 @@ fn event_stream(
     for (i, piece) in pieces.into_iter().enumerate() {
         let wait = if i == 0 { first_after } else { between };
         chunks.push((wait, chunk(json!({"content": piece}))));
+    }
+    if cut_off {
+        let last = json!({"object": "chat.completion.chunk",
+                          "choices": [{"index": 0, "delta": {}, "finish_reason": "length"}]});
+        chunks.push((Duration::ZERO, format!("data: {last}\n\n")));
     }
     if usage {
         let counts = json!({"choices": [], "usage": {"prompt_tokens": 100,
