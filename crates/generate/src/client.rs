@@ -17,6 +17,8 @@ const ERROR_BODY_CHARS: usize = 300;
 pub enum GenerateError {
     #[error("the model server address `{url}` is not usable: {why}")]
     BadUrl { url: String, why: String },
+    #[error("the API key cannot be sent: it holds a line break or another control character")]
+    BadKey,
     #[error("the model server could not be reached: {0}")]
     Request(#[source] reqwest::Error),
     #[error("the model server answered HTTP {status}: {body}")]
@@ -36,6 +38,7 @@ impl GenerateError {
     pub fn as_str(&self) -> &'static str {
         match self {
             GenerateError::BadUrl { .. } => "bad_url",
+            GenerateError::BadKey => "bad_key",
             GenerateError::Request(_) => "unreachable",
             GenerateError::Status { .. } => "http_error",
             GenerateError::Stream(_) => "stream_broke",
@@ -176,6 +179,15 @@ impl ChatClient {
             return Err(bad_url(
                 "it holds a user name or password; give the key as the API key instead",
             ));
+        }
+        // Checked now: an HTTP header cannot carry it, and the failure would come at the
+        // first answer as an unhelpful "builder error".
+        if settings
+            .api_key
+            .as_deref()
+            .is_some_and(|key| key.chars().any(char::is_control))
+        {
+            return Err(GenerateError::BadKey);
         }
         let endpoint = format!(
             "{}/chat/completions",

@@ -381,3 +381,12 @@ fn an_address_holding_a_key_is_refused() {
     let err = Generator::new(settings).err().expect("refused").to_string();
     assert!(err.contains("API key"), "{err}");
 }
+
+#[test]
+fn a_key_with_a_line_break_is_refused_at_start() {
+    let mut settings = GenerationSettings::new("http://127.0.0.1:9/v1", "m");
+    settings.api_key = Some("sk-one\nsk-two".to_string());
+    let err = Generator::new(settings).err().expect("refused").to_string();
+    assert!(err.contains("API key"), "{err}");
+    assert!(!err.contains("sk-one"), "{err}");
+}
