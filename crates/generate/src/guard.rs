@@ -1049,9 +1049,8 @@ pub struct AnswerGuard {
     vocabulary: HashSet<String>,
     /// The sources' own content words, without the question's.
     source_vocabulary: HashSet<String>,
-    source_sentences: Vec<HashSet<String>>,
-    /// Each source sentence's words and whether it says "not".
-    negated_sentences: Vec<(HashSet<String>, bool)>,
+    /// Each source sentence's words, and whether it says "not".
+    source_sentences: Vec<(HashSet<String>, bool)>,
     /// Every (amount, unit) of time the sources state, and their bare money amounts.
     source_durations: HashSet<(String, String)>,
     source_money: Vec<f64>,
@@ -1090,22 +1089,15 @@ impl AnswerGuard {
             .collect();
         let mut source_vocabulary: HashSet<String> = HashSet::new();
         let mut source_sentences = Vec::new();
+        let mut source_durations = HashSet::new();
+        let mut known_scripts = scripts(question);
         for source in sources {
             source_vocabulary.extend(content_stems(source));
             for sentence in SOURCE_SENTENCE_END.split(source) {
                 let words: HashSet<String> = word_stems(sentence).into_iter().collect();
                 if !words.is_empty() {
-                    source_sentences.push(words);
+                    source_sentences.push((words, NEGATION.is_match(sentence)));
                 }
-            }
-        }
-        let mut negated_sentences = Vec::new();
-        let mut source_durations = HashSet::new();
-        let mut known_scripts = scripts(question);
-        for source in sources {
-            for sentence in SOURCE_SENTENCE_END.split(source) {
-                let words: HashSet<String> = word_stems(sentence).into_iter().collect();
-                negated_sentences.push((words, NEGATION.is_match(sentence)));
             }
             source_durations.extend(durations(source));
             known_scripts.extend(scripts(source));
@@ -1129,7 +1121,6 @@ impl AnswerGuard {
             vocabulary,
             source_vocabulary,
             source_sentences,
-            negated_sentences,
             source_durations,
             source_money,
             known_scripts,
@@ -1230,7 +1221,7 @@ impl AnswerGuard {
         if words.len() < RESTATED_MIN_WORDS {
             return false;
         }
-        self.source_sentences.iter().any(|source| {
+        self.source_sentences.iter().any(|(source, _)| {
             let shared = words.iter().filter(|w| source.contains(*w)).count();
             shared as f64 / words.len() as f64 >= RESTATED_MIN_OVERLAP
         })
@@ -1340,7 +1331,7 @@ impl AnswerGuard {
         }
         let words: HashSet<String> = content_stems(sentence).into_iter().collect();
         let closest = self
-            .negated_sentences
+            .source_sentences
             .iter()
             .map(|(source, negated)| (words.intersection(source).count(), *negated))
             .filter(|(shared, _)| *shared > 0)

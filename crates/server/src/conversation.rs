@@ -186,20 +186,7 @@ async fn locked_turn(
         sources: engine.titled(&decision.sources),
         ..decision
     };
-    let earlier: Vec<Message> = history
-        .iter()
-        .filter(|message| message.id < customer.id)
-        .cloned()
-        .collect();
-    let phrasing = phrasing::phrase(
-        state,
-        &engine,
-        decision,
-        &customer.text,
-        &earlier,
-        Some(conversation_id),
-    )
-    .await;
+    let phrasing = phrasing::phrase(state, &engine, decision, &customer, &history).await;
     state.metrics.count_decision(&phrasing.decision);
     let (reply, conversation) =
         reply_with(state, conversation, phrasing.decision, &history).await?;

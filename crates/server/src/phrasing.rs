@@ -15,15 +15,59 @@ pub(crate) struct Phrasing {
     pub usage: Option<GenerationRecord>,
 }
 
-/// Phrases `decision` when a model is set. `history` is what the customer has seen of
-/// the conversation before `question`; `conversation_id` is where drafts go (none for
-/// the stateless answer endpoint).
+/// Phrases the reply to `customer`'s message when a model is set, streaming drafts to
+/// the conversation. `history` is what the customer has seen of the conversation; the
+/// turns before `customer` go to the model.
 pub(crate) async fn phrase(
     state: &AppState,
     engine: &Engine,
     decision: Decision,
-    question: &str,
+    customer: &Message,
     history: &[Message],
+) -> Phrasing {
+    if state.generator.is_none() {
+        return Phrasing {
+            decision,
+            usage: None,
+        };
+    }
+    let earlier = history
+        .iter()
+        .filter(|message| message.id < customer.id)
+        .map(|message| PastTurn {
+            from_customer: message.author == Author::Customer,
+            text: message.text.clone(),
+        })
+        .collect();
+    let conversation = Some(customer.conversation_id);
+    phrase_with(
+        state,
+        engine,
+        decision,
+        &customer.text,
+        earlier,
+        conversation,
+    )
+    .await
+}
+
+/// Phrases an answer to a message with no conversation (the stateless answer endpoint).
+pub(crate) async fn phrase_alone(
+    state: &AppState,
+    engine: &Engine,
+    decision: Decision,
+    question: &str,
+) -> Phrasing {
+    phrase_with(state, engine, decision, question, Vec::new(), None).await
+}
+
+/// `conversation_id` is where drafts go, when there is a conversation.
+async fn phrase_with(
+    state: &AppState,
+    engine: &Engine,
+    decision: Decision,
+    question: &str,
+    history: Vec<PastTurn>,
     conversation_id: Option<i64>,
 ) -> Phrasing {
     let Some(generator) = state.generator.as_ref() else {
@@ -32,13 +76,6 @@ pub(crate) async fn phrase(
             usage: None,
         };
     };
-    let history: Vec<PastTurn> = history
-        .iter()
-        .map(|message| PastTurn {
-            from_customer: message.author == Author::Customer,
-            text: message.text.clone(),
-        })
-        .collect();
     let phrased = match conversation_id {
         Some(id) => {
             // Drafts go through a channel so that a slow listener never holds up the

@@ -28,7 +28,7 @@ pub(super) async fn answer(
         "the assistant is still loading its knowledge; try again shortly",
     ))?;
     let decision = engine.decide(&request.message);
-    let phrasing = phrasing::phrase(&state, &engine, decision, &request.message, &[], None).await;
+    let phrasing = phrasing::phrase_alone(&state, &engine, decision, &request.message).await;
     state.metrics.count_decision(&phrasing.decision);
     if let Some(usage) = &phrasing.usage {
         if let Err(err) = state.store.record_generation(usage).await {
