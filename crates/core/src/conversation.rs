@@ -10,7 +10,7 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Decision, Reason, SourceRef};
+use crate::{Attachment, Decision, Reason, Receipt, SourceRef};
 
 /// Times are unix milliseconds throughout, as the store keeps them.
 pub type UnixMillis = i64;
@@ -270,6 +270,25 @@ pub struct Message {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user_id: Option<i64>,
     pub created_at: UnixMillis,
+    /// What came with it from a channel: images, documents, a shared location.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// The channel provider's id for it, on channels other than the widget.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+    /// When the customer's side sent it, by the provider's clock (never later than we
+    /// received it); conversations are shown in this order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sent_at: Option<UnixMillis>,
+    /// The furthest the provider reported one of our messages got (delivered, read).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub receipt: Option<Receipt>,
+    /// Why the channel refused it, once its delivery failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delivery_error: Option<String>,
+    /// When the customer last changed it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub edited_at: Option<UnixMillis>,
 }
 
 /// A move of a conversation between the assistant and people.

@@ -7,11 +7,13 @@
 //! [`Conversation`] is a thread of [`Message`]s with one contact on one channel, and
 //! [`StatusChange`] holds the rules for moving it between the assistant and people.
 
+mod attachment;
 mod conversation;
 mod decision;
 mod knowledge;
 mod product;
 
+pub use attachment::{Attachment, AttachmentKind, Location, Receipt};
 pub use conversation::{
     Author, Channel, Contact, ContactIdentity, Conversation, ConversationStatus, DeliveryState,
     Message, NewConversation, NewMessage, Role, StatusChange, UnixMillis, UnknownName, User,

@@ -362,6 +362,12 @@ mod tests {
             visibility: Visibility::Public,
             user_id: None,
             created_at: 0,
+            attachments: Vec::new(),
+            provider_message_id: None,
+            sent_at: None,
+            receipt: None,
+            delivery_error: None,
+            edited_at: None,
         }
     }
 

@@ -98,6 +98,9 @@ pub enum StoreError {
     #[error("there is already a user with the email {email}")]
     UserExists { email: String },
 
+    #[error("there is already a channel named {name:?}")]
+    ChannelExists { name: String },
+
     #[error("there is no user with the email {email}")]
     UserNotFound { email: String },
 

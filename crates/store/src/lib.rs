@@ -36,6 +36,7 @@ macro_rules! on_pool {
     };
 }
 
+mod channels;
 mod connect;
 mod conversations;
 mod error;
@@ -55,6 +56,7 @@ use serde::Serialize;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
+pub use crate::channels::{Inbound, InboundRecord, OutboxItem, StoredChannel, WebhookProblem};
 use crate::connect::{SchemaChange, Target};
 pub use crate::conversations::{ConversationFilter, Readers};
 pub use crate::error::StoreError;

@@ -18,7 +18,7 @@ mod sqlite;
 
 use frontdesk_core::{
     Channel, Conversation, ConversationStatus, Decision, Message, NewConversation, NewMessage,
-    SourceRef, StatusChange,
+    Receipt, SourceRef, StatusChange,
 };
 
 use crate::plan::now_unix_ms;
@@ -228,7 +228,7 @@ impl Store {
         let with_internal = readers == Readers::Team;
         let rows: Vec<MessageRow> = match &self.pool {
             Pool::Sqlite(pool) => {
-                sqlx::query_as(SELECT_MESSAGES)
+                sqlx::query_as(&select_messages_sql())
                     .bind(conversation_id)
                     .bind(after)
                     .bind(with_internal)
@@ -236,7 +236,7 @@ impl Store {
                     .await
             }
             Pool::Postgres(pool) => {
-                sqlx::query_as(SELECT_MESSAGES)
+                sqlx::query_as(&select_messages_sql())
                     .bind(conversation_id)
                     .bind(after)
                     .bind(with_internal)
@@ -250,12 +250,10 @@ impl Store {
 
     /// One message by its id, private notes included.
     pub async fn message(&self, id: i64) -> Result<Option<Message>, StoreError> {
-        let sql = "SELECT id, conversation_id, author, text, \
-             CAST(decision AS TEXT) AS decision, CAST(sources AS TEXT) AS sources, delivery, \
-             visibility, user_id, created_at FROM messages WHERE id = $1";
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = $1");
         let row: Option<MessageRow> = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await,
-            Pool::Postgres(pool) => sqlx::query_as(sql).bind(id).fetch_optional(pool).await,
+            Pool::Sqlite(pool) => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await,
+            Pool::Postgres(pool) => sqlx::query_as(&sql).bind(id).fetch_optional(pool).await,
         }
         .map_err(|cause| read_error("a message", cause))?;
         row.map(message).transpose()
@@ -336,10 +334,21 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "id, channel, contact_id, identity
      resolved_at, handoff_reason, handoff_summary, buying_intent_at";
 
 // JSON columns are read as text on both backends (jsonb on PostgreSQL).
-const SELECT_MESSAGES: &str = "SELECT id, conversation_id, author, text, \
+pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, author, text, \
      CAST(decision AS TEXT) AS decision, CAST(sources AS TEXT) AS sources, delivery, \
-     visibility, user_id, created_at FROM messages \
-     WHERE conversation_id = $1 AND id > $2 AND ($3 OR visibility = 'public') ORDER BY id";
+     visibility, user_id, created_at, CAST(attachments AS TEXT) AS attachments, \
+     provider_message_id, sent_at, receipt, delivery_error, edited_at";
+
+/// A conversation's messages in the order they were sent: a channel's message by its
+/// provider's time, so that deliveries that arrive out of order read in order; ours and
+/// the widget's by when they were stored. Ties go by id.
+fn select_messages_sql() -> String {
+    format!(
+        "SELECT {MESSAGE_COLUMNS} FROM messages \
+         WHERE conversation_id = $1 AND id > $2 AND ($3 OR visibility = 'public') \
+         ORDER BY COALESCE(sent_at, created_at), id"
+    )
+}
 
 pub(crate) const SELECT_IDENTITY: &str =
     "SELECT id, contact_id FROM contact_identities WHERE channel = $1 AND external_id = $2";
@@ -357,10 +366,18 @@ pub(crate) fn insert_conversation_sql() -> String {
 /// Marks a conversation as changed by a new message, and notes the first time a person
 /// replied. Touches no row when the conversation does not exist, which is how a message
 /// for an unknown conversation is recognised before its insert fails on the foreign key.
+/// Returns the connected channel the conversation is on, if any.
 pub(crate) const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $2, \
      first_human_reply_at = CASE WHEN $3 AND first_human_reply_at IS NULL THEN $2 \
        ELSE first_human_reply_at END \
-     WHERE id = $1";
+     WHERE id = $1 RETURNING channel_id";
+
+/// Queues message $1 of conversation $2 for sending through the conversation's channel,
+/// due at once ($3 is now).
+pub(crate) const ENQUEUE_REPLY: &str = "INSERT INTO outbox \
+       (message_id, channel_id, reply_to, next_attempt_at, created_at, updated_at) \
+     SELECT $1, channel_id, reply_to, $3, $3, $3 FROM conversations \
+     WHERE id = $2 AND channel_id IS NOT NULL AND reply_to IS NOT NULL";
 
 /// One statement for every [`StatusChange`], so both backends bind the same parameters:
 /// $1 id, $2 the new status, $3 now, $4 whether to set the assignee, $5 the assignee,
@@ -466,6 +483,13 @@ impl<'a> MessageInsert<'a> {
         })
     }
 
+    /// Whether the customer is meant to receive this: a public message that is not
+    /// their own.
+    pub(crate) fn goes_to_the_customer(&self) -> bool {
+        self.message.author != frontdesk_core::Author::Customer
+            && self.message.visibility == frontdesk_core::Visibility::Public
+    }
+
     /// Whether this is a person's reply to the customer: what "first human reply"
     /// measures. A private note is not one.
     pub(crate) fn is_from_a_person(&self) -> bool {
@@ -487,6 +511,12 @@ pub(crate) fn message_from_insert(insert: &MessageInsert<'_>, id: i64, now: i64)
         visibility: message.visibility,
         user_id: message.user_id,
         created_at: now,
+        attachments: Vec::new(),
+        provider_message_id: None,
+        sent_at: None,
+        receipt: None,
+        delivery_error: None,
+        edited_at: None,
     }
 }
 
@@ -508,6 +538,12 @@ pub(crate) struct ConversationRow {
     buying_intent_at: Option<i64>,
 }
 
+impl ConversationRow {
+    pub(crate) fn id(&self) -> i64 {
+        self.id
+    }
+}
+
 #[derive(sqlx::FromRow)]
 pub(crate) struct MessageRow {
     id: i64,
@@ -520,6 +556,12 @@ pub(crate) struct MessageRow {
     visibility: String,
     user_id: Option<i64>,
     created_at: i64,
+    attachments: String,
+    provider_message_id: Option<String>,
+    sent_at: Option<i64>,
+    receipt: Option<String>,
+    delivery_error: Option<String>,
+    edited_at: Option<i64>,
 }
 
 pub(crate) fn conversation(row: ConversationRow) -> Result<Conversation, StoreError> {
@@ -547,7 +589,7 @@ pub(crate) fn conversation(row: ConversationRow) -> Result<Conversation, StoreEr
     })
 }
 
-fn message(row: MessageRow) -> Result<Message, StoreError> {
+pub(crate) fn message(row: MessageRow) -> Result<Message, StoreError> {
     let id = row.id;
     let bad = |problem: String| corrupt("message", id, problem);
     let decision: Option<Decision> = row
@@ -568,6 +610,13 @@ fn message(row: MessageRow) -> Result<Message, StoreError> {
         visibility: row.visibility.parse().map_err(|e| bad(format!("{e}")))?,
         user_id: row.user_id,
         created_at: row.created_at,
+        attachments: serde_json::from_str(&row.attachments)
+            .map_err(|e| bad(format!("its attachments: {e}")))?,
+        provider_message_id: row.provider_message_id,
+        sent_at: row.sent_at,
+        receipt: row.receipt.as_deref().and_then(Receipt::from_name),
+        delivery_error: row.delivery_error,
+        edited_at: row.edited_at,
     })
 }
 

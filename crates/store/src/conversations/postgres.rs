@@ -2,13 +2,13 @@
 //! checks live inside the UPDATE statements, which PostgreSQL re-evaluates against the
 //! latest row when two of them meet, so no explicit locks are needed.
 
-use frontdesk_core::{Conversation, Message, NewConversation, StatusChange};
+use frontdesk_core::{Conversation, DeliveryState, Message, NewConversation, StatusChange};
 use sqlx::postgres::{PgConnection, PgPool};
 
 use super::{
     change_status_sql, conversation, insert_conversation_sql, message_from_insert, refused,
-    write_error, ConversationRow, MessageInsert, StatusUpdate, INSERT_CONTACT, SELECT_IDENTITY,
-    SELECT_STATUS, TOUCH_CONVERSATION,
+    write_error, ConversationRow, MessageInsert, StatusUpdate, ENQUEUE_REPLY, INSERT_CONTACT,
+    SELECT_IDENTITY, SELECT_STATUS, TOUCH_CONVERSATION,
 };
 use crate::StoreError;
 
@@ -98,16 +98,21 @@ pub(super) async fn write_message(
         None => None,
     };
     let written = async {
-        let touched = sqlx::query(TOUCH_CONVERSATION)
+        let touched: Option<Option<i64>> = sqlx::query_scalar(TOUCH_CONVERSATION)
             .bind(id)
             .bind(now)
             .bind(insert.is_from_a_person())
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-        if touched == 0 {
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(channel_id) = touched else {
             return Ok(None);
-        }
+        };
+        // A reply on a connected channel is only sent once the outbox has sent it.
+        let queued = channel_id.is_some() && insert.goes_to_the_customer();
+        let delivery = match queued {
+            true => DeliveryState::Pending,
+            false => insert.message.delivery,
+        };
         let message_id: i64 = sqlx::query_scalar(
             "INSERT INTO messages \
                (conversation_id, author, text, decision, sources, delivery, created_at, \
@@ -119,22 +124,34 @@ pub(super) async fn write_message(
         .bind(&insert.message.text)
         .bind(insert.decision.as_deref())
         .bind(&insert.sources)
-        .bind(insert.message.delivery.as_str())
+        .bind(delivery.as_str())
         .bind(now)
         .bind(insert.message.visibility.as_str())
         .bind(insert.message.user_id)
         .fetch_one(&mut *tx)
         .await?;
-        Ok(Some(message_id))
+        if queued {
+            sqlx::query(ENQUEUE_REPLY)
+                .bind(message_id)
+                .bind(id)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(Some((message_id, delivery)))
     };
-    let message_id = written
+    let (message_id, delivery) = written
         .await
         .map_err(|cause| write_error("a message", cause))?
         .ok_or(StoreError::ConversationNotFound { id })?;
     tx.commit()
         .await
         .map_err(|cause| write_error("a message", cause))?;
-    Ok((message_from_insert(insert, message_id, now), changed))
+    let message = Message {
+        delivery,
+        ..message_from_insert(insert, message_id, now)
+    };
+    Ok((message, changed))
 }
 
 pub(super) async fn change_status(

@@ -1,0 +1,717 @@
+//! Connected channels, the messages that arrive through them, and the outbox that sends
+//! replies back.
+//!
+//! The guarantees the webhooks and the sender build on:
+//!
+//! - a customer's message is stored once per (channel, provider message id), however many
+//!   times and however close together the provider delivers it: the database's unique
+//!   index decides, not a check before the insert;
+//! - one conversation per (channel, provider conversation key), enforced the same way, so
+//!   that two deliveries from a new customer cannot open two conversations;
+//! - every reply to a connected channel has its outbox row from the transaction that
+//!   stored it (see `conversations`), and leaves that row only as sent or failed;
+//! - replies to one customer are handed out for sending in the order they were written,
+//!   one at a time, on every instance serving the database.
+
+use frontdesk_core::{Attachment, Channel, Conversation, Message, Receipt};
+
+use crate::conversations::{
+    conversation, message, read_error, token_digest, write_error, ConversationRow, MessageRow,
+    CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
+};
+use crate::plan::now_unix_ms;
+use crate::{Pool, Store, StoreError};
+
+/// A connected channel as stored. `config` is the channel's settings as JSON, secrets
+/// included; the channel adapters read it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredChannel {
+    pub id: i64,
+    pub kind: Channel,
+    pub name: String,
+    pub config: String,
+    pub created_at: i64,
+}
+
+// By hand, so that the secrets in `config` never reach a log.
+impl std::fmt::Debug for StoredChannel {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StoredChannel")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("config", &"<secret>")
+            .finish()
+    }
+}
+
+/// A customer's message from a connected channel, ready to store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboundRecord {
+    pub channel_id: i64,
+    pub channel: Channel,
+    /// The provider's conversation key, unique within the channel.
+    pub conversation_key: String,
+    /// Where replies go on the provider's side.
+    pub reply_to: String,
+    pub sender_name: Option<String>,
+    pub text: String,
+    pub attachments: Vec<Attachment>,
+    pub provider_message_id: String,
+    /// The provider's time for the message; stored no later than `received_at`.
+    pub sent_at: i64,
+    /// A fresh unguessable token, used only if this message opens a new conversation.
+    pub new_token: String,
+}
+
+/// What storing an inbound message did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Inbound {
+    /// The message is new and now stored, in this conversation.
+    New {
+        conversation: Box<Conversation>,
+        message: Box<Message>,
+    },
+    /// The provider had delivered it before; nothing was written.
+    Duplicate,
+}
+
+/// A reply the outbox hands to a sender: everything needed to send it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxItem {
+    pub id: i64,
+    pub message_id: i64,
+    pub conversation_id: i64,
+    pub channel_id: i64,
+    pub reply_to: String,
+    pub text: String,
+    /// Parts of the text already accepted by the provider.
+    pub parts_sent: u32,
+    /// Attempts so far, this one included.
+    pub attempts: u32,
+    /// An earlier attempt's sender stopped before recording its outcome (a crash): the
+    /// provider may have this part already.
+    pub interrupted: bool,
+}
+
+type ChannelRow = (i64, String, String, String, i64);
+
+const CHANNEL_COLUMNS: &str = "id, kind, name, CAST(config AS TEXT), created_at";
+
+/// The statements of [`Store::store_inbound`]; JSON columns need a cast on PostgreSQL.
+struct InboundSql {
+    insert_message: String,
+    conversation: String,
+    insert_conversation: String,
+}
+
+impl InboundSql {
+    fn new(pool: &Pool) -> Self {
+        let attachments = match pool {
+            Pool::Sqlite(_) => "$6",
+            Pool::Postgres(_) => "CAST($6 AS JSONB)",
+        };
+        InboundSql {
+            insert_message: format!(
+                "INSERT INTO messages (conversation_id, author, text, sources, delivery, \
+                   created_at, visibility, channel_id, provider_message_id, sent_at, \
+                   attachments) \
+                 VALUES ($1, 'customer', $2, '[]', 'received', $3, 'public', $4, $5, $7, \
+                   {attachments}) \
+                 ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id"
+            ),
+            conversation: format!(
+                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE channel_key = $1"
+            ),
+            insert_conversation: "INSERT INTO conversations \
+                   (token, channel, contact_id, identity_id, status, created_at, updated_at, \
+                    channel_id, channel_key, reply_to) \
+                 VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8) \
+                 ON CONFLICT (channel_key) DO NOTHING"
+                .to_string(),
+        }
+    }
+}
+
+/// The body of [`Store::store_inbound`] on an open transaction, written once for both
+/// backends. Evaluates to `Ok(None)` for a duplicate.
+macro_rules! inbound_in {
+    ($tx:ident, $sql:ident, $record:ident, $attachments:expr, $now:ident) => {
+        async {
+            let mut tx = $tx?;
+            let key = channel_key($record.channel_id, &$record.conversation_key);
+
+            // The person, then their conversation: both created at most once, since the
+            // losers of a race do nothing on the unique keys and read the winner's rows.
+            let external_id = key.as_str();
+            let identity: Option<(i64, i64)> = sqlx::query_as(
+                "SELECT id, contact_id FROM contact_identities \
+                 WHERE channel = $1 AND external_id = $2",
+            )
+            .bind($record.channel.as_str())
+            .bind(external_id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (identity_id, contact_id) = match identity {
+                Some(found) => found,
+                None => {
+                    let contact_id: i64 = sqlx::query_scalar(
+                        "INSERT INTO contacts (name, created_at) VALUES ($1, $2) RETURNING id",
+                    )
+                    .bind(&$record.sender_name)
+                    .bind($now)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                    let added: Option<i64> = sqlx::query_scalar(
+                        "INSERT INTO contact_identities \
+                           (contact_id, channel, external_id, created_at) \
+                         VALUES ($1, $2, $3, $4) \
+                         ON CONFLICT (channel, external_id) DO NOTHING RETURNING id",
+                    )
+                    .bind(contact_id)
+                    .bind($record.channel.as_str())
+                    .bind(external_id)
+                    .bind($now)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    match added {
+                        Some(identity_id) => (identity_id, contact_id),
+                        None => {
+                            sqlx::query("DELETE FROM contacts WHERE id = $1")
+                                .bind(contact_id)
+                                .execute(&mut *tx)
+                                .await?;
+                            sqlx::query_as(
+                                "SELECT id, contact_id FROM contact_identities \
+                                 WHERE channel = $1 AND external_id = $2",
+                            )
+                            .bind($record.channel.as_str())
+                            .bind(external_id)
+                            .fetch_one(&mut *tx)
+                            .await?
+                        }
+                    }
+                }
+            };
+            sqlx::query(&$sql.insert_conversation)
+                .bind(token_digest(&$record.new_token))
+                .bind($record.channel.as_str())
+                .bind(contact_id)
+                .bind(identity_id)
+                .bind($now)
+                .bind($record.channel_id)
+                .bind(&key)
+                .bind(&$record.reply_to)
+                .execute(&mut *tx)
+                .await?;
+            let conversation_row: ConversationRow = sqlx::query_as(&$sql.conversation)
+                .bind(&key)
+                .fetch_one(&mut *tx)
+                .await?;
+            let conversation_id: i64 = conversation_row.id();
+
+            let message_id: Option<i64> = sqlx::query_scalar(&$sql.insert_message)
+                .bind(conversation_id)
+                .bind(&$record.text)
+                .bind($now)
+                .bind($record.channel_id)
+                .bind(&$record.provider_message_id)
+                .bind($attachments)
+                .bind($record.sent_at.min($now))
+                .fetch_optional(&mut *tx)
+                .await?;
+            let Some(message_id) = message_id else {
+                tx.rollback().await?;
+                return Ok(None);
+            };
+            sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
+                .bind(conversation_id)
+                .bind($now)
+                .execute(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(Some((conversation_row, message_id)))
+        }
+        .await
+    };
+}
+
+/// The body of [`Store::claim_outbox`] on an open transaction, for both backends;
+/// `$lock` is PostgreSQL's row locking clause, empty on SQLite (whose write lock,
+/// taken with the transaction, already keeps other claimers out).
+macro_rules! claim_in {
+    ($tx:ident, $lock:expr, $now:ident, $lease:ident, $limit:ident) => {
+        async {
+            let mut tx = $tx?;
+            let select = format!(
+                "SELECT o.id, o.message_id, m.conversation_id, o.channel_id, o.reply_to, \
+                   m.text, o.parts_sent, o.attempts + 1, o.state \
+                 FROM outbox o JOIN messages m ON m.id = o.message_id \
+                 WHERE ((o.state = 'pending' AND o.next_attempt_at <= $1) \
+                     OR (o.state = 'sending' AND o.claimed_until < $1)) \
+                   AND NOT EXISTS (SELECT 1 FROM outbox e \
+                     WHERE e.channel_id = o.channel_id AND e.reply_to = o.reply_to \
+                       AND e.id < o.id AND e.state IN ('pending', 'sending')) \
+                 ORDER BY o.id LIMIT $2{}",
+                $lock
+            );
+            let rows: Vec<ClaimRow> = sqlx::query_as(&select)
+                .bind($now)
+                .bind(i64::from($limit))
+                .fetch_all(&mut *tx)
+                .await?;
+            for row in &rows {
+                sqlx::query(
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, \
+                       claimed_until = $2, updated_at = $3 WHERE id = $1",
+                )
+                .bind(row.0)
+                .bind($now + $lease)
+                .bind($now)
+                .execute(&mut *tx)
+                .await?;
+            }
+            tx.commit().await?;
+            Ok::<_, sqlx::Error>(rows)
+        }
+        .await
+    };
+}
+
+type ClaimRow = (i64, i64, i64, i64, String, String, i64, i64, String);
+
+impl Store {
+    /// Connects a channel. Its name must be new.
+    pub async fn add_channel(
+        &self,
+        kind: Channel,
+        name: &str,
+        config_json: &str,
+    ) -> Result<StoredChannel, StoreError> {
+        let now = now_unix_ms();
+        let insert = match &self.pool {
+            Pool::Sqlite(_) => format!(
+                "INSERT INTO channels (kind, name, config, created_at) \
+                 VALUES ($1, $2, $3, $4) ON CONFLICT (name) DO NOTHING \
+                 RETURNING {CHANNEL_COLUMNS}"
+            ),
+            Pool::Postgres(_) => format!(
+                "INSERT INTO channels (kind, name, config, created_at) \
+                 VALUES ($1, $2, CAST($3 AS JSONB), $4) ON CONFLICT (name) DO NOTHING \
+                 RETURNING {CHANNEL_COLUMNS}"
+            ),
+        };
+        let row: Option<ChannelRow> = on_pool!(self, |pool| sqlx::query_as(&insert)
+            .bind(kind.as_str())
+            .bind(name)
+            .bind(config_json)
+            .bind(now)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| write_error("a channel", cause))?;
+        let row = row.ok_or_else(|| StoreError::ChannelExists {
+            name: name.to_string(),
+        })?;
+        stored_channel(row)
+    }
+
+    /// Every connected channel, oldest first.
+    pub async fn channels(&self) -> Result<Vec<StoredChannel>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY id");
+        let rows: Vec<ChannelRow> =
+            on_pool!(self, |pool| sqlx::query_as(&sql).fetch_all(pool).await)
+                .map_err(|cause| read_error("channels", cause))?;
+        rows.into_iter().map(stored_channel).collect()
+    }
+
+    pub async fn channel(&self, id: i64) -> Result<Option<StoredChannel>, StoreError> {
+        let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels WHERE id = $1");
+        let row: Option<ChannelRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(id)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| read_error("a channel", cause))?;
+        row.map(stored_channel).transpose()
+    }
+
+    /// Stores a customer's message from a connected channel, with its contact and
+    /// conversation when they are new, in one transaction; a message the channel
+    /// delivered before is recognised and written nowhere.
+    pub async fn store_inbound(&self, record: &InboundRecord) -> Result<Inbound, StoreError> {
+        let now = now_unix_ms();
+        let attachments =
+            serde_json::to_string(&record.attachments).map_err(|cause| StoreError::Corrupt {
+                what: "attachments of a message on channel",
+                id: record.channel_id,
+                problem: cause.to_string(),
+            })?;
+        let sql = InboundSql::new(&self.pool);
+        let stored = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let begun = pool.begin_with("BEGIN IMMEDIATE").await;
+                inbound_in!(begun, sql, record, &attachments, now)
+            }
+            Pool::Postgres(pool) => {
+                let begun = pool.begin().await;
+                inbound_in!(begun, sql, record, &attachments, now)
+            }
+        }
+        .map_err(|cause| write_error("a message from a channel", cause))?;
+        let Some((conversation_row, message_id)) = stored else {
+            return Ok(Inbound::Duplicate);
+        };
+        let message = self
+            .message(message_id)
+            .await?
+            .ok_or_else(|| read_error("a message just stored", sqlx::Error::RowNotFound))?;
+        Ok(Inbound::New {
+            conversation: Box::new(conversation(conversation_row)?),
+            message: Box::new(message),
+        })
+    }
+
+    /// Replaces the text of a customer's message the customer edited on their side.
+    /// `None` when no such message is stored (an edit of something we never received).
+    pub async fn edit_inbound(
+        &self,
+        channel_id: i64,
+        provider_message_id: &str,
+        text: &str,
+        edited_at: i64,
+    ) -> Result<Option<Message>, StoreError> {
+        let sql = format!(
+            "UPDATE messages SET text = $3, edited_at = $4 \
+             WHERE channel_id = $1 AND provider_message_id = $2 AND author = 'customer' \
+             RETURNING {MESSAGE_COLUMNS}"
+        );
+        let row: Option<MessageRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(channel_id)
+            .bind(provider_message_id)
+            .bind(text)
+            .bind(edited_at)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| write_error("an edited message", cause))?;
+        row.map(message).transpose()
+    }
+
+    /// Records what the provider reports about one of our messages, found by the
+    /// provider's id of any of its parts. Receipts only move forward (read after
+    /// delivered, never back); a failure marks the message failed with the provider's
+    /// reason. `None` when the id is not one of ours: a status for a message we do not
+    /// know changes nothing.
+    pub async fn record_receipt(
+        &self,
+        channel_id: i64,
+        provider_message_id: &str,
+        receipt: Receipt,
+        error: Option<&str>,
+    ) -> Result<Option<Message>, StoreError> {
+        let sql = format!(
+            "UPDATE messages SET \
+               receipt = CASE WHEN $3 = 'failed' OR receipt IS NULL OR receipt = 'sent' \
+                 OR (receipt = 'delivered' AND $3 = 'read') THEN $3 ELSE receipt END, \
+               delivery = CASE WHEN $3 = 'failed' THEN 'failed' ELSE delivery END, \
+               delivery_error = CASE WHEN $3 = 'failed' THEN $4 ELSE delivery_error END \
+             WHERE id = (SELECT message_id FROM outbox_parts \
+                         WHERE channel_id = $1 AND provider_message_id = $2) \
+             RETURNING {MESSAGE_COLUMNS}"
+        );
+        let row: Option<MessageRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(channel_id)
+            .bind(provider_message_id)
+            .bind(receipt.as_str())
+            .bind(error)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| write_error("a delivery receipt", cause))?;
+        row.map(message).transpose()
+    }
+
+    /// Marks every message we sent into `conversation_key` on the channel up to
+    /// `watermark` (unix ms) as delivered or read: Messenger's receipts.
+    pub async fn record_receipts_up_to(
+        &self,
+        channel_id: i64,
+        conversation_key: &str,
+        watermark: i64,
+        receipt: Receipt,
+    ) -> Result<Vec<Message>, StoreError> {
+        let sql = format!(
+            "UPDATE messages SET receipt = $4 \
+             WHERE conversation_id = (SELECT id FROM conversations WHERE channel_key = $1) \
+               AND author <> 'customer' AND delivery = 'sent' AND created_at <= $2 \
+               AND (receipt IS NULL OR receipt = 'sent' \
+                    OR (receipt = 'delivered' AND $3 = 'read')) \
+             RETURNING {MESSAGE_COLUMNS}"
+        );
+        let key = channel_key(channel_id, conversation_key);
+        let rows: Vec<MessageRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(&key)
+            .bind(watermark)
+            .bind(receipt.as_str())
+            .bind(receipt.as_str())
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| write_error("delivery receipts", cause))?;
+        rows.into_iter().map(message).collect()
+    }
+
+    /// Keeps a delivery, or the part of one, that was accepted but not taken.
+    pub async fn record_webhook_problem(
+        &self,
+        channel_id: i64,
+        outcome: WebhookProblem,
+        detail: &str,
+        body: &[u8],
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO webhook_problems (channel_id, received_at, outcome, detail, body) \
+                   VALUES ($1, $2, $3, $4, $5)";
+        let now = now_unix_ms();
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(channel_id)
+            .bind(now)
+            .bind(outcome.as_str())
+            .bind(detail)
+            .bind(body)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(|cause| write_error("a webhook problem", cause))?;
+        Ok(())
+    }
+
+    /// How many deliveries of the channel were recorded as `outcome`.
+    pub async fn webhook_problem_count(
+        &self,
+        channel_id: i64,
+        outcome: WebhookProblem,
+    ) -> Result<i64, StoreError> {
+        let sql = "SELECT COUNT(*) FROM webhook_problems WHERE channel_id = $1 AND outcome = $2";
+        on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(channel_id)
+            .bind(outcome.as_str())
+            .fetch_one(pool)
+            .await)
+        .map_err(|cause| read_error("webhook problems", cause))
+    }
+
+    /// Hands out up to `limit` replies that are due, each the oldest unsent reply to its
+    /// customer, and leases them for `lease_ms`: another sender takes a reply over only
+    /// once its lease runs out.
+    pub async fn claim_outbox(
+        &self,
+        limit: u32,
+        lease_ms: i64,
+    ) -> Result<Vec<OutboxItem>, StoreError> {
+        let now = now_unix_ms();
+        let claimed = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let begun = pool.begin_with("BEGIN IMMEDIATE").await;
+                claim_in!(begun, "", now, lease_ms, limit)
+            }
+            Pool::Postgres(pool) => {
+                let begun = pool.begin().await;
+                claim_in!(begun, " FOR UPDATE OF o SKIP LOCKED", now, lease_ms, limit)
+            }
+        };
+        let rows = claimed.map_err(|cause| write_error("the outbox", cause))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| OutboxItem {
+                id: row.0,
+                message_id: row.1,
+                conversation_id: row.2,
+                channel_id: row.3,
+                reply_to: row.4,
+                text: row.5,
+                parts_sent: u32::try_from(row.6).unwrap_or_default(),
+                attempts: u32::try_from(row.7).unwrap_or_default(),
+                interrupted: row.8 == "sending",
+            })
+            .collect())
+    }
+
+    /// Records that part `part` (from 0) of an outbox reply was accepted as
+    /// `provider_message_id`, so a retry resumes after it.
+    pub async fn outbox_part_sent(
+        &self,
+        item: &OutboxItem,
+        part: u32,
+        provider_message_id: Option<&str>,
+    ) -> Result<(), StoreError> {
+        let now = now_unix_ms();
+        let advance = "UPDATE outbox SET parts_sent = $2, updated_at = $3 WHERE id = $1";
+        let remember = "INSERT INTO outbox_parts \
+               (channel_id, provider_message_id, message_id, part) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
+        let part = i64::from(part);
+        let written: Result<(), sqlx::Error> = on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(advance)
+                .bind(item.id)
+                .bind(part + 1)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            if let Some(provider_id) = provider_message_id {
+                sqlx::query(remember)
+                    .bind(item.channel_id)
+                    .bind(provider_id)
+                    .bind(item.message_id)
+                    .bind(part)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await);
+        written.map_err(|cause| write_error("a sent part of a reply", cause))
+    }
+
+    /// Every part of the reply is accepted: the outbox row is done and the message sent.
+    pub async fn outbox_sent(
+        &self,
+        item: &OutboxItem,
+        provider_message_id: Option<&str>,
+    ) -> Result<Option<Message>, StoreError> {
+        self.finish_outbox(item, "sent", None, provider_message_id)
+            .await
+    }
+
+    /// The reply will never be sent: the provider refused it, or it ran out of attempts.
+    pub async fn outbox_failed(
+        &self,
+        item: &OutboxItem,
+        reason: &str,
+    ) -> Result<Option<Message>, StoreError> {
+        self.finish_outbox(item, "failed", Some(reason), None).await
+    }
+
+    /// The attempt failed in a way worth trying again, at `next_attempt_at` (unix ms).
+    pub async fn outbox_retry_at(
+        &self,
+        item: &OutboxItem,
+        next_attempt_at: i64,
+        reason: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, \
+                   claimed_until = NULL, updated_at = $4 WHERE id = $1 AND state = 'sending'";
+        let now = now_unix_ms();
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(item.id)
+            .bind(next_attempt_at)
+            .bind(reason)
+            .bind(now)
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(|cause| write_error("a retry of a reply", cause))?;
+        Ok(())
+    }
+
+    /// Outbox rows per state, for metrics and tests: (pending or sending, sent, failed).
+    pub async fn outbox_counts(&self) -> Result<(i64, i64, i64), StoreError> {
+        let sql = "SELECT \
+               COALESCE(SUM(CASE WHEN state IN ('pending', 'sending') THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 'sent' THEN 1 ELSE 0 END), 0), \
+               COALESCE(SUM(CASE WHEN state = 'failed' THEN 1 ELSE 0 END), 0) FROM outbox";
+        let counts: (i64, i64, i64) =
+            on_pool!(self, |pool| sqlx::query_as(sql).fetch_one(pool).await)
+                .map_err(|cause| read_error("the outbox", cause))?;
+        Ok(counts)
+    }
+
+    /// When the customer of a conversation last wrote, for channels that only let a
+    /// business write freely within a window after that.
+    pub async fn last_customer_message_at(
+        &self,
+        conversation_id: i64,
+    ) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT MAX(created_at) FROM messages \
+                   WHERE conversation_id = $1 AND author = 'customer'";
+        let at: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(conversation_id)
+            .fetch_one(pool)
+            .await)
+        .map_err(|cause| read_error("a conversation's last customer message", cause))?;
+        Ok(at)
+    }
+
+    async fn finish_outbox(
+        &self,
+        item: &OutboxItem,
+        state: &'static str,
+        reason: Option<&str>,
+        provider_message_id: Option<&str>,
+    ) -> Result<Option<Message>, StoreError> {
+        let now = now_unix_ms();
+        let close = "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL, \
+                     updated_at = $4 WHERE id = $1";
+        let mark = format!(
+            "UPDATE messages SET delivery = $2, delivery_error = $3, \
+               provider_message_id = COALESCE(provider_message_id, $4), \
+               receipt = CASE WHEN $2 = 'sent' AND receipt IS NULL THEN 'sent' ELSE receipt END \
+             WHERE id = $1 RETURNING {MESSAGE_COLUMNS}"
+        );
+        let written: Result<Option<MessageRow>, sqlx::Error> = on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(close)
+                .bind(item.id)
+                .bind(state)
+                .bind(reason)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            let row: Option<MessageRow> = sqlx::query_as(&mark)
+                .bind(item.message_id)
+                .bind(state)
+                .bind(reason)
+                .bind(provider_message_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+            tx.commit().await?;
+            Ok(row)
+        }
+        .await);
+        let row = written.map_err(|cause| write_error("a reply's delivery", cause))?;
+        row.map(message).transpose()
+    }
+}
+
+/// Why a delivery was kept aside.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookProblem {
+    /// Something we do not take (a reaction, a poll, a body of an unknown shape).
+    Unsupported,
+    /// Taking it failed on our side.
+    Failed,
+}
+
+impl WebhookProblem {
+    fn as_str(self) -> &'static str {
+        match self {
+            WebhookProblem::Unsupported => "unsupported",
+            WebhookProblem::Failed => "failed",
+        }
+    }
+}
+
+/// The column that makes one conversation per provider conversation key.
+fn channel_key(channel_id: i64, conversation_key: &str) -> String {
+    format!("{channel_id}/{conversation_key}")
+}
+
+fn stored_channel(row: ChannelRow) -> Result<StoredChannel, StoreError> {
+    let (id, kind, name, config, created_at) = row;
+    let kind = kind
+        .parse()
+        .map_err(|err| crate::conversations::corrupt("channel", id, err))?;
+    Ok(StoredChannel {
+        id,
+        kind,
+        name,
+        config,
+        created_at,
+    })
+}

@@ -1,0 +1,394 @@
+//! Connected channels, inbound deduplication and the outbox, checked identically on
+//! SQLite and PostgreSQL: every test function below runs once per backend.
+
+#[macro_use]
+mod common;
+
+use frontdesk_core::{
+    Author, Channel, DeliveryState, NewMessage, Receipt, StatusChange, Visibility,
+};
+use frontdesk_store::{Inbound, InboundRecord, Readers, Store, StoreError, WebhookProblem};
+
+const CONFIG: &str =
+    r#"{"kind":"telegram","bot_token":"1:x","secret_token":"s","api_base":"http://127.0.0.1:9"}"#;
+
+fn inbound(
+    channel_id: i64,
+    key: &str,
+    provider_id: &str,
+    text: &str,
+    sent_at: i64,
+) -> InboundRecord {
+    InboundRecord {
+        channel_id,
+        channel: Channel::Telegram,
+        conversation_key: key.to_string(),
+        reply_to: key.to_string(),
+        sender_name: Some("Mario".to_string()),
+        text: text.to_string(),
+        attachments: Vec::new(),
+        provider_message_id: provider_id.to_string(),
+        sent_at,
+        new_token: format!("token-{provider_id}-{}", rand_suffix()),
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+fn assistant_says(conversation_id: i64, text: &str) -> NewMessage {
+    NewMessage {
+        conversation_id,
+        author: Author::Assistant,
+        text: text.to_string(),
+        decision: None,
+        sources: Vec::new(),
+        delivery: DeliveryState::Sent,
+        visibility: Visibility::Public,
+        user_id: None,
+    }
+}
+
+async fn channel_names_are_unique(store: Store) {
+    let added = store
+        .add_channel(Channel::Telegram, "support bot", CONFIG)
+        .await
+        .unwrap();
+    assert_eq!(added.kind, Channel::Telegram);
+    assert!(
+        !format!("{added:?}").contains("1:x"),
+        "the config is secret"
+    );
+
+    let again = store
+        .add_channel(Channel::Telegram, "support bot", CONFIG)
+        .await
+        .unwrap_err();
+    assert!(matches!(again, StoreError::ChannelExists { .. }), "{again}");
+    let listed = store.channels().await.unwrap();
+    assert_eq!(listed.len(), 1);
+    let read = store.channel(added.id).await.unwrap().unwrap();
+    let config: serde_json::Value = serde_json::from_str(&read.config).unwrap();
+    assert_eq!(config["secret_token"], "s");
+    assert!(store.channel(added.id + 100).await.unwrap().is_none());
+}
+
+async fn a_message_delivered_five_times_at_once_is_stored_once(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let deliveries = (0..5).map(|_| {
+        let store = store.clone();
+        let record = inbound(channel.id, "42", "42:7", "where is my order?", 1_000);
+        tokio::spawn(async move { store.store_inbound(&record).await.unwrap() })
+    });
+    let mut new = Vec::new();
+    for delivery in deliveries {
+        if let Inbound::New {
+            conversation,
+            message,
+        } = delivery.await.unwrap()
+        {
+            new.push((conversation, message));
+        }
+    }
+    assert_eq!(new.len(), 1, "exactly one delivery stores the message");
+    let (conversation, message) = &new[0];
+    assert_eq!(message.provider_message_id.as_deref(), Some("42:7"));
+    assert_eq!(message.author, Author::Customer);
+    assert_eq!(conversation.channel, Channel::Telegram);
+
+    // A second message from the same chat joins the same conversation.
+    let Inbound::New {
+        conversation: same, ..
+    } = store
+        .store_inbound(&inbound(channel.id, "42", "42:8", "hello?", 2_000))
+        .await
+        .unwrap()
+    else {
+        panic!("a new message is stored");
+    };
+    assert_eq!(same.id, conversation.id);
+    let messages = store
+        .messages(conversation.id, None, Readers::Team)
+        .await
+        .unwrap();
+    assert_eq!(messages.len(), 2);
+}
+
+async fn new_customers_writing_at_once_get_one_conversation_each(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let writes = (0..6).map(|n| {
+        let store = store.clone();
+        // Three customers, two different messages each, all at once.
+        let key = format!("{}", n % 3);
+        let record = inbound(channel.id, &key, &format!("{key}:{n}"), "hi", 1_000);
+        tokio::spawn(async move { store.store_inbound(&record).await.unwrap() })
+    });
+    let mut conversations = std::collections::BTreeSet::new();
+    for write in writes {
+        match write.await.unwrap() {
+            Inbound::New { conversation, .. } => {
+                conversations.insert(conversation.id);
+            }
+            Inbound::Duplicate => panic!("no message was delivered twice"),
+        }
+    }
+    assert_eq!(conversations.len(), 3);
+}
+
+async fn messages_read_in_the_order_they_were_sent(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    // The second message arrives first.
+    store
+        .store_inbound(&inbound(channel.id, "9", "9:2", "second", 2_000))
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "9", "9:1", "first", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    let texts: Vec<String> = store
+        .messages(conversation.id, None, Readers::Customer)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|message| message.text)
+        .collect();
+    assert_eq!(texts, ["first", "second"]);
+}
+
+async fn replies_go_through_the_outbox_in_order(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "5", "5:1", "hi", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    let first = store
+        .append_message(&assistant_says(conversation.id, "one"))
+        .await
+        .unwrap();
+    let second = store
+        .append_message(&assistant_says(conversation.id, "two"))
+        .await
+        .unwrap();
+    assert_eq!(
+        first.delivery,
+        DeliveryState::Pending,
+        "sent only by the outbox"
+    );
+    let note = NewMessage::note(conversation.id, 1, "internal".to_string());
+    // Notes never leave (user 1 does not exist, but notes need no user row here).
+    let _ = store.append_message(&note).await;
+    assert_eq!(store.outbox_counts().await.unwrap(), (2, 0, 0));
+
+    // Only the oldest reply to a customer is handed out while it is unsent.
+    let claimed = store.claim_outbox(10, 60_000).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    let item = &claimed[0];
+    assert_eq!((item.message_id, item.reply_to.as_str()), (first.id, "5"));
+    assert_eq!(
+        (item.attempts, item.parts_sent, item.interrupted),
+        (1, 0, false)
+    );
+    assert!(
+        store.claim_outbox(10, 60_000).await.unwrap().is_empty(),
+        "leased"
+    );
+
+    // A retry keeps the second one waiting behind it until the first is sent.
+    store
+        .outbox_retry_at(item, 0, "503 from the provider")
+        .await
+        .unwrap();
+    let retried = store.claim_outbox(10, 60_000).await.unwrap();
+    assert_eq!(retried.len(), 1);
+    assert_eq!((retried[0].message_id, retried[0].attempts), (first.id, 2));
+    store.outbox_sent(&retried[0], Some("5:1")).await.unwrap();
+
+    let next = store.claim_outbox(10, 60_000).await.unwrap();
+    assert_eq!(next.len(), 1);
+    assert_eq!(next[0].message_id, second.id);
+
+    // Not due yet: a retry in the far future is not handed out.
+    store
+        .outbox_retry_at(&next[0], i64::MAX, "429, retry later")
+        .await
+        .unwrap();
+    assert!(store.claim_outbox(10, 60_000).await.unwrap().is_empty());
+}
+
+async fn a_sender_that_stopped_half_way_is_taken_over(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "6", "6:1", "hi", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    let reply = store
+        .append_message(&assistant_says(conversation.id, "a long answer"))
+        .await
+        .unwrap();
+    // Leased for no time at all: as if its sender died at once.
+    let first = store.claim_outbox(10, -1).await.unwrap();
+    assert_eq!(first.len(), 1);
+    store
+        .outbox_part_sent(&first[0], 0, Some("6:100"))
+        .await
+        .unwrap();
+
+    let taken_over = store.claim_outbox(10, 60_000).await.unwrap();
+    assert_eq!(taken_over.len(), 1);
+    let item = &taken_over[0];
+    assert!(
+        item.interrupted,
+        "the takeover knows the first attempt may have sent"
+    );
+    assert_eq!((item.attempts, item.parts_sent), (2, 1));
+
+    let sent = store
+        .outbox_sent(item, Some("6:100"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(sent.id, reply.id);
+    assert_eq!(sent.delivery, DeliveryState::Sent);
+    assert_eq!(sent.receipt, Some(Receipt::Sent));
+    assert_eq!(store.outbox_counts().await.unwrap(), (0, 1, 0));
+
+    // Receipts find the message by any part's id and only move forward.
+    let read = store
+        .record_receipt(channel.id, "6:100", Receipt::Read, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(read.receipt, Some(Receipt::Read));
+    let late = store
+        .record_receipt(channel.id, "6:100", Receipt::Delivered, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(late.receipt, Some(Receipt::Read));
+    let unknown = store
+        .record_receipt(channel.id, "no-such-id", Receipt::Failed, Some("gone"))
+        .await
+        .unwrap();
+    assert!(
+        unknown.is_none(),
+        "a status for a message we never sent changes nothing"
+    );
+}
+
+async fn a_refused_reply_is_marked_failed_with_the_reason(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "8", "8:1", "hi", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    store
+        .append_message(&assistant_says(conversation.id, "hello"))
+        .await
+        .unwrap();
+    let item = store.claim_outbox(1, 60_000).await.unwrap().remove(0);
+    let failed = store
+        .outbox_failed(&item, "chat not found")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.delivery, DeliveryState::Failed);
+    assert_eq!(failed.delivery_error.as_deref(), Some("chat not found"));
+    assert_eq!(store.outbox_counts().await.unwrap(), (0, 0, 1));
+}
+
+async fn edits_and_problems_are_recorded(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "3", "3:1", "hi there", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    let edited = store
+        .edit_inbound(channel.id, "3:1", "hi there (edited)", 5_000)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(edited.text, "hi there (edited)");
+    assert_eq!(edited.edited_at, Some(5_000));
+    assert!(store
+        .edit_inbound(channel.id, "3:999", "never stored", 5_000)
+        .await
+        .unwrap()
+        .is_none());
+
+    store
+        .record_webhook_problem(channel.id, WebhookProblem::Unsupported, "a poll", b"{}")
+        .await
+        .unwrap();
+    let count = store
+        .webhook_problem_count(channel.id, WebhookProblem::Unsupported)
+        .await
+        .unwrap();
+    assert_eq!(count, 1);
+    // A resolved conversation on a channel is still the one its next message joins.
+    store
+        .change_status(conversation.id, &StatusChange::Resolve)
+        .await
+        .unwrap();
+    let Inbound::New {
+        conversation: again,
+        ..
+    } = store
+        .store_inbound(&inbound(channel.id, "3", "3:2", "one more thing", 9_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    assert_eq!(again.id, conversation.id);
+}
+
+on_both_backends!(
+    channel_names_are_unique,
+    a_message_delivered_five_times_at_once_is_stored_once,
+    new_customers_writing_at_once_get_one_conversation_each,
+    messages_read_in_the_order_they_were_sent,
+    replies_go_through_the_outbox_in_order,
+    a_sender_that_stopped_half_way_is_taken_over,
+    a_refused_reply_is_marked_failed_with_the_reason,
+    edits_and_problems_are_recorded,
+);
