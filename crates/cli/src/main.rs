@@ -22,8 +22,8 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
-    answer, ask, conversations, demo, eval, import, knowledge, model, retrain, serve, settings,
-    users,
+    answer, ask, channels, conversations, demo, eval, import, knowledge, model, retrain, serve,
+    settings, users,
 };
 
 #[derive(Debug, Parser)]
@@ -99,6 +99,10 @@ enum Command {
     /// Make API tokens for the team.
     #[command(subcommand)]
     Tokens(users::TokensCommand),
+    /// Connect messaging channels (WhatsApp, Messenger, Instagram, Telegram, email) and
+    /// list them with their webhook URLs.
+    #[command(subcommand)]
+    Channels(channels::ChannelsCommand),
     /// Read conversations from the terminal.
     #[command(subcommand)]
     Conversations(conversations::ConversationsCommand),
@@ -161,6 +165,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Demo(args) => demo::run(&open()?, args).await,
         Command::Users(command) => users::run_users(&open()?, command).await,
         Command::Tokens(command) => users::run_tokens(&open()?, command).await,
+        Command::Channels(command) => channels::run(&open()?, command).await,
         Command::Conversations(command) => conversations::run(&open()?, command).await,
         Command::Config(command) => settings::run(command),
     }

@@ -127,7 +127,7 @@ async fn locked_turn(
     text: String,
 ) -> Result<Turn, ApiError> {
     // Read inside the lock: the turn before this one may have handed off.
-    let mut conversation = state
+    let conversation = state
         .store
         .conversation(conversation_id)
         .await?
@@ -146,6 +146,55 @@ async fn locked_turn(
         .append_message(&NewMessage::from_customer(conversation_id, text))
         .await?;
     state.events.message(&customer).await;
+    respond(state, conversation, customer, engine).await
+}
+
+/// Answers a customer message that a channel's webhook has already stored, in its turn
+/// after the conversation's earlier messages. Runs as a task of its own, like a widget
+/// turn, so the webhook can answer the provider at once.
+pub(crate) fn answer_stored(state: &AppState, customer: Message) {
+    let state = state.clone();
+    let tasks = state.tasks.clone();
+    tasks.spawn(async move {
+        let conversation_id = customer.conversation_id;
+        let outcome = async {
+            let turn = state.turns.lock(&state.store, conversation_id).await?;
+            let outcome = async {
+                let conversation = state
+                    .store
+                    .conversation(conversation_id)
+                    .await?
+                    .ok_or(ApiError::NotFound("no such conversation"))?;
+                let engine = match conversation.status.assistant_replies() {
+                    true => Some(state.engine().ok_or(ApiError::NotReady(
+                        "the assistant was still loading its knowledge",
+                    ))?),
+                    false => None,
+                };
+                respond(&state, conversation, customer, engine).await
+            }
+            .await;
+            turn.release().await;
+            outcome
+        }
+        .await;
+        if let Err(err) = outcome {
+            // The message is stored and shows in the inbox; only the assistant's reply
+            // is missing, which a person can give.
+            tracing::warn!(err = ?err, conversation = conversation_id, "a channel message was not answered");
+        }
+    });
+}
+
+/// The assistant's part of a turn, once the customer's message is stored: notes buying
+/// intent, then answers unless a person has the conversation (`engine` is `None`).
+async fn respond(
+    state: &AppState,
+    mut conversation: Conversation,
+    customer: Message,
+    engine: Option<Arc<frontdesk_knowledge::Engine>>,
+) -> Result<Turn, ApiError> {
+    let conversation_id = conversation.id;
     if shows_buying_intent(&customer.text) {
         if let Some(marked) = state.store.mark_buying_intent(conversation_id).await? {
             state.metrics.count_buying_intent();

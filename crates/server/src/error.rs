@@ -19,6 +19,8 @@ pub(crate) enum ApiError {
         field: Option<String>,
     },
     Unauthorized,
+    /// A webhook delivery whose signature or secret token did not check out.
+    WebhookRefused(String),
     /// An email and password that do not match a member of the team.
     SignInFailed,
     /// Known caller, refused request.
@@ -67,7 +69,9 @@ impl ApiError {
     fn status(&self) -> StatusCode {
         match self {
             ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::SignInFailed => StatusCode::UNAUTHORIZED,
+            ApiError::Unauthorized | ApiError::SignInFailed | ApiError::WebhookRefused(_) => {
+                StatusCode::UNAUTHORIZED
+            }
             ApiError::Forbidden(_) | ApiError::OriginRefused(_) => StatusCode::FORBIDDEN,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
@@ -123,7 +127,9 @@ impl IntoResponse for ApiError {
                 None,
             ),
             ApiError::NotReady(what) => (what.to_string(), None),
-            ApiError::Conflict(message) => (message.clone(), None),
+            ApiError::Conflict(message) | ApiError::WebhookRefused(message) => {
+                (message.clone(), None)
+            }
             ApiError::Internal(cause) => {
                 tracing::error!(%cause, "request failed");
                 (

@@ -36,7 +36,7 @@ const RETRY_LONGEST: Duration = Duration::from_secs(10);
 #[serde(tag = "type", rename_all = "snake_case")]
 pub(crate) enum Event {
     /// A message was stored, private notes included: this stream is for the team.
-    Message { message: Message },
+    Message { message: Box<Message> },
     /// A conversation changed status or assignee.
     Conversation { conversation: Conversation },
     /// The text of an answer being generated, as far as the guards have released it.
@@ -71,7 +71,7 @@ struct Wire {
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Body {
     Message {
-        message: Message,
+        message: Box<Message>,
     },
     Conversation {
         conversation: Conversation,
@@ -101,6 +101,8 @@ pub(crate) struct Events {
     store: Store,
     /// Tells this instance's notifications from the others'.
     origin: String,
+    /// Woken when a reply waits in the outbox, so the sender need not wait for its poll.
+    outbox_queued: Notify,
 }
 
 impl Events {
@@ -110,15 +112,16 @@ impl Events {
             knowledge_changed,
             store,
             origin: format!("{:016x}", rand::random::<u64>()),
+            outbox_queued: Notify::new(),
         }
     }
 
     pub(crate) async fn message(&self, message: &Message) {
         self.local(Event::Message {
-            message: message.clone(),
+            message: Box::new(message.clone()),
         });
         let whole = Body::Message {
-            message: message.clone(),
+            message: Box::new(message.clone()),
         };
         let by_id = Body::MessageId {
             conversation_id: message.conversation_id,
@@ -170,7 +173,17 @@ impl Events {
         self.sender.subscribe()
     }
 
+    /// Completes when a reply was queued for a channel since the last call.
+    pub(crate) async fn outbox_queued(&self) {
+        self.outbox_queued.notified().await;
+    }
+
     fn local(&self, event: Event) {
+        if let Event::Message { message } = &event {
+            if message.delivery == frontdesk_core::DeliveryState::Pending {
+                self.outbox_queued.notify_one();
+            }
+        }
         // No subscriber is the common case (nobody has the inbox open), not an error.
         let _ = self.sender.send(event);
     }
@@ -325,7 +338,9 @@ impl Events {
                 .await?
                 .into_iter()
                 .find(|message| message.id == message_id)
-                .map(|message| Event::Message { message }),
+                .map(|message| Event::Message {
+                    message: Box::new(message),
+                }),
             Body::ConversationId { conversation_id } => self
                 .store
                 .conversation(conversation_id)

@@ -12,6 +12,7 @@
 //! - once the assistant hands off, it stays silent until a person hands back.
 
 pub mod auth;
+mod channels;
 mod connections;
 mod conversation;
 mod error;
@@ -40,6 +41,7 @@ use tokio_util::task::TaskTracker;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
+pub use crate::channels::OutboxSettings;
 use crate::connections::Connections;
 use crate::conversation::TurnLocks;
 use crate::events::Events;
@@ -90,6 +92,8 @@ pub struct ServerSettings {
     pub max_connections: usize,
     /// When set, answers are phrased by this model from the retrieved sources.
     pub generation: Option<GenerationSettings>,
+    /// How replies to connected channels are sent and retried.
+    pub outbox: OutboxSettings,
 }
 
 impl Default for ServerSettings {
@@ -105,6 +109,7 @@ impl Default for ServerSettings {
             header_read_timeout: DEFAULT_HEADER_READ_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             generation: None,
+            outbox: OutboxSettings::default(),
         }
     }
 }
@@ -123,6 +128,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("header_read_timeout", &self.header_read_timeout)
             .field("max_connections", &self.max_connections)
             .field("generation", &self.generation)
+            .field("outbox", &self.outbox)
             .finish()
     }
 }
@@ -164,6 +170,8 @@ pub(crate) struct Shared {
     pub learning: learning::Learning,
     /// Phrases answers when the owner has set a model.
     pub generator: Option<Generator>,
+    /// Connected channels' settings, read once each.
+    pub(crate) channels: channels::ChannelCache,
 }
 
 impl std::ops::Deref for AppState {
@@ -234,6 +242,7 @@ impl Server {
             engine: RwLock::new(None),
             learning,
             generator,
+            channels: channels::ChannelCache::default(),
         };
         Ok(Server {
             state: AppState(Arc::new(shared)),
@@ -291,6 +300,11 @@ impl Server {
         let connections = Connections::new(settings.header_read_timeout, settings.max_connections);
         let sweeper = tokio::spawn(sweep_limits(self.state.clone()));
         let trainer = tokio::spawn(learning::retrain_when_asked(self.state.clone()));
+        let stop_outbox = CancellationToken::new();
+        let outbox = tokio::spawn(channels::deliver_replies(
+            self.state.clone(),
+            stop_outbox.clone(),
+        ));
         // Other instances' events are heard from before the first request is accepted, so
         // that a stream opened here hears everything published after it opened.
         let stop_relay = CancellationToken::new();
@@ -327,6 +341,12 @@ impl Server {
         }
         sweeper.abort();
         trainer.abort();
+        // A send in flight finishes or times out; what is left stays queued for the next
+        // start.
+        stop_outbox.cancel();
+        if tokio::time::timeout(SHUTDOWN_GRACE, outbox).await.is_err() {
+            tracing::warn!("replies were still being sent after the grace period");
+        }
         stop_relay.cancel();
         if let Err(err) = relay.await {
             tracing::error!(%err, "the task relaying other instances' events failed");

@@ -38,6 +38,8 @@ pub(crate) struct Metrics {
     open_websockets: IntGauge,
     generated_answers: IntCounterVec,
     generation_tokens: IntCounterVec,
+    webhook_deliveries: IntCounterVec,
+    reply_deliveries: IntCounterVec,
 }
 
 /// Counts one open WebSocket for as long as it lives, however its task ends.
@@ -103,6 +105,22 @@ impl Metrics {
             &["direction"],
         )?;
         registry.register(Box::new(generation_tokens.clone()))?;
+        let webhook_deliveries = IntCounterVec::new(
+            Opts::new(
+                "webhook_deliveries_total",
+                "Channel webhook deliveries and messages by channel and what became of them",
+            ),
+            &["channel", "outcome"],
+        )?;
+        registry.register(Box::new(webhook_deliveries.clone()))?;
+        let reply_deliveries = IntCounterVec::new(
+            Opts::new(
+                "channel_reply_attempts_total",
+                "Attempts to send replies through channels, by outcome",
+            ),
+            &["outcome"],
+        )?;
+        registry.register(Box::new(reply_deliveries.clone()))?;
         Ok(Metrics {
             registry,
             requests,
@@ -113,6 +131,8 @@ impl Metrics {
             open_websockets,
             generated_answers,
             generation_tokens,
+            webhook_deliveries,
+            reply_deliveries,
         })
     }
 
@@ -126,6 +146,18 @@ impl Metrics {
         self.decisions
             .with_label_values(&[decision.kind.as_str(), reason])
             .inc();
+    }
+
+    /// `outcome`: taken, duplicate, refused, unreadable or failed.
+    pub(crate) fn count_webhook(&self, channel: frontdesk_core::Channel, outcome: &str) {
+        self.webhook_deliveries
+            .with_label_values(&[channel.as_str(), outcome])
+            .inc();
+    }
+
+    /// `outcome`: sent, retried or failed.
+    pub(crate) fn count_reply_delivery(&self, outcome: &str) {
+        self.reply_deliveries.with_label_values(&[outcome]).inc();
     }
 
     pub(crate) fn count_retrain(&self, succeeded: bool) {

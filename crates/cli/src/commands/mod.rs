@@ -1,5 +1,6 @@
 pub mod answer;
 pub mod ask;
+pub mod channels;
 pub mod chart;
 pub mod conversations;
 pub mod demo;

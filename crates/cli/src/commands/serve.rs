@@ -191,6 +191,7 @@ where
         header_read_timeout: args.header_read_timeout,
         max_connections: args.max_connections,
         generation: workspace.generation_settings(args.no_generate)?,
+        outbox: frontdesk_server::OutboxSettings::default(),
     };
     if let Some(generation) = &settings.generation {
         tracing::info!(

@@ -9,6 +9,7 @@
 
 mod answer_batch;
 mod ask;
+mod channels;
 mod demo;
 mod eval;
 mod generate;

@@ -8,6 +8,7 @@ mod inbox;
 mod live;
 mod team;
 mod usage;
+mod webhooks;
 mod widget;
 
 use axum::http::header;
@@ -59,6 +60,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
         .merge(widget)
         .merge(sessions)
+        .merge(webhooks::routes())
         .route("/widget.js", get(widget::script))
         .route("/demo", get(widget::demo))
         .route("/api/v1/me", get(team::me))
@@ -78,6 +80,12 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/inbox/inbox.css", get(inbox::style))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// A fresh customer-side token for a conversation that a channel opens: unused by the
+/// channel's customer, but every conversation has one and none may be guessable.
+pub(crate) fn new_conversation_token() -> String {
+    widget::random_hex(widget::TOKEN_BYTES)
 }
 
 /// The API's description, written by hand beside the routes; a test checks that every

@@ -133,6 +133,7 @@ pub(super) async fn reply(
     let _turn = state.turns.lock(&state.store, id).await?;
 
     let mut conversation = find(&state, id).await?;
+    check_reply_window(&state, &conversation).await?;
     let mut messages = Vec::new();
     if matches!(
         conversation.status,
@@ -159,6 +160,34 @@ pub(super) async fn reply(
         conversation,
         messages,
     }))
+}
+
+/// Refuses an agent's reply that the conversation's channel would refuse for being too
+/// late, before anything is stored: WhatsApp delivers a business's free-form message only
+/// within 24 hours of the customer's last one.
+async fn check_reply_window(state: &AppState, conversation: &Conversation) -> Result<(), ApiError> {
+    if conversation.channel != Channel::Whatsapp {
+        return Ok(());
+    }
+    let Some(last) = state
+        .store
+        .last_customer_message_at(conversation.id)
+        .await?
+    else {
+        return Ok(());
+    };
+    let closed_at = last.saturating_add(crate::channels::WHATSAPP_WINDOW_MS);
+    if jiff::Timestamp::now().as_millisecond() < closed_at {
+        return Ok(());
+    }
+    let closed = jiff::Timestamp::from_millisecond(closed_at)
+        .map(|at| at.to_string())
+        .unwrap_or_else(|_| "long ago".to_string());
+    Err(ApiError::Conflict(format!(
+        "WhatsApp's 24-hour window for this conversation closed at {closed}: WhatsApp only \
+         delivers approved template messages until the customer writes again, so this \
+         reply was not sent"
+    )))
 }
 
 /// A private note: kept with the conversation, shown to the team, never to the customer.

@@ -26,7 +26,7 @@ const DEMO_HTML: &str = include_str!("../../assets/demo.html");
 
 /// Random bytes in a conversation token (hex-encoded, so twice as many characters):
 /// 192 bits cannot be guessed.
-const TOKEN_BYTES: usize = 24;
+pub(crate) const TOKEN_BYTES: usize = 24;
 /// Random bytes in the id a new widget visitor is known by.
 const VISITOR_ID_BYTES: usize = 12;
 
@@ -185,7 +185,7 @@ pub(super) async fn find(state: &AppState, token: &str) -> Result<Conversation, 
         .ok_or(ApiError::NotFound("no conversation has this token"))
 }
 
-fn random_hex(bytes: usize) -> String {
+pub(crate) fn random_hex(bytes: usize) -> String {
     let mut buffer = vec![0u8; bytes];
     OsRng.fill_bytes(&mut buffer);
     hex::encode(buffer)

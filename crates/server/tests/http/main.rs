@@ -5,6 +5,7 @@ mod support;
 
 mod answer;
 mod browser;
+mod channels;
 mod connections;
 mod feedback;
 mod generation;
@@ -15,5 +16,6 @@ mod instances;
 mod limits;
 mod live;
 mod products;
+mod provider;
 mod team;
 mod widget;

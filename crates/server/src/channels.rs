@@ -1,0 +1,574 @@
+//! Connected channels on the server's side: webhook deliveries in, replies out.
+//!
+//! A delivery is verified against its channel's secret before its body is read, its
+//! customer messages are stored (once each, however often the provider sends them), and
+//! only then does the provider get its 200. The assistant answers each new message in a
+//! task of its own, in the conversation's turn.
+//!
+//! Replies leave through the outbox: [`deliver_replies`] claims due rows, sends each
+//! part through the channel's adapter, and records every outcome, retrying with growing,
+//! jittered waits (or the provider's own Retry-After) until the provider accepts or
+//! refuses for good.
+
+use std::collections::HashMap;
+use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
+
+use axum::http::HeaderMap;
+use frontdesk_channels::{ChannelConfig, InboundEvent, InboundMessage, SendError};
+use frontdesk_core::Channel;
+use frontdesk_store::{Inbound, InboundRecord, OutboxItem, Store, WebhookProblem};
+use futures_util::StreamExt;
+use tokio_util::sync::CancellationToken;
+
+use crate::conversation::answer_stored;
+use crate::error::ApiError;
+use crate::AppState;
+
+/// How the outbox sends: how often, how patiently, how many at once.
+#[derive(Debug, Clone)]
+pub struct OutboxSettings {
+    /// Attempts before a reply is marked failed.
+    pub max_attempts: u32,
+    /// The wait after the first failed attempt; it doubles with each further one.
+    pub first_retry: Duration,
+    /// The longest wait between attempts, unless the provider asks for longer.
+    pub longest_retry: Duration,
+    /// How long one call to a provider may take.
+    pub send_timeout: Duration,
+    /// How often the outbox looks for due replies when nothing wakes it.
+    pub poll_interval: Duration,
+    /// Replies being sent at once.
+    pub concurrency: usize,
+}
+
+impl Default for OutboxSettings {
+    fn default() -> Self {
+        OutboxSettings {
+            max_attempts: 8,
+            first_retry: Duration::from_secs(2),
+            longest_retry: Duration::from_secs(10 * 60),
+            send_timeout: Duration::from_secs(15),
+            poll_interval: Duration::from_secs(1),
+            concurrency: 16,
+        }
+    }
+}
+
+/// The most a provider's Retry-After is honoured for: beyond a day the reply is stale.
+const LONGEST_PROVIDER_WAIT: Duration = Duration::from_secs(24 * 60 * 60);
+
+/// WhatsApp lets a business write freely only this long after the customer last wrote.
+pub(crate) const WHATSAPP_WINDOW_MS: i64 = 24 * 60 * 60 * 1000;
+
+/// A channel as the server uses it: its stored row with the settings read.
+pub(crate) struct ConnectedChannel {
+    pub id: i64,
+    pub kind: Channel,
+    pub name: String,
+    pub config: ChannelConfig,
+}
+
+/// The connected channels, read from the store on first use. A channel added while the
+/// server runs is found on its first delivery.
+#[derive(Default)]
+pub(crate) struct ChannelCache {
+    known: RwLock<HashMap<i64, Arc<ConnectedChannel>>>,
+}
+
+impl ChannelCache {
+    pub(crate) async fn get(
+        &self,
+        store: &Store,
+        id: i64,
+    ) -> Result<Option<Arc<ConnectedChannel>>, ApiError> {
+        let cached = self
+            .known
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&id)
+            .cloned();
+        if cached.is_some() {
+            return Ok(cached);
+        }
+        let Some(stored) = store.channel(id).await? else {
+            return Ok(None);
+        };
+        let config: ChannelConfig = serde_json::from_str(&stored.config).map_err(|err| {
+            ApiError::Internal(format!(
+                "channel {id}'s stored settings cannot be read: {err}"
+            ))
+        })?;
+        let channel = Arc::new(ConnectedChannel {
+            id,
+            kind: stored.kind,
+            name: stored.name,
+            config,
+        });
+        self.known
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(id, channel.clone());
+        Ok(Some(channel))
+    }
+}
+
+/// Looks up a channel of `kind` for a webhook route; any other channel is not found, so
+/// a route cannot be used to probe which ids exist on other channels.
+pub(crate) async fn channel_for_route(
+    state: &AppState,
+    kind: Channel,
+    id: i64,
+) -> Result<Arc<ConnectedChannel>, ApiError> {
+    match state.channels.get(&state.store, id).await? {
+        Some(channel) if channel.kind == kind => Ok(channel),
+        _ => Err(ApiError::NotFound("no such channel")),
+    }
+}
+
+/// Meta's subscription handshake: echoes the challenge when the verify token matches.
+pub(crate) async fn handshake(
+    state: &AppState,
+    kind: Channel,
+    id: i64,
+    mode: Option<&str>,
+    token: Option<&str>,
+    challenge: Option<&str>,
+) -> Result<String, ApiError> {
+    let channel = channel_for_route(state, kind, id).await?;
+    let expected = channel
+        .config
+        .verify_token()
+        .ok_or(ApiError::NotFound("no such channel"))?;
+    frontdesk_channels::hub_challenge(mode, token, challenge, expected).map_err(|err| {
+        tracing::warn!(channel = id, %err, "webhook subscription handshake refused");
+        ApiError::Forbidden("the verify token does not match this channel's")
+    })
+}
+
+/// Takes one webhook delivery: verify, store, answer later. Returns once everything the
+/// delivery carried is durably stored (or recorded as not taken).
+pub(crate) async fn take_delivery(
+    state: &AppState,
+    kind: Channel,
+    id: i64,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let channel = channel_for_route(state, kind, id).await?;
+    verify(&channel, headers, body).map_err(|err| {
+        tracing::warn!(channel = id, kind = %kind, %err, "webhook delivery refused");
+        state.metrics.count_webhook(kind, "refused");
+        ApiError::WebhookRefused(err.to_string())
+    })?;
+
+    let events = match frontdesk_channels::parse(kind, body) {
+        Ok(events) => events,
+        Err(err) => {
+            // Signed by the provider but not in a shape we read: kept, and answered 200 so
+            // the provider does not send it again and again.
+            let detail = format!("the body could not be read: {err}");
+            tracing::warn!(channel = id, kind = %kind, %detail, "webhook delivery kept aside");
+            state.metrics.count_webhook(kind, "unreadable");
+            state
+                .store
+                .record_webhook_problem(id, WebhookProblem::Unsupported, &detail, body)
+                .await?;
+            return Ok(());
+        }
+    };
+
+    let mut not_taken = Vec::new();
+    for event in events {
+        if let Err(err) = take_event(state, &channel, event, &mut not_taken).await {
+            state.metrics.count_webhook(kind, "failed");
+            if kind != Channel::Telegram {
+                // Nothing of this event was stored: the provider's retry is safe (stored
+                // messages are recognised) and is what gets it stored.
+                return Err(err);
+            }
+            // Telegram resends an update it got no 200 for before sending any newer
+            // one, so one update we cannot take would hold up the chat for good: it is
+            // recorded instead, with the body, for a person to look at.
+            let detail = format!("taking it failed: {err:?}");
+            state
+                .store
+                .record_webhook_problem(id, WebhookProblem::Failed, &detail, body)
+                .await?;
+        }
+    }
+    if !not_taken.is_empty() {
+        let detail = not_taken.join("; ");
+        tracing::info!(channel = id, kind = %kind, %detail, "parts of a delivery not taken");
+        state
+            .store
+            .record_webhook_problem(id, WebhookProblem::Unsupported, &detail, body)
+            .await?;
+    }
+    state.metrics.count_webhook(kind, "taken");
+    Ok(())
+}
+
+fn verify(
+    channel: &ConnectedChannel,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), frontdesk_channels::VerifyError> {
+    let header = |name: &str| headers.get(name).and_then(|value| value.to_str().ok());
+    let secret = channel.config.delivery_secret();
+    match channel.kind {
+        Channel::Telegram => frontdesk_channels::verify_secret_token(
+            secret,
+            header("x-telegram-bot-api-secret-token"),
+        ),
+        Channel::Email => {
+            frontdesk_channels::verify_secret_token(secret, header("x-frontdesk-token"))
+        }
+        Channel::Whatsapp | Channel::Messenger | Channel::Instagram | Channel::Widget => {
+            frontdesk_channels::verify_hub_signature(secret, body, header("x-hub-signature-256"))
+        }
+    }
+}
+
+async fn take_event(
+    state: &AppState,
+    channel: &ConnectedChannel,
+    event: InboundEvent,
+    not_taken: &mut Vec<String>,
+) -> Result<(), ApiError> {
+    match event {
+        InboundEvent::Message(message) => take_message(state, channel, message).await,
+        InboundEvent::Edited {
+            provider_message_id,
+            text,
+            edited_at,
+            ..
+        } => {
+            let edited = state
+                .store
+                .edit_inbound(channel.id, &provider_message_id, &text, edited_at)
+                .await?;
+            match edited {
+                Some(message) => state.events.message(&message).await,
+                None => not_taken.push(format!("an edit of unknown message {provider_message_id}")),
+            }
+            Ok(())
+        }
+        InboundEvent::Status {
+            provider_message_id,
+            receipt,
+            error,
+            ..
+        } => {
+            let updated = state
+                .store
+                .record_receipt(channel.id, &provider_message_id, receipt, error.as_deref())
+                .await?;
+            match updated {
+                Some(message) => state.events.message(&message).await,
+                // A status for a message we do not know (sent before this channel was
+                // connected, or by another system on the same number) changes nothing.
+                None => tracing::debug!(
+                    channel = channel.id,
+                    %provider_message_id,
+                    "status for a message we did not send"
+                ),
+            }
+            Ok(())
+        }
+        InboundEvent::Watermark {
+            conversation_key,
+            provider_message_ids,
+            watermark,
+            receipt,
+        } => {
+            for provider_id in &provider_message_ids {
+                if let Some(message) = state
+                    .store
+                    .record_receipt(channel.id, provider_id, receipt, None)
+                    .await?
+                {
+                    state.events.message(&message).await;
+                }
+            }
+            if watermark > 0 {
+                let updated = state
+                    .store
+                    .record_receipts_up_to(channel.id, &conversation_key, watermark, receipt)
+                    .await?;
+                for message in &updated {
+                    state.events.message(message).await;
+                }
+            }
+            Ok(())
+        }
+        InboundEvent::Echo {
+            provider_message_id,
+        } => {
+            // Our own page's message coming back: never a customer's, never answered.
+            tracing::debug!(channel = channel.id, %provider_message_id, "echo of our message");
+            Ok(())
+        }
+        InboundEvent::Unsupported { what } => {
+            not_taken.push(what);
+            Ok(())
+        }
+    }
+}
+
+async fn take_message(
+    state: &AppState,
+    channel: &ConnectedChannel,
+    message: InboundMessage,
+) -> Result<(), ApiError> {
+    let record = InboundRecord {
+        channel_id: channel.id,
+        channel: channel.kind,
+        conversation_key: message.conversation_key,
+        reply_to: message.reply_to,
+        sender_name: message.sender_name,
+        text: message.text,
+        attachments: message.attachments,
+        provider_message_id: message.provider_message_id,
+        sent_at: message.provider_timestamp,
+        new_token: crate::routes::new_conversation_token(),
+    };
+    match state.store.store_inbound(&record).await? {
+        Inbound::Duplicate => {
+            state.metrics.count_webhook(channel.kind, "duplicate");
+            tracing::debug!(
+                channel = channel.id,
+                provider_message_id = %record.provider_message_id,
+                "a message delivered again was recognised"
+            );
+        }
+        Inbound::New {
+            conversation,
+            message,
+        } => {
+            state.events.message(&message).await;
+            tracing::info!(
+                channel = channel.id,
+                conversation = conversation.id,
+                message = message.id,
+                "customer message stored"
+            );
+            answer_stored(state, *message);
+        }
+    }
+    Ok(())
+}
+
+/// Sends the outbox's due replies until `stop`, waking when a reply is queued on this
+/// instance and polling for those queued elsewhere or due for a retry.
+pub(crate) async fn deliver_replies(state: AppState, stop: CancellationToken) {
+    let settings = state.settings.outbox.clone();
+    let client = match reqwest::Client::builder()
+        .timeout(settings.send_timeout)
+        .connect_timeout(settings.send_timeout.min(Duration::from_secs(5)))
+        .build()
+    {
+        Ok(client) => client,
+        Err(err) => {
+            tracing::error!(%err, "cannot set up the HTTP client: replies to channels stay queued");
+            return;
+        }
+    };
+    // A claim is held long enough for every part of the longest reply to time out once.
+    let lease_ms = i64::try_from(settings.send_timeout.as_millis() * 8 + 5_000).unwrap_or(i64::MAX);
+    let batch = u32::try_from(settings.concurrency * 2).unwrap_or(32);
+    loop {
+        let claimed = match state.store.claim_outbox(batch, lease_ms).await {
+            Ok(claimed) => claimed,
+            Err(err) => {
+                tracing::warn!(%err, "cannot read the outbox; trying again shortly");
+                Vec::new()
+            }
+        };
+        if claimed.is_empty() {
+            tokio::select! {
+                _ = stop.cancelled() => return,
+                _ = state.events.outbox_queued() => {}
+                _ = tokio::time::sleep(settings.poll_interval) => {}
+            }
+            continue;
+        }
+        futures_util::stream::iter(claimed)
+            .for_each_concurrent(settings.concurrency, |item| {
+                let state = &state;
+                let client = &client;
+                async move { send_reply(state, client, item).await }
+            })
+            .await;
+        if stop.is_cancelled() {
+            return;
+        }
+    }
+}
+
+/// Sends one reply's remaining parts and records what became of it.
+async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem) {
+    let settings = &state.settings.outbox;
+    let channel = match state.channels.get(&state.store, item.channel_id).await {
+        Ok(Some(channel)) => channel,
+        Ok(None) => {
+            finish_failed(state, &item, "its channel is no longer connected").await;
+            return;
+        }
+        Err(err) => {
+            tracing::warn!(
+                ?err,
+                reply = item.message_id,
+                "cannot read a reply's channel"
+            );
+            retry_later(
+                state,
+                &item,
+                None,
+                "its channel's settings could not be read",
+            )
+            .await;
+            return;
+        }
+    };
+    if item.interrupted {
+        // None of these providers takes an idempotency key for a send, so a part the
+        // stopped sender got through may reach the customer twice.
+        tracing::warn!(
+            reply = item.message_id,
+            channel = %channel.name,
+            part = item.parts_sent + 1,
+            "a reply's sender stopped part-way; sending again from the part it was on, \
+             which the customer may receive twice"
+        );
+    }
+
+    let parts = frontdesk_channels::send::parts(channel.kind, &item.text);
+    let mut first_id = None;
+    for (index, part) in parts.iter().enumerate().skip(item.parts_sent as usize) {
+        let index = u32::try_from(index).unwrap_or(u32::MAX);
+        let outcome = match frontdesk_channels::send::request(&channel.config, &item.reply_to, part)
+        {
+            Ok(request) => frontdesk_channels::send(client, &request).await,
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok(sent) => {
+                if first_id.is_none() {
+                    first_id.clone_from(&sent.provider_message_id);
+                }
+                if let Err(err) = state
+                    .store
+                    .outbox_part_sent(&item, index, sent.provider_message_id.as_deref())
+                    .await
+                {
+                    // The part is out but not recorded: the lease runs out and the next
+                    // attempt sends it again, which the warning above reports.
+                    tracing::error!(%err, reply = item.message_id, "a sent part was not recorded");
+                    return;
+                }
+            }
+            Err(SendError::Retry {
+                reason,
+                retry_after,
+            }) => {
+                if item.attempts >= settings.max_attempts {
+                    let reason = format!("gave up after {} attempts: {reason}", item.attempts);
+                    finish_failed(state, &item, &reason).await;
+                } else {
+                    retry_later(state, &item, retry_after, &reason).await;
+                }
+                return;
+            }
+            Err(SendError::OutsideWindow) => {
+                let reason = "WhatsApp only delivers free-form replies within 24 hours of the \
+                              customer's last message; outside it, only approved template \
+                              messages can be sent";
+                finish_failed(state, &item, reason).await;
+                return;
+            }
+            Err(SendError::Refused { reason }) | Err(SendError::Unsupported(reason)) => {
+                finish_failed(state, &item, &reason).await;
+                return;
+            }
+        }
+    }
+    state.metrics.count_reply_delivery("sent");
+    match state.store.outbox_sent(&item, first_id.as_deref()).await {
+        Ok(Some(message)) => state.events.message(&message).await,
+        Ok(None) => {}
+        Err(err) => tracing::error!(%err, reply = item.message_id, "a sent reply was not recorded"),
+    }
+}
+
+async fn retry_later(
+    state: &AppState,
+    item: &OutboxItem,
+    provider_wait: Option<Duration>,
+    reason: &str,
+) {
+    let wait = match provider_wait {
+        Some(wait) => wait.min(LONGEST_PROVIDER_WAIT),
+        None => backoff(&state.settings.outbox, item.attempts),
+    };
+    let at = jiff::Timestamp::now().as_millisecond()
+        + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX / 2);
+    tracing::info!(
+        reply = item.message_id,
+        attempt = item.attempts,
+        wait_ms = wait.as_millis() as u64,
+        %reason,
+        "a reply will be sent again"
+    );
+    state.metrics.count_reply_delivery("retried");
+    if let Err(err) = state.store.outbox_retry_at(item, at, reason).await {
+        tracing::error!(%err, reply = item.message_id, "a reply's retry was not recorded");
+    }
+}
+
+async fn finish_failed(state: &AppState, item: &OutboxItem, reason: &str) {
+    tracing::warn!(reply = item.message_id, %reason, "a reply could not be delivered");
+    state.metrics.count_reply_delivery("failed");
+    match state.store.outbox_failed(item, reason).await {
+        Ok(Some(message)) => state.events.message(&message).await,
+        Ok(None) => {}
+        Err(err) => {
+            tracing::error!(%err, reply = item.message_id, "a failed reply was not recorded")
+        }
+    }
+}
+
+/// The wait before attempt `attempts + 1`: doubling from the first wait, capped, and
+/// spread over its upper half at random so that replies failed together do not all come
+/// back together.
+fn backoff(settings: &OutboxSettings, attempts: u32) -> Duration {
+    let doublings = attempts.saturating_sub(1).min(30);
+    let full = settings
+        .first_retry
+        .saturating_mul(1 << doublings)
+        .min(settings.longest_retry);
+    let half = full / 2;
+    half + full.mul_f64(rand::random::<f64>() * 0.5)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn waits_double_up_to_the_longest_with_jitter() {
+        let settings = OutboxSettings {
+            first_retry: Duration::from_secs(2),
+            longest_retry: Duration::from_secs(60),
+            ..OutboxSettings::default()
+        };
+        for _ in 0..50 {
+            let first = backoff(&settings, 1);
+            assert!(first >= Duration::from_secs(1) && first <= Duration::from_secs(2));
+            let third = backoff(&settings, 3);
+            assert!(third >= Duration::from_secs(4) && third <= Duration::from_secs(8));
+            let late = backoff(&settings, 40);
+            assert!(late >= Duration::from_secs(30) && late <= Duration::from_secs(60));
+        }
+    }
+}

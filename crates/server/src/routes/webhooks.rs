@@ -1,0 +1,142 @@
+//! Webhook routes for connected channels: Meta's subscription handshake and signed
+//! deliveries (WhatsApp, Messenger, Instagram) and Telegram's updates. What a delivery
+//! goes through is in `channels.rs`.
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, post};
+use axum::Router;
+use frontdesk_core::Channel;
+use serde::Deserialize;
+
+use crate::channels::{handshake, take_delivery};
+use crate::error::ApiError;
+use crate::AppState;
+
+/// A provider's batch of messages and statuses is far larger than a widget message;
+/// WhatsApp's documented ceiling for one delivery is well under this.
+const WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
+
+pub(super) fn routes() -> Router<AppState> {
+    Router::new()
+        .route(
+            "/webhooks/whatsapp/{channel_id}",
+            get(whatsapp_handshake).post(whatsapp),
+        )
+        .route(
+            "/webhooks/messenger/{channel_id}",
+            get(messenger_handshake).post(messenger),
+        )
+        .route(
+            "/webhooks/instagram/{channel_id}",
+            get(instagram_handshake).post(instagram),
+        )
+        .route("/webhooks/telegram/{channel_id}", post(telegram))
+        .route_layer(DefaultBodyLimit::max(WEBHOOK_MAX_BODY_BYTES))
+}
+
+/// Meta's handshake parameters, named as Meta sends them.
+#[derive(Deserialize)]
+pub(super) struct Hub {
+    #[serde(rename = "hub.mode")]
+    mode: Option<String>,
+    #[serde(rename = "hub.verify_token")]
+    verify_token: Option<String>,
+    #[serde(rename = "hub.challenge")]
+    challenge: Option<String>,
+}
+
+async fn answer_handshake(
+    state: &AppState,
+    kind: Channel,
+    channel_id: &str,
+    hub: &Hub,
+) -> Result<String, ApiError> {
+    handshake(
+        state,
+        kind,
+        channel_id_from(channel_id)?,
+        hub.mode.as_deref(),
+        hub.verify_token.as_deref(),
+        hub.challenge.as_deref(),
+    )
+    .await
+}
+
+async fn deliver(
+    state: &AppState,
+    kind: Channel,
+    channel_id: &str,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<StatusCode, ApiError> {
+    take_delivery(state, kind, channel_id_from(channel_id)?, headers, body).await?;
+    Ok(StatusCode::OK)
+}
+
+/// A channel id from the path; anything that is not one names no channel.
+fn channel_id_from(text: &str) -> Result<i64, ApiError> {
+    text.parse()
+        .map_err(|_| ApiError::NotFound("no such channel"))
+}
+
+async fn whatsapp_handshake(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    Query(hub): Query<Hub>,
+) -> Result<String, ApiError> {
+    answer_handshake(&state, Channel::Whatsapp, &channel_id, &hub).await
+}
+
+async fn messenger_handshake(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    Query(hub): Query<Hub>,
+) -> Result<String, ApiError> {
+    answer_handshake(&state, Channel::Messenger, &channel_id, &hub).await
+}
+
+async fn instagram_handshake(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    Query(hub): Query<Hub>,
+) -> Result<String, ApiError> {
+    answer_handshake(&state, Channel::Instagram, &channel_id, &hub).await
+}
+
+async fn whatsapp(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    deliver(&state, Channel::Whatsapp, &channel_id, &headers, &body).await
+}
+
+async fn messenger(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    deliver(&state, Channel::Messenger, &channel_id, &headers, &body).await
+}
+
+async fn instagram(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    deliver(&state, Channel::Instagram, &channel_id, &headers, &body).await
+}
+
+async fn telegram(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    deliver(&state, Channel::Telegram, &channel_id, &headers, &body).await
+}
