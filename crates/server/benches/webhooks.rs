@@ -1,6 +1,7 @@
 //! Channel webhooks under load: signed WhatsApp deliveries posted to a real server on
 //! 127.0.0.1 (SQLite file, Banking77 knowledge), each verified, parsed and stored before
-//! its 200, each answered by the assistant, and every reply sent through the outbox to a
+//! its 200, answered by the assistant (until it hands a conversation to a person), and
+//! every reply sent through the outbox to a
 //! provider of our own on loopback that fails a share of the sends.
 //!
 //! `cargo bench -p frontdesk-server --bench webhooks`
@@ -123,35 +124,65 @@ fn main() {
     let elapsed = started.elapsed();
     report(&latencies, errors, elapsed);
 
-    // Every message gets one reply; wait for the outbox to send them all.
-    let drained = server_runtime.block_on(async {
+    // The assistant answers every message of a conversation it still has (a handoff
+    // leaves the rest to a person): wait until the turns are done and the outbox is empty.
+    let (stored, replies, (queued, sent, failed)) = server_runtime.block_on(async {
         let deadline = Instant::now() + Duration::from_secs(300);
+        let mut last = None;
         loop {
-            let (queued, sent, failed) = store.outbox_counts().await.expect("outbox counts");
-            if (queued == 0 && sent + failed >= deliveries as i64) || Instant::now() > deadline {
-                return (queued, sent, failed);
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let counts = counts(&store).await;
+            let settled = last == Some(counts) && counts.2 .0 == 0;
+            if settled || Instant::now() > deadline {
+                return counts;
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            last = Some(counts);
         }
     });
-    let (queued, sent, failed) = drained;
     let accepted = provider.accepted().len() as i64;
-    let calls = provider.calls().len();
+    let calls = provider.calls().len() as i64;
     println!(
-        "outbox drained {:.1?} after the first delivery: {sent} replies sent, {failed} failed, \
-         {queued} still queued; the provider took {calls} calls, refused {} ({failures} %)",
+        "{stored} customer messages stored, {replies} replies; outbox drained {:.1?} after \
+         the first delivery: {sent} sent, {failed} failed, {queued} still queued; the \
+         provider took {calls} calls and refused {} ({failures} per hundred)",
         started.elapsed(),
-        calls as i64 - accepted
+        calls - accepted
     );
     let _ = stop.send(());
-    let exact = accepted == sent && sent == deliveries as i64 && failed == 0 && errors == 0;
+    let exact = stored == deliveries as i64
+        && errors == 0
+        && queued == 0
+        && failed == 0
+        && sent == replies
+        && accepted == sent;
     println!(
-        "every reply exactly once: {}",
+        "every message stored once and every reply sent exactly once: {}",
         if exact { "yes" } else { "NO" }
     );
     if !exact {
         std::process::exit(1);
     }
+}
+
+/// Customer messages, replies to send, and the outbox's (queued, sent, failed).
+async fn counts(store: &Store) -> (i64, i64, (i64, i64, i64)) {
+    let filter = frontdesk_store::ConversationFilter::default();
+    let mut stored = 0;
+    let mut replies = 0;
+    for conversation in store.conversations(&filter).await.expect("conversations") {
+        let messages = store.messages(conversation.id, None, frontdesk_store::Readers::Customer);
+        for message in messages.await.expect("messages") {
+            match message.author {
+                frontdesk_core::Author::Customer => stored += 1,
+                _ => replies += 1,
+            }
+        }
+    }
+    (
+        stored,
+        replies,
+        store.outbox_counts().await.expect("outbox counts"),
+    )
 }
 
 async fn post_all(
