@@ -13,6 +13,7 @@
 
 pub mod config;
 mod describe;
+pub mod email;
 pub mod meta;
 pub mod send;
 pub mod split;

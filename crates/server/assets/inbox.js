@@ -106,15 +106,54 @@ function messageItem(message) {
     const named = message.sources.map((s) => s.title ? `${s.kind} "${s.title}"` : `${s.kind}:${s.id}`);
     meta += ` · from ${named.join(", ")}`;
   }
+  const delivery = deliveryNote(message);
+  if (delivery) meta += ` · ${delivery}`;
+  if (message.edited_at) meta += ` · edited ${time(message.edited_at)}`;
   item.append(element("span", meta, "meta"));
   item.append(document.createTextNode(message.text));
+  for (const attachment of message.attachments || []) {
+    item.append(element("span", attachmentNote(attachment), "attachment"));
+  }
+  if (message.delivery === "failed") item.classList.add("failed");
   return item;
 }
 
+// How far a reply to a channel got; the widget's own messages need no note.
+function deliveryNote(message) {
+  if (message.author === "customer" || message.visibility === "internal") return "";
+  if (message.delivery === "failed") {
+    return `not delivered: ${message.delivery_error || "the channel refused it"}`;
+  }
+  if (message.delivery === "pending") return "sending…";
+  if (message.receipt && message.receipt !== "sent") return message.receipt;
+  return "";
+}
+
+function attachmentNote(attachment) {
+  const place = attachment.location;
+  if (place) {
+    const named = [place.name, place.address].filter(Boolean).join(", ");
+    return `location: ${named || ""} (${place.latitude}, ${place.longitude})`;
+  }
+  const name = attachment.file_name || attachment.kind;
+  const type = attachment.mime_type ? ` (${attachment.mime_type})` : "";
+  return `attachment: ${name}${type}`;
+}
+
+// A message seen again (delivered, read, edited) replaces its earlier version; a new one
+// goes where its sending time puts it, since channels deliver out of order now and then.
 function appendMessage(message) {
   const list = $("messages");
-  if (list.querySelector(`li[data-id="${Number(message.id)}"]`)) return;
-  list.append(messageItem(message));
+  const item = messageItem(message);
+  item.dataset.sentAt = String(message.sent_at || message.created_at);
+  const existing = list.querySelector(`li[data-id="${Number(message.id)}"]`);
+  if (existing) {
+    existing.replaceWith(item);
+    return;
+  }
+  const sentAt = Number(item.dataset.sentAt);
+  const later = [...list.children].find((other) => Number(other.dataset.sentAt) > sentAt);
+  list.insertBefore(item, later || null);
 }
 
 function showConversation(conversation) {

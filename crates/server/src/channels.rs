@@ -359,6 +359,37 @@ async fn take_message(
     Ok(())
 }
 
+/// How far back the start-up sweep looks for channel messages left unanswered.
+const UNANSWERED_WINDOW_MS: i64 = 60 * 60 * 1000;
+
+/// Answers the channel messages that were stored but not answered: the process stopped
+/// between a webhook's 200 and the assistant's reply, or the message came while the
+/// knowledge was still loading. Runs once, as soon as the assistant is ready; older
+/// messages are left to the team, for whom a late automatic answer would be a surprise.
+pub(crate) async fn answer_what_was_left(state: AppState, stop: CancellationToken) {
+    while state.engine().is_none() {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tokio::time::sleep(Duration::from_millis(200)) => {}
+        }
+    }
+    let since = jiff::Timestamp::now().as_millisecond() - UNANSWERED_WINDOW_MS;
+    match state.store.unanswered_channel_messages(since).await {
+        Ok(left) => {
+            if !left.is_empty() {
+                tracing::info!(
+                    messages = left.len(),
+                    "answering channel messages left unanswered"
+                );
+            }
+            for message in left {
+                answer_stored(&state, message);
+            }
+        }
+        Err(err) => tracing::warn!(%err, "cannot look for unanswered channel messages"),
+    }
+}
+
 /// Sends the outbox's due replies until `stop`, waking when a reply is queued on this
 /// instance and polling for those queued elsewhere or due for a retry.
 pub(crate) async fn deliver_replies(state: AppState, stop: CancellationToken) {

@@ -160,6 +160,15 @@ pub(crate) fn answer_stored(state: &AppState, customer: Message) {
         let outcome = async {
             let turn = state.turns.lock(&state.store, conversation_id).await?;
             let outcome = async {
+                // Answered already (by another instance recovering the same message after
+                // a restart): nothing to do.
+                let later = state
+                    .store
+                    .messages(conversation_id, Some(customer.id), Readers::Customer)
+                    .await?;
+                if later.iter().any(|message| message.author != Author::Customer) {
+                    return Ok(None);
+                }
                 let conversation = state
                     .store
                     .conversation(conversation_id)
@@ -171,7 +180,7 @@ pub(crate) fn answer_stored(state: &AppState, customer: Message) {
                     ))?),
                     false => None,
                 };
-                respond(&state, conversation, customer, engine).await
+                respond(&state, conversation, customer, engine).await.map(Some)
             }
             .await;
             turn.release().await;

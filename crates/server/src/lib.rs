@@ -305,6 +305,10 @@ impl Server {
             self.state.clone(),
             stop_outbox.clone(),
         ));
+        let leftovers = tokio::spawn(channels::answer_what_was_left(
+            self.state.clone(),
+            stop_outbox.clone(),
+        ));
         // Other instances' events are heard from before the first request is accepted, so
         // that a stream opened here hears everything published after it opened.
         let stop_relay = CancellationToken::new();
@@ -344,6 +348,7 @@ impl Server {
         // A send in flight finishes or times out; what is left stays queued for the next
         // start.
         stop_outbox.cancel();
+        leftovers.abort();
         if tokio::time::timeout(SHUTDOWN_GRACE, outbox).await.is_err() {
             tracing::warn!("replies were still being sent after the grace period");
         }

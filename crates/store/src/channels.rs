@@ -622,6 +622,38 @@ impl Store {
         Ok(counts)
     }
 
+    /// Customers' messages from connected channels, stored after `since` (unix ms), that
+    /// are still the latest public message of a conversation the assistant has: stored by
+    /// a webhook whose process stopped before the assistant answered. Oldest first.
+    pub async fn unanswered_channel_messages(
+        &self,
+        since: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let columns = MESSAGE_COLUMNS
+            .split(", ")
+            .map(|column| match column.strip_prefix("CAST(") {
+                Some(cast) => format!("CAST(m.{cast}"),
+                None => format!("m.{column}"),
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+             WHERE c.channel_id IS NOT NULL AND c.status IN ('bot', 'resolved') \
+               AND m.author = 'customer' AND m.created_at > $1 \
+               AND m.id = (SELECT MAX(x.id) FROM messages x \
+                           WHERE x.conversation_id = m.conversation_id \
+                             AND x.visibility = 'public') \
+             ORDER BY m.id"
+        );
+        let rows: Vec<MessageRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(since)
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| read_error("unanswered channel messages", cause))?;
+        rows.into_iter().map(message).collect()
+    }
+
     /// When the customer of a conversation last wrote, for channels that only let a
     /// business write freely within a window after that.
     pub async fn last_customer_message_at(

@@ -382,7 +382,39 @@ async fn edits_and_problems_are_recorded(store: Store) {
     assert_eq!(again.id, conversation.id);
 }
 
+async fn messages_left_unanswered_are_found(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "1", "1:1", "answered", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    store
+        .append_message(&assistant_says(conversation.id, "an answer"))
+        .await
+        .unwrap();
+    let Inbound::New { message: left, .. } = store
+        .store_inbound(&inbound(channel.id, "2", "2:1", "left unanswered", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    let found = store.unanswered_channel_messages(0).await.unwrap();
+    let ids: Vec<i64> = found.iter().map(|message| message.id).collect();
+    assert_eq!(ids, [left.id]);
+    assert_eq!(found[0].text, "left unanswered");
+    let later = store.unanswered_channel_messages(i64::MAX).await.unwrap();
+    assert!(later.is_empty(), "only those stored after the given time");
+}
+
 on_both_backends!(
+    messages_left_unanswered_are_found,
     channel_names_are_unique,
     a_message_delivered_five_times_at_once_is_stored_once,
     new_customers_writing_at_once_get_one_conversation_each,
