@@ -10,7 +10,9 @@
 use std::collections::BTreeSet;
 use std::sync::LazyLock;
 
-use mail_parser::{Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType};
+use mail_parser::{
+    Address, HeaderValue, Message, MessageParser, MessagePart, MimeHeaders, PartType,
+};
 use regex::Regex;
 use scraper::{ElementRef, Html, Node};
 
@@ -108,7 +110,10 @@ pub fn parse_email(raw: &[u8]) -> Result<InboundEmail, EmailError> {
         from_name,
         to,
         subject: message.subject().unwrap_or_default().trim().to_string(),
-        message_id: message.message_id().map(strip_brackets).filter(|id| !id.is_empty()),
+        message_id: message
+            .message_id()
+            .map(strip_brackets)
+            .filter(|id| !id.is_empty()),
         in_reply_to: ids(message.in_reply_to()),
         references: ids(message.references()),
         date: message
@@ -243,7 +248,10 @@ fn attachments(message: &Message<'_>) -> Vec<EmailAttachment> {
         .filter_map(|id| message.parts.get(id))
         .filter(|part| !matches!(part.body, PartType::Multipart(_)))
         .map(|part| {
-            let content_id = part.content_id().map(strip_brackets).filter(|id| !id.is_empty());
+            let content_id = part
+                .content_id()
+                .map(strip_brackets)
+                .filter(|id| !id.is_empty());
             let referenced = content_id.as_ref().is_some_and(|cid| {
                 let needle = format!("cid:{}", cid.to_lowercase());
                 html.iter().any(|html| html.contains(&needle))
@@ -323,7 +331,10 @@ fn automated_reason(message: &Message<'_>, from_address: &str) -> Option<String>
         }
     }
     for value in raw_headers(message, "Precedence") {
-        if matches!(first_token(&value).as_str(), "bulk" | "junk" | "list" | "auto_reply") {
+        if matches!(
+            first_token(&value).as_str(),
+            "bulk" | "junk" | "list" | "auto_reply"
+        ) {
             return Some(format!("Precedence: {value}"));
         }
     }
@@ -422,27 +433,26 @@ pub fn strip_quoted(text: &str) -> String {
     let cut = history_start(&lines).unwrap_or(lines.len());
 
     let mut kept: Vec<&str> = Vec::new();
-    for line in &lines[..cut] {
+    // Trailing spaces carry nothing (old clients pad lines with them), and the signature
+    // separator's own space has already been looked at.
+    for line in lines[..cut].iter().map(|line| line.trim_end()) {
         if line.trim_start().starts_with('>') {
             continue;
         }
-        let blank = line.trim().is_empty();
         // Dropping an interleaved quote leaves blank lines on both sides of it; one is
         // enough, and none are wanted before the first line.
-        if blank && kept.last().is_none_or(|last| last.trim().is_empty()) {
+        if line.is_empty() && kept.last().is_none_or(|last| last.is_empty()) {
             continue;
         }
         kept.push(line);
     }
-    while kept.last().is_some_and(|last| last.trim().is_empty()) {
+    while kept.last().is_some_and(|last| last.is_empty()) {
         kept.pop();
     }
     if kept.is_empty() {
         return lines.join("\n").trim().to_string();
     }
-    let mut stripped = kept.join("\n");
-    stripped.truncate(stripped.trim_end().len());
-    stripped
+    kept.join("\n")
 }
 
 /// The first line that belongs to quoted history or a signature.
@@ -494,9 +504,10 @@ fn is_attribution(trimmed: &[&str], i: usize) -> bool {
     if line.len() <= LONGEST && ATTRIBUTION.is_match(line) {
         return true;
     }
-    // Clients wrap a long attribution, often inside the sender's address.
+    // Clients wrap a long attribution, often inside the sender's address. A next line that
+    // is a whole attribution itself is not the second half of this one.
     match trimmed.get(i + 1) {
-        Some(next) if !line.is_empty() && !next.is_empty() => {
+        Some(next) if !line.is_empty() && !next.is_empty() && !ATTRIBUTION.is_match(next) => {
             let joined = format!("{line} {next}");
             joined.len() <= LONGEST && ATTRIBUTION.is_match(&joined)
         }
@@ -509,7 +520,11 @@ fn is_underscore_rule(line: &str) -> bool {
 }
 
 fn next_non_blank<'a>(trimmed: &[&'a str], from: usize) -> Option<&'a str> {
-    trimmed.iter().skip(from).find(|line| !line.is_empty()).copied()
+    trimmed
+        .iter()
+        .skip(from)
+        .find(|line| !line.is_empty())
+        .copied()
 }
 
 /// Outlook's header labels in English, German, French, Spanish and Dutch. Outlook may bold
@@ -685,7 +700,8 @@ impl TextWriter {
     }
 
     fn newline(&mut self) {
-        self.out.truncate(self.out.trim_end_matches([' ', '\t']).len());
+        self.out
+            .truncate(self.out.trim_end_matches([' ', '\t']).len());
         self.out.push('\n');
         self.pending_space = false;
     }

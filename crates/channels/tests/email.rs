@@ -60,12 +60,9 @@ fn eudora_plain_us_ascii() {
     assert!(email.references.is_empty());
     assert!(email.attachments.is_empty());
     assert_eq!(email.automated, None);
-    assert!(
-        email.text.starts_with("The Hare and the Tortoise\n"),
-        "{:?}",
-        email.text
-    );
-    assert!(email.text.contains("A HARE one day ridiculed the short feet"));
+    assert!(email
+        .text
+        .starts_with("The Hare and the Tortoise\n\nA HARE one day ridiculed the short feet"));
     assert!(email.text.ends_with("Slow but steady wins the race."));
     assert!(!email.full_text.contains('\r'));
 }
@@ -81,8 +78,12 @@ fn netscape_attachments() {
         Some("3923635B.85C58444@example.com")
     );
     // The body is the first text part only: the attached .txt is a file, not the message.
-    assert!(email.text.starts_with("The Hare and the Tortoise"));
-    assert!(email.text.ends_with("Slow but steady wins the race."));
+    assert!(email
+        .text
+        .starts_with("The Hare and the Tortoise\n\nA HARE one day ridiculed"));
+    assert!(email
+        .text
+        .ends_with(" after her fatigue.\n\nSlow but steady wins the race."));
     assert_eq!(email.full_text.matches("Slow but steady").count(), 1);
     assert!(!email.full_text.contains("This is a multi-part message"));
 
@@ -128,7 +129,9 @@ fn iso_8859_1_quoted_printable_alternative() {
         "Die Hasen klagten einst über ihre mißliche Lage; \"wir leben\", sprach ein \
          Redner, \"in steter Furcht vor Menschen und Tieren, eine Beute der Hunde, der Adler,"
     ));
-    assert!(email.text.contains("Unsere stete Angst ist ärger als der Tod selbst."));
+    assert!(email
+        .text
+        .contains("Unsere stete Angst ist ärger als der Tod selbst."));
     assert!(email.text.contains("allein das außerordentliche Getöse"));
     assert!(email
         .text
@@ -303,27 +306,27 @@ fn cid_reference_makes_an_image_inline_and_a_pdf_stays_an_attachment() {
         email.to,
         vec!["ana@example.com", "bob@example.com", "carol@example.com"]
     );
-    let summary: Vec<(Option<&str>, &str, Option<&str>, bool, u64)> = email
-        .attachments
-        .iter()
-        .map(|a| {
-            (
-                a.file_name.as_deref(),
-                a.content_type.as_str(),
-                a.content_id.as_deref(),
-                a.inline,
-                a.size_bytes,
-            )
-        })
-        .collect();
     assert_eq!(
-        summary,
+        email.attachments,
         vec![
-            (None, "image/png", Some("logo@shop.example"), true, 8),
-            (Some("invoice-1234.pdf"), "application/pdf", None, false, 9),
+            EmailAttachment {
+                file_name: None,
+                content_type: "image/png".to_string(),
+                content_id: Some("logo@shop.example".to_string()),
+                inline: true,
+                size_bytes: 8,
+                data: PNG_SIGNATURE.to_vec(),
+            },
+            EmailAttachment {
+                file_name: Some("invoice-1234.pdf".to_string()),
+                content_type: "application/pdf".to_string(),
+                content_id: None,
+                inline: false,
+                size_bytes: 9,
+                data: b"%PDF-1.4\n".to_vec(),
+            },
         ]
     );
-    assert_eq!(email.attachments[1].data, b"%PDF-1.4\n");
 }
 
 #[test]
@@ -365,7 +368,11 @@ fn thread_ids_without_brackets_in_header_order() {
     assert_eq!(email.in_reply_to, vec!["m2@shop.example"]);
     assert_eq!(
         email.references,
-        vec!["m1@example.com", "first-reply@shop.example", "m2@shop.example"]
+        vec![
+            "m1@example.com",
+            "first-reply@shop.example",
+            "m2@shop.example"
+        ]
     );
     assert_eq!(email.date, None);
     assert_eq!(email.from_name, None);
@@ -507,9 +514,8 @@ fn delivery_status_part_outside_a_report() {
 
 #[test]
 fn mailer_daemon_and_postmaster_senders() {
-    let email = parsed(
-        "From: MAILER-DAEMON@mx.example.net\nTo: help@shop.example\n\nDelivery failed.\n",
-    );
+    let email =
+        parsed("From: MAILER-DAEMON@mx.example.net\nTo: help@shop.example\n\nDelivery failed.\n");
     assert_eq!(
         email.automated.as_deref(),
         Some("From: mailer-daemon@mx.example.net")
@@ -523,7 +529,9 @@ fn mailer_daemon_and_postmaster_senders() {
 
 #[test]
 fn mailing_list() {
-    let email = parsed(&person("List-Id: Shop customers <customers.shop.example>\n"));
+    let email = parsed(&person(
+        "List-Id: Shop customers <customers.shop.example>\n",
+    ));
     assert_eq!(
         email.automated.as_deref(),
         Some("mailing list: List-Id: Shop customers <customers.shop.example>")
@@ -576,7 +584,9 @@ fn outlook_separator_and_header_block() {
          Hello Ana, please restart the app.\n",
     );
     assert_eq!(email.text, "Thanks, that worked.");
-    assert!(email.full_text.contains("Hello Ana, please restart the app."));
+    assert!(email
+        .full_text
+        .contains("Hello Ana, please restart the app."));
 }
 
 #[test]
@@ -613,6 +623,14 @@ fn wrapped_english_attribution() {
                 <help@shop.example> wrote:\r\n\r\n\
                 > Your refund was issued.\r\n";
     assert_eq!(strip_quoted(text), "Great, thank you!");
+}
+
+#[test]
+fn a_line_before_the_attribution_is_kept() {
+    let text = "On second thought, cancel it.\n\
+                On Mon, 3 Mar 2025 at 10:00, Shop <help@shop.example> wrote:\n\
+                > Shall we ship it?\n";
+    assert_eq!(strip_quoted(text), "On second thought, cancel it.");
 }
 
 #[test]

@@ -100,6 +100,78 @@ async fn a_generated_answer_is_written_in_before_the_customers_eyes() {
     in_browsers_with(settings, generated_answer_streams_in).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_whatsapp_photo_and_a_refused_reply_show_in_the_inbox() {
+    in_browsers(whatsapp_in_the_inbox).await;
+}
+
+async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {
+    use crate::channels::{add_whatsapp, post_whatsapp, PHONE_NUMBER_ID};
+    use crate::provider::{Answer, MockProvider};
+
+    add_agent(&server).await;
+    let provider = MockProvider::start().await;
+    // The assistant's handoff notice is refused for good.
+    provider.script(&[Answer::Status(400)]);
+    let channel = add_whatsapp(&server, &provider).await;
+    let body = json!({"object": "whatsapp_business_account", "entry": [{"id": "e", "changes": [{
+    "field": "messages", "value": {
+        "messaging_product": "whatsapp",
+        "metadata": {"display_phone_number": "155501000001", "phone_number_id": PHONE_NUMBER_ID},
+        "contacts": [{"profile": {"name": "<b>Ana</b>"}, "wa_id": "155501000002"}],
+        "messages": [{"from": "155501000002", "id": "wamid.photo", "timestamp": "1697043223",
+                      "type": "image", "image": {"caption": IMG_ONERROR,
+                      "mime_type": "image/jpeg", "sha256": "abc", "id": "media-1"}}]
+    }}]}]});
+    let status = post_whatsapp(&server, channel, serde_json::to_vec(&body).unwrap()).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+
+    agent.goto(&server.url("/inbox")).await;
+    agent.sign_in().await;
+    let id = agent
+        .find_conversation("Can I talk to a human please?")
+        .await;
+    agent.open_conversation(id).await;
+    agent
+        .wait_for_messages("the photo's caption, as sent", "customer", |texts| {
+            texts == [IMG_ONERROR]
+        })
+        .await;
+    let attachments = agent
+        .wait_for(
+            "the photo listed with the message",
+            "const notes = document.querySelectorAll('#messages li.customer .attachment');
+             return notes.length ? Array.from(notes, (note) => note.textContent) : null;",
+            vec![],
+            |seen| (!seen.is_null()).then(|| strings(seen)),
+        )
+        .await;
+    assert_eq!(attachments, ["attachment: image (image/jpeg)"]);
+    let refused = agent
+        .wait_for(
+            "the refused reply marked as not delivered",
+            "const failed = document.querySelector('#messages li.failed .meta');
+             return failed ? failed.textContent : null;",
+            vec![],
+            |seen| seen.as_str().map(str::to_string),
+        )
+        .await;
+    assert!(
+        refused.contains("not delivered:") && refused.contains("scripted failure"),
+        "the provider's reason is shown: {refused}"
+    );
+    let made = agent
+        .js(
+            "return {
+               pwned: typeof window.__pwned,
+               made: document.querySelectorAll('main img, main script, main b').length,
+             };",
+            vec![],
+        )
+        .await;
+    assert_eq!(made, json!({"pwned": "undefined", "made": 0}));
+}
+
 async fn generated_answer_streams_in(server: TestServer, customer: Page, _agent: Page) {
     customer.goto(&server.url("/demo")).await;
     customer.open_widget().await;

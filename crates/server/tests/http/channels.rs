@@ -17,7 +17,7 @@ use crate::support::{TestServer, LOST_CARD};
 
 const APP_SECRET: &str = "test-app-secret";
 const VERIFY_TOKEN: &str = "test-verify-token";
-const PHONE_NUMBER_ID: &str = "1555000000001";
+pub(crate) const PHONE_NUMBER_ID: &str = "1555000000001";
 const TELEGRAM_SECRET: &str = "test-telegram-secret";
 
 /// Quick retries, so that a test sees a reply through several failures in well under a
@@ -35,13 +35,13 @@ fn quick_outbox() -> ServerSettings {
     }
 }
 
-fn sign(body: &[u8]) -> String {
+pub(crate) fn sign(body: &[u8]) -> String {
     let mut mac = Hmac::<Sha256>::new_from_slice(APP_SECRET.as_bytes()).unwrap();
     mac.update(body);
     format!("sha256={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-async fn add_whatsapp(server: &TestServer, provider: &MockProvider) -> i64 {
+pub(crate) async fn add_whatsapp(server: &TestServer, provider: &MockProvider) -> i64 {
     let config = ChannelConfig::Whatsapp {
         app_secret: APP_SECRET.into(),
         verify_token: VERIFY_TOKEN.into(),
@@ -97,7 +97,7 @@ fn whatsapp_body(entries: &[&[(&str, &str, &str, &str)]]) -> Vec<u8> {
     serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": entry})).unwrap()
 }
 
-async fn post_whatsapp(server: &TestServer, channel: i64, body: Vec<u8>) -> StatusCode {
+pub(crate) async fn post_whatsapp(server: &TestServer, channel: i64, body: Vec<u8>) -> StatusCode {
     let signature = sign(&body);
     server
         .client
