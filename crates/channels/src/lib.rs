@@ -16,6 +16,7 @@ mod describe;
 pub mod email;
 pub mod meta;
 pub mod send;
+pub mod smtp;
 pub mod split;
 pub mod telegram;
 pub mod verify;

@@ -289,6 +289,17 @@ pub struct Message {
     /// When the customer last changed it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub edited_at: Option<UnixMillis>,
+    /// An email's subject line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+    /// The whole text as it arrived, when `text` is only its new part (an email reply
+    /// without the quoted history and signature).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub original_text: Option<String>,
+    /// Why this is mail no one should answer automatically (an auto-reply, a bounce, a
+    /// mailing list); the assistant leaves it alone.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub automated: Option<String>,
 }
 
 /// A move of a conversation between the assistant and people.

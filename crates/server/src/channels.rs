@@ -16,8 +16,8 @@ use std::time::Duration;
 
 use axum::http::HeaderMap;
 use frontdesk_channels::{ChannelConfig, InboundEvent, InboundMessage, SendError};
-use frontdesk_core::Channel;
-use frontdesk_store::{Inbound, InboundRecord, OutboxItem, Store, WebhookProblem};
+use frontdesk_core::{Attachment, AttachmentKind, Channel};
+use frontdesk_store::{Inbound, InboundRecord, OutboxItem, Readers, Store, WebhookProblem};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -332,6 +332,11 @@ async fn take_message(
         provider_message_id: message.provider_message_id,
         sent_at: message.provider_timestamp,
         new_token: crate::routes::new_conversation_token(),
+        contact_key: None,
+        subject: None,
+        original_text: None,
+        subject_key: None,
+        automated: None,
     };
     match state.store.store_inbound(&record).await? {
         Inbound::Duplicate => {
@@ -357,6 +362,137 @@ async fn take_message(
         }
     }
     Ok(())
+}
+
+/// Mail that names no earlier message joins the sender's thread with the same subject
+/// only when that thread changed this recently; older, it starts a new conversation.
+const SUBJECT_THREAD_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
+
+/// Takes one raw RFC 5322 message posted by a mail-forwarding service: the channel's
+/// webhook secret must come with it. The message joins the thread its In-Reply-To or
+/// References name (one of the customer's messages or one of our replies), else the
+/// same sender's thread with the same subject, else starts one; two senders' mail never
+/// meets in one conversation. Automated mail is stored and shown, never answered.
+pub(crate) async fn take_email(
+    state: &AppState,
+    id: i64,
+    headers: &HeaderMap,
+    body: &[u8],
+) -> Result<(), ApiError> {
+    let channel = channel_for_route(state, Channel::Email, id).await?;
+    verify(&channel, headers, body).map_err(|err| {
+        tracing::warn!(channel = id, %err, "email delivery refused");
+        state.metrics.count_webhook(Channel::Email, "refused");
+        ApiError::WebhookRefused(err.to_string())
+    })?;
+    let email = match frontdesk_channels::email::parse_email(body) {
+        Ok(email) => email,
+        Err(err) => {
+            let detail = format!("the body is not a mail message: {err}");
+            tracing::warn!(channel = id, %detail, "email delivery kept aside");
+            state.metrics.count_webhook(Channel::Email, "unreadable");
+            state
+                .store
+                .record_webhook_problem(id, WebhookProblem::Unsupported, &detail, body)
+                .await?;
+            return Ok(());
+        }
+    };
+
+    let sender = email.from_address.clone();
+    let subject_key = frontdesk_channels::email::normalized_subject(&email.subject);
+    // The parent first, then the chain from its newest end.
+    let mut named: Vec<String> = email.in_reply_to.clone();
+    named.extend(email.references.iter().rev().cloned());
+    let thread = match state.store.email_thread(id, &named).await? {
+        Some(thread) => Some(thread),
+        None => {
+            state
+                .store
+                .email_thread_by_subject(id, &sender, &subject_key, SUBJECT_THREAD_WINDOW_MS)
+                .await?
+        }
+    };
+    // A message without a Message-ID is recognised on redelivery by its bytes.
+    let provider_message_id = email.message_id.clone().unwrap_or_else(|| {
+        use sha2::Digest as _;
+        format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)))
+    });
+    let conversation_key = thread.unwrap_or_else(|| format!("thread:{provider_message_id}"));
+    let attachments = email.attachments.iter().map(mail_attachment).collect();
+    let record = InboundRecord {
+        channel_id: id,
+        channel: Channel::Email,
+        conversation_key,
+        reply_to: sender.clone(),
+        sender_name: email.from_name.clone(),
+        text: email.text.clone(),
+        attachments,
+        provider_message_id,
+        sent_at: email
+            .date
+            .unwrap_or_else(|| jiff::Timestamp::now().as_millisecond()),
+        new_token: crate::routes::new_conversation_token(),
+        contact_key: Some(sender),
+        subject: Some(email.subject.clone()),
+        original_text: (email.full_text.trim() != email.text.trim()).then(|| email.full_text),
+        subject_key: Some(subject_key),
+        automated: email.automated.clone(),
+    };
+    match state.store.store_inbound(&record).await? {
+        Inbound::Duplicate => state.metrics.count_webhook(Channel::Email, "duplicate"),
+        Inbound::New {
+            conversation,
+            message,
+        } => {
+            state.events.message(&message).await;
+            state.metrics.count_webhook(Channel::Email, "taken");
+            match &email.automated {
+                Some(why) => tracing::info!(
+                    channel = id,
+                    conversation = conversation.id,
+                    reason = %why,
+                    "automated mail stored; the assistant does not answer it"
+                ),
+                None => {
+                    tracing::info!(
+                        channel = id,
+                        conversation = conversation.id,
+                        message = message.id,
+                        "customer email stored"
+                    );
+                    answer_stored(state, *message);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// An email attachment as the inbox lists it. The bytes are not kept yet: the name, type,
+/// size and content id say what came.
+fn mail_attachment(attachment: &frontdesk_channels::email::EmailAttachment) -> Attachment {
+    let kind = match attachment
+        .content_type
+        .split('/')
+        .next()
+        .unwrap_or_default()
+    {
+        "image" => AttachmentKind::Image,
+        "audio" => AttachmentKind::Audio,
+        "video" => AttachmentKind::Video,
+        _ => AttachmentKind::Document,
+    };
+    Attachment {
+        kind,
+        media_id: attachment.content_id.clone(),
+        url: None,
+        mime_type: Some(attachment.content_type.clone()),
+        sha256: None,
+        file_name: attachment.file_name.clone(),
+        size_bytes: Some(attachment.size_bytes),
+        location: None,
+    }
 }
 
 /// How far back the start-up sweep looks for channel messages left unanswered.
@@ -439,7 +575,6 @@ pub(crate) async fn deliver_replies(state: AppState, stop: CancellationToken) {
 
 /// Sends one reply's remaining parts and records what became of it.
 async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem) {
-    let settings = &state.settings.outbox;
     let channel = match state.channels.get(&state.store, item.channel_id).await {
         Ok(Some(channel)) => channel,
         Ok(None) => {
@@ -474,6 +609,11 @@ async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem
         );
     }
 
+    if channel.kind == Channel::Email {
+        send_mail_reply(state, &channel, &item).await;
+        return;
+    }
+
     let parts = frontdesk_channels::send::parts(channel.kind, &item.text);
     let mut first_id = None;
     for (index, part) in parts.iter().enumerate().skip(item.parts_sent as usize) {
@@ -499,36 +639,135 @@ async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem
                     return;
                 }
             }
-            Err(SendError::Retry {
-                reason,
-                retry_after,
-            }) => {
-                if item.attempts >= settings.max_attempts {
-                    let reason = format!("gave up after {} attempts: {reason}", item.attempts);
-                    finish_failed(state, &item, &reason).await;
-                } else {
-                    retry_later(state, &item, retry_after, &reason).await;
-                }
-                return;
-            }
-            Err(SendError::OutsideWindow) => {
-                let reason = "WhatsApp only delivers free-form replies within 24 hours of the \
-                              customer's last message; outside it, only approved template \
-                              messages can be sent";
-                finish_failed(state, &item, reason).await;
-                return;
-            }
-            Err(SendError::Refused { reason }) | Err(SendError::Unsupported(reason)) => {
-                finish_failed(state, &item, &reason).await;
+            Err(err) => {
+                not_sent(state, &item, err).await;
                 return;
             }
         }
     }
+    finish_sent(state, &item, first_id.as_deref()).await;
+}
+
+async fn finish_sent(state: &AppState, item: &OutboxItem, provider_message_id: Option<&str>) {
     state.metrics.count_reply_delivery("sent");
-    match state.store.outbox_sent(&item, first_id.as_deref()).await {
+    match state.store.outbox_sent(item, provider_message_id).await {
         Ok(Some(message)) => state.events.message(&message).await,
         Ok(None) => {}
         Err(err) => tracing::error!(%err, reply = item.message_id, "a sent reply was not recorded"),
+    }
+}
+
+/// What a failed attempt leads to: another attempt later, or the reply marked failed.
+async fn not_sent(state: &AppState, item: &OutboxItem, err: SendError) {
+    match err {
+        SendError::Retry {
+            reason,
+            retry_after,
+        } => {
+            if item.attempts >= state.settings.outbox.max_attempts {
+                let reason = format!("gave up after {} attempts: {reason}", item.attempts);
+                finish_failed(state, item, &reason).await;
+            } else {
+                retry_later(state, item, retry_after, &reason).await;
+            }
+        }
+        SendError::OutsideWindow => {
+            let reason = "WhatsApp only delivers free-form replies within 24 hours of the \
+                          customer's last message; outside it, only approved template \
+                          messages can be sent";
+            finish_failed(state, item, reason).await;
+        }
+        SendError::Refused { reason } | SendError::Unsupported(reason) => {
+            finish_failed(state, item, &reason).await;
+        }
+    }
+}
+
+/// How many earlier messages of a thread a reply's References names: enough for any
+/// client to thread it, short enough for any server's header limits.
+const MAX_REFERENCES: usize = 20;
+
+/// Sends an email reply through the channel's SMTP server, threaded on the customer's
+/// latest message. Its Message-ID is derived from the reply's id, so a retry after an
+/// interrupted attempt sends the same id and the customer's server can drop the copy.
+async fn send_mail_reply(state: &AppState, channel: &ConnectedChannel, item: &OutboxItem) {
+    let ChannelConfig::Email {
+        address, smtp_url, ..
+    } = &channel.config
+    else {
+        finish_failed(
+            state,
+            item,
+            "the channel's settings are not an email channel's",
+        )
+        .await;
+        return;
+    };
+    let Some(smtp_url) = smtp_url else {
+        let reason = "the email channel has no SMTP server to send through (--smtp-url)";
+        finish_failed(state, item, reason).await;
+        return;
+    };
+    let thread = match state
+        .store
+        .messages(item.conversation_id, None, Readers::Customer)
+        .await
+    {
+        Ok(thread) => thread,
+        Err(err) => {
+            retry_later(
+                state,
+                item,
+                None,
+                &format!("the thread could not be read: {err}"),
+            )
+            .await;
+            return;
+        }
+    };
+    // Ids a mail client knows: the customer's Message-IDs and our earlier replies'.
+    let known_ids: Vec<&str> = thread
+        .iter()
+        .filter(|message| message.id != item.message_id)
+        .filter_map(|message| message.provider_message_id.as_deref())
+        .filter(|id| !id.starts_with("sha256:"))
+        .collect();
+    let latest_from_customer = thread.iter().rev().find(|message| {
+        message.author == frontdesk_core::Author::Customer && message.provider_message_id.is_some()
+    });
+    let subject = latest_from_customer
+        .and_then(|message| message.subject.as_deref())
+        .unwrap_or_default();
+    let in_reply_to = latest_from_customer
+        .and_then(|message| message.provider_message_id.clone())
+        .filter(|id| !id.starts_with("sha256:"));
+    let start = known_ids.len().saturating_sub(MAX_REFERENCES);
+    let domain = address.rsplit('@').next().unwrap_or("frontdesk.invalid");
+    let message_id = format!("frontdesk.{}@{domain}", item.message_id);
+    let reply = frontdesk_channels::smtp::MailReply {
+        from: address.clone(),
+        from_name: None,
+        to: item.reply_to.clone(),
+        subject: frontdesk_channels::smtp::reply_subject(subject),
+        text: item.text.clone(),
+        message_id: message_id.clone(),
+        in_reply_to,
+        references: known_ids[start..].iter().map(|id| id.to_string()).collect(),
+    };
+    let timeout = state.settings.outbox.send_timeout;
+    match frontdesk_channels::smtp::send_mail(smtp_url, &reply, timeout).await {
+        Ok(()) => {
+            if let Err(err) = state
+                .store
+                .outbox_part_sent(item, 0, Some(&message_id))
+                .await
+            {
+                tracing::error!(%err, reply = item.message_id, "a sent email was not recorded");
+                return;
+            }
+            finish_sent(state, item, Some(&message_id)).await;
+        }
+        Err(err) => not_sent(state, item, err).await,
     }
 }
 

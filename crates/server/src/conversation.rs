@@ -426,6 +426,9 @@ mod tests {
             receipt: None,
             delivery_error: None,
             edited_at: None,
+            subject: None,
+            original_text: None,
+            automated: None,
         }
     }
 

@@ -62,6 +62,15 @@ pub struct InboundRecord {
     pub sent_at: i64,
     /// A fresh unguessable token, used only if this message opens a new conversation.
     pub new_token: String,
+    /// Who wrote, when that is not the conversation (email: the sender's address, while
+    /// the conversation is one thread). `None`: the conversation key.
+    pub contact_key: Option<String>,
+    /// Email only: the subject, the whole text as it arrived, the thread's subject key,
+    /// and why the mail must not be answered automatically.
+    pub subject: Option<String>,
+    pub original_text: Option<String>,
+    pub subject_key: Option<String>,
+    pub automated: Option<String>,
 }
 
 /// What storing an inbound message did.
@@ -115,9 +124,9 @@ impl InboundSql {
             insert_message: format!(
                 "INSERT INTO messages (conversation_id, author, text, sources, delivery, \
                    created_at, visibility, channel_id, provider_message_id, sent_at, \
-                   attachments) \
+                   attachments, subject, original_text, automated) \
                  VALUES ($1, 'customer', $2, '[]', 'received', $3, 'public', $4, $5, $7, \
-                   {attachments}) \
+                   {attachments}, $8, $9, $10) \
                  ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id"
             ),
             conversation: format!(
@@ -125,8 +134,8 @@ impl InboundSql {
             ),
             insert_conversation: "INSERT INTO conversations \
                    (token, channel, contact_id, identity_id, status, created_at, updated_at, \
-                    channel_id, channel_key, reply_to) \
-                 VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8) \
+                    channel_id, channel_key, reply_to, subject_key) \
+                 VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8, $9) \
                  ON CONFLICT (channel_key) DO NOTHING"
                 .to_string(),
         }
@@ -143,7 +152,11 @@ macro_rules! inbound_in {
 
             // The person, then their conversation: both created at most once, since the
             // losers of a race do nothing on the unique keys and read the winner's rows.
-            let external_id = key.as_str();
+            let contact_key = $record
+                .contact_key
+                .as_ref()
+                .map(|contact| channel_key($record.channel_id, contact));
+            let external_id = contact_key.as_deref().unwrap_or(key.as_str());
             let identity: Option<(i64, i64)> = sqlx::query_as(
                 "SELECT id, contact_id FROM contact_identities \
                  WHERE channel = $1 AND external_id = $2",
@@ -202,6 +215,7 @@ macro_rules! inbound_in {
                 .bind($record.channel_id)
                 .bind(&key)
                 .bind(&$record.reply_to)
+                .bind(&$record.subject_key)
                 .execute(&mut *tx)
                 .await?;
             let conversation_row: ConversationRow = sqlx::query_as(&$sql.conversation)
@@ -218,6 +232,9 @@ macro_rules! inbound_in {
                 .bind(&$record.provider_message_id)
                 .bind($attachments)
                 .bind($record.sent_at.min($now))
+                .bind(&$record.subject)
+                .bind(&$record.original_text)
+                .bind(&$record.automated)
                 .fetch_optional(&mut *tx)
                 .await?;
             let Some(message_id) = message_id else {
@@ -654,6 +671,66 @@ impl Store {
         rows.into_iter().map(message).collect()
     }
 
+    /// The email thread one of `message_ids` belongs to on the channel, as its
+    /// conversation key: a message we received, or one of our replies. Tried in the order
+    /// given, so the caller puts the likeliest first (In-Reply-To, then References from
+    /// the newest).
+    pub async fn email_thread(
+        &self,
+        channel_id: i64,
+        message_ids: &[String],
+    ) -> Result<Option<String>, StoreError> {
+        let sql = "SELECT c.channel_key FROM conversations c \
+                   WHERE c.id = COALESCE( \
+                     (SELECT conversation_id FROM messages \
+                      WHERE channel_id = $1 AND provider_message_id = $2), \
+                     (SELECT m.conversation_id FROM outbox_parts p \
+                      JOIN messages m ON m.id = p.message_id \
+                      WHERE p.channel_id = $1 AND p.provider_message_id = $2))";
+        for id in message_ids {
+            let key: Option<Option<String>> = on_pool!(self, |pool| sqlx::query_scalar(sql)
+                .bind(channel_id)
+                .bind(id)
+                .fetch_optional(pool)
+                .await)
+            .map_err(|cause| read_error("an email thread", cause))?;
+            if let Some(key) = key.flatten() {
+                return Ok(Some(without_channel(channel_id, &key)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The latest thread of the same sender with the same subject key, changed within
+    /// `within_ms`: where mail that names no earlier message belongs, if anywhere. Never
+    /// another sender's thread.
+    pub async fn email_thread_by_subject(
+        &self,
+        channel_id: i64,
+        sender: &str,
+        subject_key: &str,
+        within_ms: i64,
+    ) -> Result<Option<String>, StoreError> {
+        if subject_key.is_empty() {
+            return Ok(None);
+        }
+        let sql = "SELECT c.channel_key FROM conversations c \
+                   JOIN contact_identities i ON i.id = c.identity_id \
+                   WHERE c.channel_id = $1 AND i.external_id = $2 AND c.subject_key = $3 \
+                     AND c.updated_at > $4 \
+                   ORDER BY c.updated_at DESC LIMIT 1";
+        let since = now_unix_ms().saturating_sub(within_ms);
+        let key: Option<Option<String>> = on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(channel_id)
+            .bind(channel_key(channel_id, sender))
+            .bind(subject_key)
+            .bind(since)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| read_error("an email thread", cause))?;
+        Ok(key.flatten().map(|key| without_channel(channel_id, &key)))
+    }
+
     /// When the customer of a conversation last wrote, for channels that only let a
     /// business write freely within a window after that.
     pub async fn last_customer_message_at(
@@ -727,6 +804,12 @@ impl WebhookProblem {
             WebhookProblem::Failed => "failed",
         }
     }
+}
+
+/// A conversation key as the channel gave it, from the stored `channel_key`.
+fn without_channel(channel_id: i64, stored: &str) -> String {
+    let prefix = format!("{channel_id}/");
+    stored.strip_prefix(&prefix).unwrap_or(stored).to_string()
 }
 
 /// The column that makes one conversation per provider conversation key.

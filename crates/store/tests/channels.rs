@@ -30,6 +30,11 @@ fn inbound(
         provider_message_id: provider_id.to_string(),
         sent_at,
         new_token: format!("token-{provider_id}-{}", rand_suffix()),
+        contact_key: None,
+        subject: None,
+        original_text: None,
+        subject_key: None,
+        automated: None,
     }
 }
 

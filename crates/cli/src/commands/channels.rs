@@ -437,9 +437,10 @@ async fn add(workspace: &Workspace, command: AddCommand) -> anyhow::Result<ExitC
              --verify-token: Meta verifies the webhook with it before it delivers messages."
         ),
         Channel::Email => say!(
-            "Have the mail provider post incoming mail to it with the same --webhook-secret. \
-             This version of Frontdesk does not receive email yet: the channel is saved for \
-             when it does."
+            "Have the mail-forwarding service post each incoming message, raw, to it with \
+             the same --webhook-secret in the X-Frontdesk-Token header. Replies go out \
+             through --smtp-url; without it they are marked not delivered. Polling \
+             --imap-url is not built yet."
         ),
         Channel::Widget => {}
     }

@@ -34,6 +34,25 @@ pub(super) fn routes() -> Router<AppState> {
         )
         .route("/webhooks/telegram/{channel_id}", post(telegram))
         .route_layer(DefaultBodyLimit::max(WEBHOOK_MAX_BODY_BYTES))
+        .merge(
+            Router::new()
+                .route("/webhooks/email/{channel_id}", post(email))
+                .route_layer(DefaultBodyLimit::max(EMAIL_MAX_BODY_BYTES)),
+        )
+}
+
+/// A raw message with its attachments: the size most mail services accept.
+const EMAIL_MAX_BODY_BYTES: usize = 25 * 1024 * 1024;
+
+async fn email(
+    State(state): State<AppState>,
+    Path(channel_id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
+    let id = channel_id_from(&channel_id)?;
+    crate::channels::take_email(&state, id, &headers, &body).await?;
+    Ok(StatusCode::OK)
 }
 
 /// Meta's handshake parameters, named as Meta sends them.

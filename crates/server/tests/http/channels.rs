@@ -22,7 +22,7 @@ const TELEGRAM_SECRET: &str = "test-telegram-secret";
 
 /// Quick retries, so that a test sees a reply through several failures in well under a
 /// second.
-fn quick_outbox() -> ServerSettings {
+pub(crate) fn quick_outbox() -> ServerSettings {
     ServerSettings {
         outbox: OutboxSettings {
             first_retry: Duration::from_millis(20),

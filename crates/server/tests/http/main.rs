@@ -7,6 +7,7 @@ mod answer;
 mod browser;
 mod channels;
 mod connections;
+mod email;
 mod feedback;
 mod generation;
 mod handoff;

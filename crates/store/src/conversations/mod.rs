@@ -337,7 +337,8 @@ pub(crate) const CONVERSATION_COLUMNS: &str = "id, channel, contact_id, identity
 pub(crate) const MESSAGE_COLUMNS: &str = "id, conversation_id, author, text, \
      CAST(decision AS TEXT) AS decision, CAST(sources AS TEXT) AS sources, delivery, \
      visibility, user_id, created_at, CAST(attachments AS TEXT) AS attachments, \
-     provider_message_id, sent_at, receipt, delivery_error, edited_at";
+     provider_message_id, sent_at, receipt, delivery_error, edited_at, subject, original_text, \
+     automated";
 
 /// A conversation's messages in the order they were sent: a channel's message by its
 /// provider's time, so that deliveries that arrive out of order read in order; ours and
@@ -517,6 +518,9 @@ pub(crate) fn message_from_insert(insert: &MessageInsert<'_>, id: i64, now: i64)
         receipt: None,
         delivery_error: None,
         edited_at: None,
+        subject: None,
+        original_text: None,
+        automated: None,
     }
 }
 
@@ -562,6 +566,9 @@ pub(crate) struct MessageRow {
     receipt: Option<String>,
     delivery_error: Option<String>,
     edited_at: Option<i64>,
+    subject: Option<String>,
+    original_text: Option<String>,
+    automated: Option<String>,
 }
 
 pub(crate) fn conversation(row: ConversationRow) -> Result<Conversation, StoreError> {
@@ -617,6 +624,9 @@ pub(crate) fn message(row: MessageRow) -> Result<Message, StoreError> {
         receipt: row.receipt.as_deref().and_then(Receipt::from_name),
         delivery_error: row.delivery_error,
         edited_at: row.edited_at,
+        subject: row.subject,
+        original_text: row.original_text,
+        automated: row.automated,
     })
 }
 

@@ -1,0 +1,403 @@
+//! Email through the raw-message webhook and replies through a real SMTP server on
+//! loopback (aiosmtpd, writing what it receives to a maildir): threading by the ids a
+//! reply names, automated mail recorded but never answered; on SQLite and PostgreSQL.
+//!
+//! The SMTP tests need Python with aiosmtpd (`pip install aiosmtpd`; the interpreter is
+//! `python3`, or FRONTDESK_TEST_PYTHON). Without it they say they were skipped and pass,
+//! unless FRONTDESK_TEST_MAIL=required, as in CI.
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use frontdesk_channels::email::{parse_email, InboundEmail};
+use frontdesk_channels::ChannelConfig;
+use frontdesk_core::{Author, Channel, Message};
+use frontdesk_store::{ConversationFilter, Readers};
+use reqwest::StatusCode;
+
+use crate::support::{TestServer, LOST_CARD};
+
+const WEBHOOK_SECRET: &str = "test-mail-secret";
+const SHOP: &str = "help@shop.example";
+
+/// A real SMTP server of our own on a free loopback port.
+struct SmtpSink {
+    process: Child,
+    port: u16,
+    maildir: tempfile::TempDir,
+}
+
+impl SmtpSink {
+    fn start() -> Option<SmtpSink> {
+        let python = std::env::var("FRONTDESK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
+        let required = std::env::var("FRONTDESK_TEST_MAIL").as_deref() == Ok("required");
+        let present = Command::new(&python)
+            .args(["-c", "import aiosmtpd"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+        if !present {
+            assert!(
+                !required,
+                "FRONTDESK_TEST_MAIL=required but {python} has no aiosmtpd"
+            );
+            println!("skipped: {python} with aiosmtpd is not available");
+            return None;
+        }
+        let port = TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let maildir = tempfile::tempdir().unwrap();
+        let process = Command::new(&python)
+            .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
+            .args(["-c", "aiosmtpd.handlers.Mailbox"])
+            .arg(maildir.path().join("mail"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let sink = SmtpSink {
+            process,
+            port,
+            maildir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "the SMTP server did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Some(sink)
+    }
+
+    fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    /// Every message received so far, oldest first.
+    fn received(&self) -> Vec<InboundEmail> {
+        let new = self.maildir.path().join("mail").join("new");
+        let mut files: Vec<PathBuf> = std::fs::read_dir(&new)
+            .map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect())
+            .unwrap_or_default();
+        files.sort_by_key(|path| std::fs::metadata(path).and_then(|m| m.modified()).ok());
+        files
+            .iter()
+            .map(|path| parse_email(&std::fs::read(path).unwrap()).unwrap())
+            .collect()
+    }
+
+    async fn wait_for(&self, count: usize) -> Vec<InboundEmail> {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        loop {
+            let received = self.received();
+            if received.len() >= count {
+                return received;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} mails received, not {count}",
+                received.len()
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for SmtpSink {
+    fn drop(&mut self) {
+        let _ = self.process.kill();
+        let _ = self.process.wait();
+    }
+}
+
+async fn add_email(server: &TestServer, smtp_url: Option<String>) -> i64 {
+    let config = ChannelConfig::Email {
+        address: SHOP.into(),
+        webhook_secret: WEBHOOK_SECRET.into(),
+        imap_url: None,
+        smtp_url,
+    };
+    let json = serde_json::to_string(&config).unwrap();
+    let channel = server.store.add_channel(Channel::Email, "mail", &json);
+    channel.await.unwrap().id
+}
+
+async fn post_mail(server: &TestServer, channel: i64, raw: &[u8]) -> StatusCode {
+    server
+        .client
+        .post(server.url(&format!("/webhooks/email/{channel}")))
+        .header("x-frontdesk-token", WEBHOOK_SECRET)
+        .header("content-type", "message/rfc822")
+        .body(raw.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+fn mail(from: &str, id: &str, subject: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "From: {from}\r\nTo: {SHOP}\r\nSubject: {subject}\r\nMessage-ID: <{id}>\r\n\
+         Date: Thu, 19 Aug 2021 14:14:31 +0000\r\n{extra_headers}\
+         Content-Type: text/plain; charset=utf-8\r\n\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+async fn all_messages(server: &TestServer) -> Vec<Message> {
+    let mut all = Vec::new();
+    let filter = ConversationFilter::default();
+    for conversation in server.store.conversations(&filter).await.unwrap() {
+        let messages = server.store.messages(conversation.id, None, Readers::Team);
+        all.extend(messages.await.unwrap());
+    }
+    all
+}
+
+fn fixture(name: &str) -> Vec<u8> {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/email/"
+    );
+    std::fs::read(format!("{path}{name}")).unwrap()
+}
+
+async fn real_mail_is_stored_as_its_new_text(server: TestServer) {
+    let channel = add_email(&server, None).await;
+    for name in [
+        "plain_us_ascii_eudora.eml",
+        "netscape_png_attachment.eml",
+        "iso8859_qp_multipart_alternative.eml",
+        "html_only_chatwoot.eml",
+        "reply_with_gmail_quote.eml",
+    ] {
+        assert_eq!(
+            post_mail(&server, channel, &fixture(name)).await,
+            StatusCode::OK,
+            "{name}"
+        );
+    }
+    // Delivered twice: stored once.
+    let again = fixture("reply_with_gmail_quote.eml");
+    assert_eq!(post_mail(&server, channel, &again).await, StatusCode::OK);
+
+    let customer: Vec<Message> = all_messages(&server)
+        .await
+        .into_iter()
+        .filter(|m| m.author == Author::Customer)
+        .collect();
+    assert_eq!(customer.len(), 5);
+    let gmail = customer
+        .iter()
+        .find(|m| m.subject.as_deref() == Some("Re: Checking mail forwarding to cw inbox"))
+        .unwrap();
+    assert_eq!(
+        gmail.text,
+        "Yes, I am providing you step how to reproduce this issue"
+    );
+    assert!(gmail
+        .original_text
+        .as_deref()
+        .unwrap()
+        .contains("Any update on this?"));
+    let netscape = customer
+        .iter()
+        .find(|m| m.subject.as_deref() == Some("Test message from Netscape Communicator 4.7"))
+        .unwrap();
+    let names: Vec<&str> = netscape
+        .attachments
+        .iter()
+        .filter_map(|a| a.file_name.as_deref())
+        .collect();
+    assert_eq!(
+        names,
+        ["blueball.png", "greenball.png", "hareandtoroise.txt"]
+    );
+    let german = customer
+        .iter()
+        .find(|m| m.subject.as_deref() == Some("Die Hasen und die Frösche"))
+        .unwrap();
+    assert!(german.text.contains("Frösche"), "{}", german.text);
+
+    // The same sender's two unrelated subjects are two conversations.
+    let filter = ConversationFilter::default();
+    assert_eq!(server.store.conversations(&filter).await.unwrap().len(), 5);
+}
+
+async fn mail_without_the_secret_stores_nothing(server: TestServer) {
+    let channel = add_email(&server, None).await;
+    let raw = mail("ana@example.com", "a1@example.com", "Hello", "", "hello");
+    let response = server
+        .client
+        .post(server.url(&format!("/webhooks/email/{channel}")))
+        .header("x-frontdesk-token", "guess")
+        .body(raw)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    assert!(all_messages(&server).await.is_empty());
+}
+
+async fn threads_follow_references_and_never_mix_senders(server: TestServer) {
+    let channel = add_email(&server, None).await;
+    let first = mail(
+        "ana@example.com",
+        "a1@example.com",
+        "Order 1234",
+        "",
+        "Where is it?",
+    );
+    let second = mail(
+        "ana@example.com",
+        "a2@example.com",
+        "Re: Order 1234",
+        "",
+        "Any news?",
+    );
+    let other_sender = mail(
+        "bo@example.com",
+        "b1@example.com",
+        "Order 1234",
+        "",
+        "Mine too",
+    );
+    let by_reference = mail(
+        "cy@example.com",
+        "c1@example.com",
+        "Something else",
+        "In-Reply-To: <never-issued@example.com>\r\nReferences: <x@example.com>\r\n <a1@example.com>\r\n",
+        "Forwarded to my colleague",
+    );
+    for raw in [first, second, other_sender, by_reference] {
+        assert_eq!(post_mail(&server, channel, &raw).await, StatusCode::OK);
+    }
+    let messages = all_messages(&server).await;
+    let conversation_of = |text: &str| {
+        messages
+            .iter()
+            .find(|m| m.text == text)
+            .unwrap()
+            .conversation_id
+    };
+    assert_eq!(
+        conversation_of("Where is it?"),
+        conversation_of("Any news?")
+    );
+    assert_ne!(conversation_of("Where is it?"), conversation_of("Mine too"));
+    assert_eq!(
+        conversation_of("Where is it?"),
+        conversation_of("Forwarded to my colleague"),
+        "the References chain names the thread's first message"
+    );
+}
+
+async fn replies_thread_and_auto_replies_are_never_answered(server: TestServer) {
+    let Some(sink) = SmtpSink::start() else {
+        return;
+    };
+    let channel = add_email(&server, Some(sink.url())).await;
+    let question = mail(
+        "ana@example.com",
+        "q1@example.com",
+        "My card",
+        "",
+        LOST_CARD.0,
+    );
+    assert_eq!(post_mail(&server, channel, &question).await, StatusCode::OK);
+    let sent = sink.wait_for(1).await;
+    let reply = &sent[0];
+    assert_eq!(reply.subject, "Re: My card");
+    assert_eq!(reply.from_address, SHOP);
+    assert_eq!(reply.to, ["ana@example.com"]);
+    assert_eq!(reply.in_reply_to, ["q1@example.com"]);
+    assert!(reply.references.contains(&"q1@example.com".to_string()));
+    let our_id = reply.message_id.clone().unwrap();
+
+    // An out-of-office answer to our reply: kept in the thread, never answered.
+    let away = mail(
+        "ana@example.com",
+        "ooo1@example.com",
+        "Automatic reply: Re: My card",
+        &format!("Auto-Submitted: auto-replied\r\nIn-Reply-To: <{our_id}>\r\n"),
+        "I am away until Monday.",
+    );
+    assert_eq!(post_mail(&server, channel, &away).await, StatusCode::OK);
+    // The customer's own reply names an id we never issued, and ours in References.
+    let follow_up = mail(
+        "ana@example.com",
+        "q2@example.com",
+        "Re: My card",
+        &format!(
+            "In-Reply-To: <draft-123@mail.example.com>\r\nReferences: <q1@example.com> <{our_id}>\r\n"
+        ),
+        "Thanks! How can I change the PIN of my card?",
+    );
+    assert_eq!(
+        post_mail(&server, channel, &follow_up).await,
+        StatusCode::OK
+    );
+    let sent = sink.wait_for(2).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert_eq!(
+        sink.received().len(),
+        2,
+        "the out-of-office reply got no answer"
+    );
+    assert_eq!(sent[1].in_reply_to, ["q2@example.com"]);
+
+    let messages = all_messages(&server).await;
+    let conversations: std::collections::BTreeSet<i64> =
+        messages.iter().map(|m| m.conversation_id).collect();
+    assert_eq!(conversations.len(), 1, "one thread: {messages:?}");
+    let away = messages.iter().find(|m| m.text.contains("away")).unwrap();
+    assert_eq!(
+        away.automated.as_deref(),
+        Some("Auto-Submitted: auto-replied")
+    );
+}
+
+macro_rules! email_stories {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::with_server(
+                        crate::support::Backend::Sqlite,
+                        crate::channels::quick_outbox(),
+                        true,
+                        super::$name,
+                    )
+                    .await;
+                }
+            )*
+        }
+
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    crate::support::with_server(
+                        crate::support::Backend::Postgres,
+                        crate::channels::quick_outbox(),
+                        true,
+                        super::$name,
+                    )
+                    .await;
+                }
+            )*
+        }
+    };
+}
+
+email_stories!(
+    real_mail_is_stored_as_its_new_text,
+    mail_without_the_secret_stores_nothing,
+    threads_follow_references_and_never_mix_senders,
+    replies_thread_and_auto_replies_are_never_answered,
+);
