@@ -109,7 +109,10 @@ function messageItem(message) {
   const delivery = deliveryNote(message);
   if (delivery) meta += ` · ${delivery}`;
   if (message.edited_at) meta += ` · edited ${time(message.edited_at)}`;
+  // Left unanswered on purpose: an auto-reply or a bounce must not start a mail loop.
+  if (message.automated) meta += ` · automated, not answered (${message.automated})`;
   item.append(element("span", meta, "meta"));
+  if (message.subject) item.append(element("strong", message.subject, "subject"));
   item.append(document.createTextNode(message.text));
   for (const attachment of message.attachments || []) {
     item.append(element("span", attachmentNote(attachment), "attachment"));

@@ -435,7 +435,7 @@ pub(crate) async fn take_email(
         new_token: crate::routes::new_conversation_token(),
         contact_key: Some(sender),
         subject: Some(email.subject.clone()),
-        original_text: (email.full_text.trim() != email.text.trim()).then(|| email.full_text),
+        original_text: (email.full_text.trim() != email.text.trim()).then_some(email.full_text),
         subject_key: Some(subject_key),
         automated: email.automated.clone(),
     };
