@@ -17,7 +17,9 @@ use std::time::Duration;
 use axum::http::HeaderMap;
 use frontdesk_channels::{ChannelConfig, InboundEvent, InboundMessage, SendError};
 use frontdesk_core::{Attachment, AttachmentKind, Channel};
-use frontdesk_store::{Inbound, InboundRecord, OutboxItem, Readers, Store, WebhookProblem};
+use frontdesk_store::{
+    Inbound, InboundRecord, OutboxItem, Readers, SentPart, Store, WebhookProblem,
+};
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
 
@@ -615,8 +617,10 @@ async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem
     }
 
     let parts = frontdesk_channels::send::parts(channel.kind, &item.text);
+    let last = parts.len().saturating_sub(1);
     let mut first_id = None;
     for (index, part) in parts.iter().enumerate().skip(item.parts_sent as usize) {
+        let is_last = index == last;
         let index = u32::try_from(index).unwrap_or(u32::MAX);
         let outcome = match frontdesk_channels::send::request(&channel.config, &item.reply_to, part)
         {
@@ -627,6 +631,14 @@ async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem
             Ok(sent) => {
                 if first_id.is_none() {
                     first_id.clone_from(&sent.provider_message_id);
+                }
+                if is_last {
+                    let part = SentPart {
+                        index,
+                        provider_message_id: sent.provider_message_id.as_deref(),
+                    };
+                    finish_sent(state, &item, Some(part), first_id.as_deref()).await;
+                    return;
                 }
                 if let Err(err) = state
                     .store
@@ -645,12 +657,22 @@ async fn send_reply(state: &AppState, client: &reqwest::Client, item: OutboxItem
             }
         }
     }
-    finish_sent(state, &item, first_id.as_deref()).await;
+    // Only a reply whose every part went out on an earlier attempt gets here.
+    finish_sent(state, &item, None, first_id.as_deref()).await;
 }
 
-async fn finish_sent(state: &AppState, item: &OutboxItem, provider_message_id: Option<&str>) {
+async fn finish_sent(
+    state: &AppState,
+    item: &OutboxItem,
+    last_part: Option<SentPart<'_>>,
+    provider_message_id: Option<&str>,
+) {
     state.metrics.count_reply_delivery("sent");
-    match state.store.outbox_sent(item, provider_message_id).await {
+    match state
+        .store
+        .outbox_sent(item, last_part, provider_message_id)
+        .await
+    {
         Ok(Some(message)) => state.events.message(&message).await,
         Ok(None) => {}
         Err(err) => tracing::error!(%err, reply = item.message_id, "a sent reply was not recorded"),
@@ -757,15 +779,11 @@ async fn send_mail_reply(state: &AppState, channel: &ConnectedChannel, item: &Ou
     let timeout = state.settings.outbox.send_timeout;
     match frontdesk_channels::smtp::send_mail(smtp_url, &reply, timeout).await {
         Ok(()) => {
-            if let Err(err) = state
-                .store
-                .outbox_part_sent(item, 0, Some(&message_id))
-                .await
-            {
-                tracing::error!(%err, reply = item.message_id, "a sent email was not recorded");
-                return;
-            }
-            finish_sent(state, item, Some(&message_id)).await;
+            let part = SentPart {
+                index: 0,
+                provider_message_id: Some(&message_id),
+            };
+            finish_sent(state, item, Some(part), Some(&message_id)).await;
         }
         Err(err) => not_sent(state, item, err).await,
     }

@@ -277,16 +277,20 @@ macro_rules! claim_in {
                 .bind(i64::from($limit))
                 .fetch_all(&mut *tx)
                 .await?;
-            for row in &rows {
-                sqlx::query(
+            if !rows.is_empty() {
+                // The ids are the database's own integers, so they are written into the
+                // text: one statement for the whole claim, whatever its size.
+                let ids: Vec<String> = rows.iter().map(|row| row.0.to_string()).collect();
+                let claim = format!(
                     "UPDATE outbox SET state = 'sending', attempts = attempts + 1, \
-                       claimed_until = $2, updated_at = $3 WHERE id = $1",
-                )
-                .bind(row.0)
-                .bind($now + $lease)
-                .bind($now)
-                .execute(&mut *tx)
-                .await?;
+                       claimed_until = $1, updated_at = $2 WHERE id IN ({})",
+                    ids.join(", ")
+                );
+                sqlx::query(&claim)
+                    .bind($now + $lease)
+                    .bind($now)
+                    .execute(&mut *tx)
+                    .await?;
             }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(rows)
@@ -586,13 +590,17 @@ impl Store {
         written.map_err(|cause| write_error("a sent part of a reply", cause))
     }
 
-    /// Every part of the reply is accepted: the outbox row is done and the message sent.
+    /// Every part of the reply is accepted: the outbox row is done and the message sent,
+    /// known to the provider as `provider_message_id`. `last_part`, the part whose
+    /// acceptance finished it, is recorded in the same transaction (one write, not two, for
+    /// the common reply of one part).
     pub async fn outbox_sent(
         &self,
         item: &OutboxItem,
+        last_part: Option<SentPart<'_>>,
         provider_message_id: Option<&str>,
     ) -> Result<Option<Message>, StoreError> {
-        self.finish_outbox(item, "sent", None, provider_message_id)
+        self.finish_outbox(item, "sent", None, last_part, provider_message_id)
             .await
     }
 
@@ -602,7 +610,8 @@ impl Store {
         item: &OutboxItem,
         reason: &str,
     ) -> Result<Option<Message>, StoreError> {
-        self.finish_outbox(item, "failed", Some(reason), None).await
+        self.finish_outbox(item, "failed", Some(reason), None, None)
+            .await
     }
 
     /// The attempt failed in a way worth trying again, at `next_attempt_at` (unix ms).
@@ -752,9 +761,14 @@ impl Store {
         item: &OutboxItem,
         state: &'static str,
         reason: Option<&str>,
+        last_part: Option<SentPart<'_>>,
         provider_message_id: Option<&str>,
     ) -> Result<Option<Message>, StoreError> {
         let now = now_unix_ms();
+        let advance = "UPDATE outbox SET parts_sent = $2 WHERE id = $1";
+        let remember = "INSERT INTO outbox_parts \
+               (channel_id, provider_message_id, message_id, part) VALUES ($1, $2, $3, $4) \
+             ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
         let close = "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL, \
                      updated_at = $4 WHERE id = $1";
         let mark = format!(
@@ -765,6 +779,23 @@ impl Store {
         );
         let written: Result<Option<MessageRow>, sqlx::Error> = on_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
+            if let Some(part) = &last_part {
+                let index = i64::from(part.index);
+                sqlx::query(advance)
+                    .bind(item.id)
+                    .bind(index + 1)
+                    .execute(&mut *tx)
+                    .await?;
+                if let Some(provider_id) = part.provider_message_id {
+                    sqlx::query(remember)
+                        .bind(item.channel_id)
+                        .bind(provider_id)
+                        .bind(item.message_id)
+                        .bind(index)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
             sqlx::query(close)
                 .bind(item.id)
                 .bind(state)
@@ -786,6 +817,14 @@ impl Store {
         let row = written.map_err(|cause| write_error("a reply's delivery", cause))?;
         row.map(message).transpose()
     }
+}
+
+/// The part of a reply whose acceptance completes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SentPart<'a> {
+    /// From 0.
+    pub index: u32,
+    pub provider_message_id: Option<&'a str>,
 }
 
 /// Why a delivery was kept aside.

@@ -56,7 +56,9 @@ use serde::Serialize;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
-pub use crate::channels::{Inbound, InboundRecord, OutboxItem, StoredChannel, WebhookProblem};
+pub use crate::channels::{
+    Inbound, InboundRecord, OutboxItem, SentPart, StoredChannel, WebhookProblem,
+};
 use crate::connect::{SchemaChange, Target};
 pub use crate::conversations::{ConversationFilter, Readers};
 pub use crate::error::StoreError;

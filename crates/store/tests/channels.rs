@@ -7,7 +7,9 @@ mod common;
 use frontdesk_core::{
     Author, Channel, DeliveryState, NewMessage, Receipt, StatusChange, Visibility,
 };
-use frontdesk_store::{Inbound, InboundRecord, Readers, Store, StoreError, WebhookProblem};
+use frontdesk_store::{
+    Inbound, InboundRecord, Readers, SentPart, Store, StoreError, WebhookProblem,
+};
 
 const CONFIG: &str =
     r#"{"kind":"telegram","bot_token":"1:x","secret_token":"s","api_base":"http://127.0.0.1:9"}"#;
@@ -228,7 +230,14 @@ async fn replies_go_through_the_outbox_in_order(store: Store) {
     let retried = store.claim_outbox(10, 60_000).await.unwrap();
     assert_eq!(retried.len(), 1);
     assert_eq!((retried[0].message_id, retried[0].attempts), (first.id, 2));
-    store.outbox_sent(&retried[0], Some("5:1")).await.unwrap();
+    let part = SentPart {
+        index: 0,
+        provider_message_id: Some("5:1"),
+    };
+    store
+        .outbox_sent(&retried[0], Some(part), Some("5:1"))
+        .await
+        .unwrap();
 
     let next = store.claim_outbox(10, 60_000).await.unwrap();
     assert_eq!(next.len(), 1);
@@ -276,7 +285,7 @@ async fn a_sender_that_stopped_half_way_is_taken_over(store: Store) {
     assert_eq!((item.attempts, item.parts_sent), (2, 1));
 
     let sent = store
-        .outbox_sent(item, Some("6:100"))
+        .outbox_sent(item, None, Some("6:100"))
         .await
         .unwrap()
         .unwrap();
