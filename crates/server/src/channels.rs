@@ -144,7 +144,16 @@ pub(crate) async fn handshake(
         .ok_or(ApiError::NotFound("no such channel"))?;
     frontdesk_channels::hub_challenge(mode, token, challenge, expected).map_err(|err| {
         tracing::warn!(channel = id, %err, "webhook subscription handshake refused");
-        ApiError::Forbidden("the verify token does not match this channel's")
+        match err {
+            frontdesk_channels::VerifyError::Mismatch(_) => {
+                ApiError::Forbidden("the verify token does not match this channel's")
+            }
+            // A missing or malformed parameter says what it is: the caller can fix it.
+            other => ApiError::BadRequest {
+                message: format!("the subscription handshake is refused: {other}"),
+                field: None,
+            },
+        }
     })
 }
 
@@ -239,7 +248,7 @@ async fn take_event(
     not_taken: &mut Vec<String>,
 ) -> Result<(), ApiError> {
     match event {
-        InboundEvent::Message(message) => take_message(state, channel, message).await,
+        InboundEvent::Message(message) => take_message(state, channel, message, not_taken).await,
         InboundEvent::Edited {
             provider_message_id,
             text,
@@ -321,8 +330,33 @@ async fn take_event(
 async fn take_message(
     state: &AppState,
     channel: &ConnectedChannel,
-    message: InboundMessage,
+    mut message: InboundMessage,
+    not_taken: &mut Vec<String>,
 ) -> Result<(), ApiError> {
+    // One Meta app may serve several numbers through one webhook: a message to another
+    // of them is not this channel's to store or answer from this number.
+    if let ChannelConfig::Whatsapp {
+        phone_number_id, ..
+    } = &channel.config
+    {
+        let ours = format!("{phone_number_id}:");
+        if !message.conversation_key.starts_with(&ours) {
+            not_taken.push(format!(
+                "a message to another business number ({})",
+                message.conversation_key
+            ));
+            return Ok(());
+        }
+    }
+    // A choice without a title (a postback, a callback) still says what was chosen.
+    if message.text.trim().is_empty() {
+        if let Some(choice) = &message.interaction {
+            message.text = choice
+                .title
+                .clone()
+                .unwrap_or_else(|| choice.payload.clone());
+        }
+    }
     let record = InboundRecord {
         channel_id: channel.id,
         channel: channel.kind,
@@ -360,7 +394,11 @@ async fn take_message(
                 message = message.id,
                 "customer message stored"
             );
-            answer_stored(state, *message);
+            // A photo or a sticker alone gives the assistant nothing to answer; the team
+            // sees it in the inbox.
+            if !message.text.trim().is_empty() {
+                answer_stored(state, *message);
+            }
         }
     }
     Ok(())

@@ -3,6 +3,7 @@
 //! goes through is in `channels.rs`.
 
 use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, QueryRejection};
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post};
@@ -48,8 +49,9 @@ async fn email(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
+    let body = body_or_error(body, EMAIL_MAX_BODY_BYTES)?;
     let id = channel_id_from(&channel_id)?;
     crate::channels::take_email(&state, id, &headers, &body).await?;
     Ok(StatusCode::OK)
@@ -88,10 +90,28 @@ async fn deliver(
     kind: Channel,
     channel_id: &str,
     headers: &HeaderMap,
-    body: &[u8],
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
-    take_delivery(state, kind, channel_id_from(channel_id)?, headers, body).await?;
+    let body = body_or_error(body, WEBHOOK_MAX_BODY_BYTES)?;
+    take_delivery(state, kind, channel_id_from(channel_id)?, headers, &body).await?;
     Ok(StatusCode::OK)
+}
+
+/// The body, or the API's own JSON error for one that could not be read (too large).
+fn body_or_error(body: Result<Bytes, BytesRejection>, limit: usize) -> Result<Bytes, ApiError> {
+    body.map_err(|rejection| match rejection.status() {
+        StatusCode::PAYLOAD_TOO_LARGE => ApiError::TooLarge { limit },
+        _ => ApiError::bad_request(format!("the request body could not be read: {rejection}")),
+    })
+}
+
+/// The handshake's parameters, or a JSON error naming what was wrong with them.
+fn hub_or_error(hub: Result<Query<Hub>, QueryRejection>) -> Result<Hub, ApiError> {
+    hub.map(|Query(hub)| hub).map_err(|rejection| {
+        ApiError::bad_request(format!(
+            "the handshake's parameters cannot be read: {rejection}"
+        ))
+    })
 }
 
 /// A channel id from the path; anything that is not one names no channel.
@@ -103,24 +123,27 @@ fn channel_id_from(text: &str) -> Result<i64, ApiError> {
 async fn whatsapp_handshake(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
-    Query(hub): Query<Hub>,
+    hub: Result<Query<Hub>, QueryRejection>,
 ) -> Result<String, ApiError> {
+    let hub = hub_or_error(hub)?;
     answer_handshake(&state, Channel::Whatsapp, &channel_id, &hub).await
 }
 
 async fn messenger_handshake(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
-    Query(hub): Query<Hub>,
+    hub: Result<Query<Hub>, QueryRejection>,
 ) -> Result<String, ApiError> {
+    let hub = hub_or_error(hub)?;
     answer_handshake(&state, Channel::Messenger, &channel_id, &hub).await
 }
 
 async fn instagram_handshake(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
-    Query(hub): Query<Hub>,
+    hub: Result<Query<Hub>, QueryRejection>,
 ) -> Result<String, ApiError> {
+    let hub = hub_or_error(hub)?;
     answer_handshake(&state, Channel::Instagram, &channel_id, &hub).await
 }
 
@@ -128,34 +151,34 @@ async fn whatsapp(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
-    deliver(&state, Channel::Whatsapp, &channel_id, &headers, &body).await
+    deliver(&state, Channel::Whatsapp, &channel_id, &headers, body).await
 }
 
 async fn messenger(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
-    deliver(&state, Channel::Messenger, &channel_id, &headers, &body).await
+    deliver(&state, Channel::Messenger, &channel_id, &headers, body).await
 }
 
 async fn instagram(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
-    deliver(&state, Channel::Instagram, &channel_id, &headers, &body).await
+    deliver(&state, Channel::Instagram, &channel_id, &headers, body).await
 }
 
 async fn telegram(
     State(state): State<AppState>,
     Path(channel_id): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
-    deliver(&state, Channel::Telegram, &channel_id, &headers, &body).await
+    deliver(&state, Channel::Telegram, &channel_id, &headers, body).await
 }

@@ -468,6 +468,88 @@ async fn telegram_deliveries_need_the_secret_token(server: TestServer) {
     assert!(channel_messages(&server).await.is_empty());
 }
 
+async fn a_message_to_another_business_number_is_not_taken(server: TestServer) {
+    let provider = MockProvider::start().await;
+    let channel = add_whatsapp(&server, &provider).await;
+    let body = whatsapp_body(&[&[("155501000002", "Ana", "wamid.elsewhere", "hello")]]);
+    let body = String::from_utf8(body)
+        .unwrap()
+        .replace(PHONE_NUMBER_ID, "1555999999999")
+        .into_bytes();
+    assert_eq!(post_whatsapp(&server, channel, body).await, StatusCode::OK);
+    assert!(channel_messages(&server).await.is_empty());
+    let kept = server
+        .store
+        .webhook_problem_count(channel, WebhookProblem::Unsupported)
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert!(
+        provider.calls().is_empty(),
+        "nothing was answered from this number"
+    );
+}
+
+async fn a_postback_without_a_title_is_stored_as_its_payload(server: TestServer) {
+    let provider = MockProvider::start().await;
+    let config = ChannelConfig::Messenger {
+        app_secret: APP_SECRET.into(),
+        verify_token: VERIFY_TOKEN.into(),
+        page_access_token: "test-page-token".into(),
+        api_base: provider.base.clone(),
+    };
+    let json = serde_json::to_string(&config).unwrap();
+    let channel = server.store.add_channel(Channel::Messenger, "page", &json);
+    let channel = channel.await.unwrap().id;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/messenger/"
+    );
+    let body = std::fs::read(format!("{path}postback.json")).unwrap();
+    let response = server
+        .client
+        .post(server.url(&format!("/webhooks/messenger/{channel}")))
+        .header("x-hub-signature-256", sign(&body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let messages = channel_messages(&server).await;
+    assert_eq!(messages[0].text, "USER_DEFINED_PAYLOAD");
+}
+
+async fn refusals_say_what_was_wrong_as_json(server: TestServer) {
+    let provider = MockProvider::start().await;
+    let channel = add_whatsapp(&server, &provider).await;
+    let url = server.url(&format!("/webhooks/whatsapp/{channel}"));
+    let huge = vec![b'x'; 1024 * 1024 + 1];
+    let response = server.client.post(&url).body(huge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let error: Value = response.json().await.unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("limit"),
+        "{error}"
+    );
+
+    let bad_challenge =
+        format!("{url}?hub.mode=subscribe&hub.verify_token={VERIFY_TOKEN}&hub.challenge=a%20b");
+    let response = server.client.get(bad_challenge).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert!(
+        error["error"].as_str().unwrap().contains("hub.challenge"),
+        "{error}"
+    );
+
+    let twice = format!("{url}?hub.mode=a&hub.mode=b");
+    let response = server.client.get(twice).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    let error: Value = response.json().await.unwrap();
+    assert!(error["error"].is_string(), "{error}");
+}
+
 macro_rules! channel_stories {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -505,4 +587,7 @@ channel_stories!(
     no_reply_is_lost_or_doubled_when_a_third_of_sends_fail,
     a_long_reply_reaches_telegram_in_safe_parts,
     telegram_deliveries_need_the_secret_token,
+    a_message_to_another_business_number_is_not_taken,
+    a_postback_without_a_title_is_stored_as_its_payload,
+    refusals_say_what_was_wrong_as_json,
 );
