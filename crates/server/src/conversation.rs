@@ -126,20 +126,14 @@ async fn locked_turn(
     conversation_id: i64,
     text: String,
 ) -> Result<Turn, ApiError> {
-    // Read inside the lock: the turn before this one may have handed off.
-    let conversation = state
-        .store
-        .conversation(conversation_id)
-        .await?
-        .ok_or(ApiError::NotFound("no such conversation"))?;
     // Checked before storing, so a message the assistant cannot take yet is refused
     // whole and the widget can send it again, rather than stored and left unanswered.
-    let engine = match conversation.status.assistant_replies() {
-        true => Some(state.engine().ok_or(ApiError::NotReady(
-            "the assistant is still loading its knowledge; send the message again shortly",
-        ))?),
-        false => None,
-    };
+    let (conversation, engine) = conversation_and_engine(
+        state,
+        conversation_id,
+        "the assistant is still loading its knowledge; send the message again shortly",
+    )
+    .await?;
 
     let customer = state
         .store
@@ -169,17 +163,12 @@ pub(crate) fn answer_stored(state: &AppState, customer: Message) {
                 if later.iter().any(|message| message.author != Author::Customer) {
                     return Ok(None);
                 }
-                let conversation = state
-                    .store
-                    .conversation(conversation_id)
-                    .await?
-                    .ok_or(ApiError::NotFound("no such conversation"))?;
-                let engine = match conversation.status.assistant_replies() {
-                    true => Some(state.engine().ok_or(ApiError::NotReady(
-                        "the assistant was still loading its knowledge",
-                    ))?),
-                    false => None,
-                };
+                let (conversation, engine) = conversation_and_engine(
+                    &state,
+                    conversation_id,
+                    "the assistant was still loading its knowledge",
+                )
+                .await?;
                 respond(&state, conversation, customer, engine).await.map(Some)
             }
             .await;
@@ -193,6 +182,26 @@ pub(crate) fn answer_stored(state: &AppState, customer: Message) {
             tracing::warn!(err = ?err, conversation = conversation_id, "a channel message was not answered");
         }
     });
+}
+
+/// The conversation as it is now, read inside the turn's lock (the turn before may have
+/// handed off), and the engine when the assistant is to answer in it; `not_ready` when
+/// it is to answer but its knowledge is not loaded yet.
+async fn conversation_and_engine(
+    state: &AppState,
+    conversation_id: i64,
+    not_ready: &'static str,
+) -> Result<(Conversation, Option<Arc<frontdesk_knowledge::Engine>>), ApiError> {
+    let conversation = state
+        .store
+        .conversation(conversation_id)
+        .await?
+        .ok_or(ApiError::NotFound("no such conversation"))?;
+    let engine = match conversation.status.assistant_replies() {
+        true => Some(state.engine().ok_or(ApiError::NotReady(not_ready))?),
+        false => None,
+    };
+    Ok((conversation, engine))
 }
 
 /// The assistant's part of a turn, once the customer's message is stored: notes buying

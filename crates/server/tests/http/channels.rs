@@ -550,32 +550,8 @@ async fn refusals_say_what_was_wrong_as_json(server: TestServer) {
     assert!(error["error"].is_string(), "{error}");
 }
 
-macro_rules! channel_stories {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    with_server(Backend::Sqlite, super::quick_outbox(), true, super::$name).await;
-                }
-            )*
-            use crate::support::{with_server, Backend};
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    with_server(Backend::Postgres, super::quick_outbox(), true, super::$name)
-                        .await;
-                }
-            )*
-            use crate::support::{with_server, Backend};
-        }
-    };
-}
-
-channel_stories!(
+on_both_backends!(
+    settings = crate::channels::quick_outbox;
     the_same_whatsapp_message_five_times_at_once_is_taken_once,
     a_delivery_with_a_bad_signature_stores_nothing,
     the_subscription_handshake_echoes_only_for_the_right_token,

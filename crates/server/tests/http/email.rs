@@ -361,41 +361,8 @@ async fn replies_thread_and_auto_replies_are_never_answered(server: TestServer) 
     );
 }
 
-macro_rules! email_stories {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::support::with_server(
-                        crate::support::Backend::Sqlite,
-                        crate::channels::quick_outbox(),
-                        true,
-                        super::$name,
-                    )
-                    .await;
-                }
-            )*
-        }
-
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    crate::support::with_server(
-                        crate::support::Backend::Postgres,
-                        crate::channels::quick_outbox(),
-                        true,
-                        super::$name,
-                    )
-                    .await;
-                }
-            )*
-        }
-    };
-}
-
-email_stories!(
+on_both_backends!(
+    settings = crate::channels::quick_outbox;
     real_mail_is_stored_as_its_new_text,
     mail_without_the_secret_stores_nothing,
     threads_follow_references_and_never_mix_senders,

@@ -240,16 +240,17 @@ where
 }
 
 /// Declares each named story as two tests, `sqlite::NAME` and `postgres::NAME`; a story
-/// is an `async fn(TestServer)` run on a default server with the engine loaded.
+/// is an `async fn(TestServer)` run on a server with the engine loaded, with default
+/// settings or with those `settings = FUNCTION;` returns.
 macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
+    (settings = $settings:path; $($name:ident),* $(,)?) => {
         mod sqlite {
             $(
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn $name() {
                     crate::support::with_server(
                         crate::support::Backend::Sqlite,
-                        frontdesk_server::ServerSettings::default(),
+                        $settings(),
                         true,
                         super::$name,
                     )
@@ -264,7 +265,7 @@ macro_rules! on_both_backends {
                 async fn $name() {
                     crate::support::with_server(
                         crate::support::Backend::Postgres,
-                        frontdesk_server::ServerSettings::default(),
+                        $settings(),
                         true,
                         super::$name,
                     )
@@ -272,5 +273,8 @@ macro_rules! on_both_backends {
                 }
             )*
         }
+    };
+    ($($name:ident),* $(,)?) => {
+        on_both_backends!(settings = frontdesk_server::ServerSettings::default; $($name),*);
     };
 }
