@@ -105,6 +105,24 @@ pub fn parts(kind: Channel, text: &str) -> Vec<String> {
 
 /// The call that sends the part `text` to `reply_to` (an [`crate::InboundMessage`]'s
 /// `reply_to`) over the channel `config` describes.
+/// Telegram's acknowledgement of a pressed inline button, without which the customer's
+/// button keeps its loading spinner until Telegram gives up. `None` on other channels.
+pub fn acknowledge_callback(config: &ChannelConfig, callback_id: &str) -> Option<SendRequest> {
+    let ChannelConfig::Telegram {
+        bot_token,
+        api_base,
+        ..
+    } = config
+    else {
+        return None;
+    };
+    Some(SendRequest {
+        url: format!("{}/bot{bot_token}/answerCallbackQuery", base(api_base)),
+        bearer: None,
+        body: json!({ "callback_query_id": callback_id }),
+    })
+}
+
 pub fn request(
     config: &ChannelConfig,
     reply_to: &str,

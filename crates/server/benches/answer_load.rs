@@ -24,20 +24,12 @@ use std::time::{Duration, Instant};
 
 mod common;
 
-use common::{data_dir, setting};
+use common::{data_dir, percentile, questions, setting};
 use frontdesk_server::{RateLimits, Server, ServerSettings};
 use frontdesk_store::Store;
 use tokio::net::TcpListener;
 
 const BENCH_TOKEN: &str = "bench-token";
-
-fn questions(dir: &std::path::Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("dev.jsonl")).expect("dev.jsonl is readable");
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|row| row["message"].as_str().map(str::to_string))
-        .collect()
-}
 
 fn main() {
     let dir = data_dir();
@@ -195,13 +187,7 @@ fn report(what: &str, measured: Measured, concurrency: usize) {
         elapsed,
     } = measured;
     latencies.sort();
-    let percentile = |p: f64| -> Duration {
-        if latencies.is_empty() {
-            return Duration::ZERO;
-        }
-        let rank = ((latencies.len() as f64 - 1.0) * p).round() as usize;
-        latencies[rank]
-    };
+    let percentile = |q: f64| percentile(&latencies, q);
     println!(
         "{what}, concurrency {concurrency}, {:.1} s: {} ok, {errors} failed, \
          {:.0} requests/s; latency p50 {:.2?}, p90 {:.2?}, p99 {:.2?}, max {:.2?}",

@@ -19,7 +19,7 @@ mod common;
 #[path = "../tests/http/provider.rs"]
 mod provider;
 
-use common::{data_dir, setting};
+use common::{data_dir, percentile, questions, setting};
 use frontdesk_channels::ChannelConfig;
 use frontdesk_core::Channel;
 use frontdesk_server::{OutboxSettings, Server, ServerSettings};
@@ -30,14 +30,6 @@ use sha2::Sha256;
 use tokio::net::TcpListener;
 
 const APP_SECRET: &str = "bench-app-secret";
-
-fn questions(dir: &std::path::Path) -> Vec<String> {
-    let text = std::fs::read_to_string(dir.join("dev.jsonl")).expect("dev.jsonl is readable");
-    text.lines()
-        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
-        .filter_map(|row| row["message"].as_str().map(str::to_string))
-        .collect()
-}
 
 /// One delivery: message `n` from one of a few hundred customers.
 fn delivery(n: usize, text: &str) -> (Vec<u8>, String) {
@@ -233,10 +225,7 @@ async fn post_all(
 fn report(latencies: &[Duration], errors: usize, elapsed: Duration) {
     let mut sorted = latencies.to_vec();
     sorted.sort();
-    let at = |q: f64| {
-        let index = ((sorted.len() as f64 - 1.0) * q).round() as usize;
-        sorted.get(index).copied().unwrap_or_default()
-    };
+    let at = |q: f64| percentile(&sorted, q);
     println!(
         "webhook deliveries: {} taken in {elapsed:.2?} = {:.0}/s, {errors} errors; \
          latency p50 {:.1?} p99 {:.1?} max {:.1?}",

@@ -348,6 +348,9 @@ async fn take_message(
             return Ok(());
         }
     }
+    if let Some(callback_id) = message.provider_message_id.strip_prefix("callback:") {
+        acknowledge_callback(state, channel, callback_id);
+    }
     // A choice without a title (a postback, a callback) still says what was chosen.
     if message.text.trim().is_empty() {
         if let Some(choice) = &message.interaction {
@@ -564,6 +567,30 @@ pub(crate) async fn answer_what_was_left(state: AppState, stop: CancellationToke
         }
         Err(err) => tracing::warn!(%err, "cannot look for unanswered channel messages"),
     }
+}
+
+/// Tells Telegram a pressed button was received, in the background: the acknowledgement
+/// only stops the button's spinner, so a failure is logged and not retried.
+fn acknowledge_callback(state: &AppState, channel: &ConnectedChannel, callback_id: &str) {
+    let Some(request) =
+        frontdesk_channels::send::acknowledge_callback(&channel.config, callback_id)
+    else {
+        return;
+    };
+    let timeout = state.settings.outbox.send_timeout;
+    let channel_name = channel.name.clone();
+    state.tasks.spawn(async move {
+        let client = match reqwest::Client::builder().timeout(timeout).build() {
+            Ok(client) => client,
+            Err(err) => {
+                tracing::warn!(%err, "cannot set up the HTTP client for a button acknowledgement");
+                return;
+            }
+        };
+        if let Err(err) = frontdesk_channels::send(&client, &request).await {
+            tracing::warn!(channel = %channel_name, %err, "a pressed button was not acknowledged");
+        }
+    });
 }
 
 /// Sends the outbox's due replies until `stop`, waking when a reply is queued on this

@@ -1,5 +1,7 @@
-//! What the server's benches share: their settings from the environment and the
-//! Banking77 knowledge they serve.
+//! What the server's benches share: their settings from the environment, the Banking77
+//! knowledge they serve and the questions they ask, and how latencies are summed up.
+
+#![allow(dead_code)] // each bench uses its own part of this module
 
 use std::path::PathBuf;
 
@@ -33,4 +35,22 @@ pub fn train(dir: &std::path::Path) -> Engine {
     };
     let settings = EngineSettings::new(0.9, default_sensitive_topics()).expect("rules compile");
     Engine::build(None, snapshot, "bench", settings, &|_| {}).expect("trains")
+}
+
+/// The customer messages of the dev questions in `dir`, to send as load.
+pub fn questions(dir: &std::path::Path) -> Vec<String> {
+    let text = std::fs::read_to_string(dir.join("dev.jsonl")).expect("dev.jsonl is readable");
+    text.lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter_map(|row| row["message"].as_str().map(str::to_string))
+        .collect()
+}
+
+/// The latency at quantile `q` (0 to 1) of latencies sorted fastest first.
+pub fn percentile(sorted: &[std::time::Duration], q: f64) -> std::time::Duration {
+    if sorted.is_empty() {
+        return std::time::Duration::ZERO;
+    }
+    let rank = ((sorted.len() as f64 - 1.0) * q).round() as usize;
+    sorted[rank]
 }

@@ -468,6 +468,34 @@ async fn telegram_deliveries_need_the_secret_token(server: TestServer) {
     assert!(channel_messages(&server).await.is_empty());
 }
 
+async fn a_pressed_button_is_acknowledged_and_answered(server: TestServer) {
+    let provider = MockProvider::start().await;
+    let channel = add_telegram(&server, &provider).await;
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../../shared/fixtures/telegram/"
+    );
+    let body = std::fs::read(format!("{path}callback_query.json")).unwrap();
+    let response = server
+        .client
+        .post(server.url(&format!("/webhooks/telegram/{channel}")))
+        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    let calls = provider.wait_for_accepted(2).await;
+    let acknowledged = calls
+        .iter()
+        .find(|call| call.path.ends_with("/answerCallbackQuery"))
+        .expect("the button was acknowledged");
+    assert_eq!(acknowledged.body["callback_query_id"], "500000000000000001");
+    assert!(calls.iter().any(|call| call.path.ends_with("/sendMessage")));
+    let messages = channel_messages(&server).await;
+    assert_eq!(messages[0].text, "thedata");
+}
+
 async fn a_message_to_another_business_number_is_not_taken(server: TestServer) {
     let provider = MockProvider::start().await;
     let channel = add_whatsapp(&server, &provider).await;
@@ -564,6 +592,7 @@ on_both_backends!(
     a_long_reply_reaches_telegram_in_safe_parts,
     telegram_deliveries_need_the_secret_token,
     a_message_to_another_business_number_is_not_taken,
+    a_pressed_button_is_acknowledged_and_answered,
     a_postback_without_a_title_is_stored_as_its_payload,
     refusals_say_what_was_wrong_as_json,
 );
