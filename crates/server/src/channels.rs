@@ -412,10 +412,11 @@ async fn take_message(
 const SUBJECT_THREAD_WINDOW_MS: i64 = 30 * 24 * 60 * 60 * 1000;
 
 /// Takes one raw RFC 5322 message posted by a mail-forwarding service: the channel's
-/// webhook secret must come with it. The message joins the thread its In-Reply-To or
-/// References name (one of the customer's messages or one of our replies), else the
-/// same sender's thread with the same subject, else starts one; two senders' mail never
-/// meets in one conversation. Automated mail is stored and shown, never answered.
+/// webhook secret must come with it. The message joins the sender's thread that its
+/// In-Reply-To or References name (one of their messages or one of our replies), else the
+/// sender's thread with the same subject, else starts one: two senders' mail never meets
+/// in one conversation, since replies go to the conversation's customer. Automated mail
+/// is stored and shown, never answered.
 pub(crate) async fn take_email(
     state: &AppState,
     id: i64,
@@ -447,7 +448,7 @@ pub(crate) async fn take_email(
     // The parent first, then the chain from its newest end.
     let mut named: Vec<String> = email.in_reply_to.clone();
     named.extend(email.references.iter().rev().cloned());
-    let thread = match state.store.email_thread(id, &named).await? {
+    let thread = match state.store.email_thread(id, &sender, &named).await? {
         Some(thread) => Some(thread),
         None => {
             state

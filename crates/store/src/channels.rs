@@ -680,17 +680,21 @@ impl Store {
         rows.into_iter().map(message).collect()
     }
 
-    /// The email thread one of `message_ids` belongs to on the channel, as its
-    /// conversation key: a message we received, or one of our replies. Tried in the order
-    /// given, so the caller puts the likeliest first (In-Reply-To, then References from
-    /// the newest).
+    /// The email thread of `sender` that one of `message_ids` belongs to on the channel,
+    /// as its conversation key: a message we received, or one of our replies. Tried in
+    /// the order given, so the caller puts the likeliest first (In-Reply-To, then
+    /// References from the newest). Another sender's thread is never returned: mail
+    /// that names a stranger's message must not join, and so be answered into, the
+    /// stranger's conversation.
     pub async fn email_thread(
         &self,
         channel_id: i64,
+        sender: &str,
         message_ids: &[String],
     ) -> Result<Option<String>, StoreError> {
         let sql = "SELECT c.channel_key FROM conversations c \
-                   WHERE c.id = COALESCE( \
+                   JOIN contact_identities i ON i.id = c.identity_id \
+                   WHERE i.external_id = $3 AND c.id = COALESCE( \
                      (SELECT conversation_id FROM messages \
                       WHERE channel_id = $1 AND provider_message_id = $2), \
                      (SELECT m.conversation_id FROM outbox_parts p \
@@ -700,6 +704,7 @@ impl Store {
             let key: Option<Option<String>> = on_pool!(self, |pool| sqlx::query_scalar(sql)
                 .bind(channel_id)
                 .bind(id)
+                .bind(channel_key(channel_id, sender))
                 .fetch_optional(pool)
                 .await)
             .map_err(|cause| read_error("an email thread", cause))?;

@@ -267,13 +267,22 @@ async fn threads_follow_references_and_never_mix_senders(server: TestServer) {
         "Mine too",
     );
     let by_reference = mail(
-        "cy@example.com",
-        "c1@example.com",
+        "ana@example.com",
+        "a3@example.com",
         "Something else",
         "In-Reply-To: <never-issued@example.com>\r\nReferences: <x@example.com>\r\n <a1@example.com>\r\n",
-        "Forwarded to my colleague",
+        "About that order again",
     );
-    for raw in [first, second, other_sender, by_reference] {
+    // A stranger naming Ana's message: answering into her conversation would send the
+    // assistant's reply, and so the stranger's question, to her.
+    let stranger = mail(
+        "cy@example.com",
+        "c1@example.com",
+        "Re: Order 1234",
+        "In-Reply-To: <a1@example.com>\r\nReferences: <a1@example.com>\r\n",
+        "Forwarded to me",
+    );
+    for raw in [first, second, other_sender, by_reference, stranger] {
         assert_eq!(post_mail(&server, channel, &raw).await, StatusCode::OK);
     }
     let messages = all_messages(&server).await;
@@ -291,8 +300,12 @@ async fn threads_follow_references_and_never_mix_senders(server: TestServer) {
     assert_ne!(conversation_of("Where is it?"), conversation_of("Mine too"));
     assert_eq!(
         conversation_of("Where is it?"),
-        conversation_of("Forwarded to my colleague"),
+        conversation_of("About that order again"),
         "the References chain names the thread's first message"
+    );
+    assert_ne!(
+        conversation_of("Where is it?"),
+        conversation_of("Forwarded to me")
     );
 }
 
