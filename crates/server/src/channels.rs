@@ -398,8 +398,12 @@ async fn take_message(
                 "customer message stored"
             );
             // A photo or a sticker alone gives the assistant nothing to answer; the team
-            // sees it in the inbox.
-            if !message.text.trim().is_empty() {
+            // sees it in the inbox. In a Telegram group (negative chat ids) members talk
+            // among themselves: an answer to every line would be noise, so the team
+            // decides there.
+            let group_chat =
+                channel.kind == Channel::Telegram && record.conversation_key.starts_with('-');
+            if !message.text.trim().is_empty() && !group_chat {
                 answer_stored(state, *message);
             }
         }

@@ -496,6 +496,28 @@ async fn a_pressed_button_is_acknowledged_and_answered(server: TestServer) {
     assert_eq!(messages[0].text, "thedata");
 }
 
+async fn group_chats_are_stored_but_left_to_the_team(server: TestServer) {
+    let provider = MockProvider::start().await;
+    let channel = add_telegram(&server, &provider).await;
+    let update = json!({"update_id": 9, "message": {"message_id": 3, "date": 1584984711,
+        "from": {"id": 222, "is_bot": false, "first_name": "Mario"},
+        "chat": {"id": -1001234567890_i64, "type": "supergroup", "title": "Shop fans"},
+        "text": LOST_CARD.0}});
+    let response = server
+        .client
+        .post(server.url(&format!("/webhooks/telegram/{channel}")))
+        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
+        .json(&update)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let messages = channel_messages(&server).await;
+    assert_eq!(messages.len(), 1, "stored, not answered: {messages:?}");
+    assert!(provider.calls().is_empty());
+}
+
 async fn a_message_to_another_business_number_is_not_taken(server: TestServer) {
     let provider = MockProvider::start().await;
     let channel = add_whatsapp(&server, &provider).await;
@@ -593,6 +615,7 @@ on_both_backends!(
     telegram_deliveries_need_the_secret_token,
     a_message_to_another_business_number_is_not_taken,
     a_pressed_button_is_acknowledged_and_answered,
+    group_chats_are_stored_but_left_to_the_team,
     a_postback_without_a_title_is_stored_as_its_payload,
     refusals_say_what_was_wrong_as_json,
 );
