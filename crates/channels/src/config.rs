@@ -44,7 +44,11 @@ pub enum ChannelConfig {
     Email {
         address: String,
         webhook_secret: String,
+        /// Shortcoming: kept, not yet used. Mail arrives only through the raw-message
+        /// webhook; polling this mailbox (with IDLE where offered, remembering the last
+        /// UID seen across restarts) is what would let a shop connect a mailbox directly.
         imap_url: Option<String>,
+        /// Where replies are sent; without it they are marked not delivered.
         smtp_url: Option<String>,
     },
 }

@@ -73,6 +73,11 @@ pub(crate) struct ConnectedChannel {
 
 /// The connected channels, read from the store on first use. A channel added while the
 /// server runs is found on its first delivery.
+///
+/// Shortcoming: an entry is never reread, so a channel whose settings change (a rotated
+/// secret) needs a restart of every instance. Nothing changes a channel yet; once
+/// something does (a `channels edit`, the admin pages), it should publish an event that
+/// drops the entry here, as the knowledge does for retraining.
 #[derive(Default)]
 pub(crate) struct ChannelCache {
     known: RwLock<HashMap<i64, Arc<ConnectedChannel>>>,
@@ -517,8 +522,10 @@ pub(crate) async fn take_email(
     Ok(())
 }
 
-/// An email attachment as the inbox lists it. The bytes are not kept yet: the name, type,
-/// size and content id say what came.
+/// An email attachment as the inbox lists it. Shortcoming: the bytes are not kept, so
+/// the team sees what came (name, type, size, content id) but cannot open it. Keeping
+/// them wants a size limit, storage outside the database, and a route that serves them
+/// with `Content-Disposition: attachment` and a sandboxing CSP so nothing in them runs.
 fn mail_attachment(attachment: &frontdesk_channels::email::EmailAttachment) -> Attachment {
     let kind = match attachment
         .content_type

@@ -19,6 +19,10 @@ use crate::AppState;
 /// WhatsApp's documented ceiling for one delivery is well under this.
 const WEBHOOK_MAX_BODY_BYTES: usize = 1024 * 1024;
 
+/// The webhook routes. Shortcoming: unlike the widget's, they are not limited per client
+/// address, since providers deliver from a few addresses of their own; a forged delivery
+/// costs one HMAC over at most the body limit before its 401. A limit per channel, set
+/// above the provider's own sending rate, would bound a leaked secret's damage too.
 pub(super) fn routes() -> Router<AppState> {
     Router::new()
         .route(
