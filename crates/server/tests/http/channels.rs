@@ -111,6 +111,19 @@ pub(crate) async fn post_whatsapp(server: &TestServer, channel: i64, body: Vec<u
         .status()
 }
 
+pub(crate) async fn post_telegram(server: &TestServer, channel: i64, body: Vec<u8>) -> StatusCode {
+    server
+        .client
+        .post(server.url(&format!("/webhooks/telegram/{channel}")))
+        .header("content-type", "application/json")
+        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
 async fn channel_messages(server: &TestServer) -> Vec<frontdesk_core::Message> {
     let mut all = Vec::new();
     let filter = frontdesk_store::ConversationFilter::default();
@@ -380,15 +393,10 @@ async fn telegram_conversation(server: &TestServer, channel: i64, chat: &str) ->
         "from": {"id": 222, "is_bot": false, "first_name": "Mario"},
         "chat": {"id": chat.parse::<i64>().unwrap(), "type": "private", "first_name": "Mario"},
         "text": LOST_CARD.0}});
-    let response = server
-        .client
-        .post(server.url(&format!("/webhooks/telegram/{channel}")))
-        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        post_telegram(server, channel, serde_json::to_vec(&update).unwrap()).await,
+        StatusCode::OK
+    );
     let reply = wait_for_delivery(server, DeliveryState::Sent).await;
     (reply.conversation_id, reply.text)
 }
@@ -476,15 +484,7 @@ async fn a_pressed_button_is_acknowledged_and_answered(server: TestServer) {
         "/../../../shared/fixtures/telegram/"
     );
     let body = std::fs::read(format!("{path}callback_query.json")).unwrap();
-    let response = server
-        .client
-        .post(server.url(&format!("/webhooks/telegram/{channel}")))
-        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(post_telegram(&server, channel, body).await, StatusCode::OK);
     let calls = provider.wait_for_accepted(2).await;
     let acknowledged = calls
         .iter()
@@ -503,15 +503,10 @@ async fn group_chats_are_stored_but_left_to_the_team(server: TestServer) {
         "from": {"id": 222, "is_bot": false, "first_name": "Mario"},
         "chat": {"id": -1001234567890_i64, "type": "supergroup", "title": "Shop fans"},
         "text": LOST_CARD.0}});
-    let response = server
-        .client
-        .post(server.url(&format!("/webhooks/telegram/{channel}")))
-        .header("x-telegram-bot-api-secret-token", TELEGRAM_SECRET)
-        .json(&update)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        post_telegram(&server, channel, serde_json::to_vec(&update).unwrap()).await,
+        StatusCode::OK
+    );
     tokio::time::sleep(Duration::from_millis(300)).await;
     let messages = channel_messages(&server).await;
     assert_eq!(messages.len(), 1, "stored, not answered: {messages:?}");
