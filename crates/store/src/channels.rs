@@ -13,7 +13,9 @@
 //! - replies to one customer are handed out for sending in the order they were written,
 //!   one at a time, on every instance serving the database.
 
-use frontdesk_core::{Attachment, Channel, Conversation, Message, Receipt};
+use frontdesk_core::{
+    Attachment, Author, Channel, Conversation, DeliveryState, Message, Receipt, Visibility,
+};
 
 use crate::conversations::{
     conversation, message, read_error, token_digest, write_error, ConversationRow, MessageRow,
@@ -381,10 +383,29 @@ impl Store {
         let Some((conversation_row, message_id)) = stored else {
             return Ok(Inbound::Duplicate);
         };
-        let message = self
-            .message(message_id)
-            .await?
-            .ok_or_else(|| read_error("a message just stored", sqlx::Error::RowNotFound))?;
+        // Built from what was just written rather than read back: one query fewer on
+        // every delivery.
+        let message = Message {
+            id: message_id,
+            conversation_id: conversation_row.id(),
+            author: Author::Customer,
+            text: record.text.clone(),
+            decision: None,
+            sources: Vec::new(),
+            delivery: DeliveryState::Received,
+            visibility: Visibility::Public,
+            user_id: None,
+            created_at: now,
+            attachments: record.attachments.clone(),
+            provider_message_id: Some(record.provider_message_id.clone()),
+            sent_at: Some(record.sent_at.min(now)),
+            receipt: None,
+            delivery_error: None,
+            edited_at: None,
+            subject: record.subject.clone(),
+            original_text: record.original_text.clone(),
+            automated: record.automated.clone(),
+        };
         Ok(Inbound::New {
             conversation: Box::new(conversation(conversation_row)?),
             message: Box::new(message),

@@ -106,6 +106,11 @@ async fn a_message_delivered_five_times_at_once_is_stored_once(store: Store) {
     assert_eq!(new.len(), 1, "exactly one delivery stores the message");
     let (conversation, message) = &new[0];
     assert_eq!(message.provider_message_id.as_deref(), Some("42:7"));
+    let stored = store.message(message.id).await.unwrap().unwrap();
+    assert_eq!(
+        &stored, &**message,
+        "what store_inbound returns is what it stored"
+    );
     assert_eq!(message.author, Author::Customer);
     assert_eq!(conversation.channel, Channel::Telegram);
 

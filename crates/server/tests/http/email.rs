@@ -330,6 +330,19 @@ async fn replies_thread_and_auto_replies_are_never_answered(server: TestServer) 
     assert_eq!(reply.in_reply_to, ["q1@example.com"]);
     assert!(reply.references.contains(&"q1@example.com".to_string()));
     let our_id = reply.message_id.clone().unwrap();
+    // The mail server has the reply a moment before the outbox records its id.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !all_messages(&server)
+        .await
+        .iter()
+        .any(|m| m.provider_message_id.as_deref() == Some(our_id.as_str()))
+    {
+        assert!(
+            Instant::now() < deadline,
+            "our reply's id was never recorded"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 
     // An out-of-office answer to our reply: kept in the thread, never answered.
     let away = mail(
