@@ -44,9 +44,8 @@ pub enum ChannelConfig {
     Email {
         address: String,
         webhook_secret: String,
-        /// Shortcoming: kept, not yet used. Mail arrives only through the raw-message
-        /// webhook; polling this mailbox (with IDLE where offered, remembering the last
-        /// UID seen across restarts) is what would let a shop connect a mailbox directly.
+        /// The mailbox the server reads new mail from (`imaps://user:password@host/INBOX`),
+        /// besides what a forwarding service posts to the webhook.
         imap_url: Option<String>,
         /// Where replies are sent; without it they are marked not delivered.
         smtp_url: Option<String>,
@@ -154,9 +153,15 @@ impl ChannelConfig {
                 return Err("--secret-token must be 1-256 of A-Z, a-z, 0-9, _ and -".into());
             }
         }
-        if let ChannelConfig::Email { address, .. } = self {
+        if let ChannelConfig::Email {
+            address, imap_url, ..
+        } = self
+        {
             if !address.contains('@') {
                 return Err(format!("--address {address:?} is not an email address"));
+            }
+            if let Some(url) = imap_url {
+                crate::imap::MailboxUrl::parse(url).map_err(|err| format!("--imap-url: {err}"))?;
             }
         }
         if let Some(base) = self.api_base() {

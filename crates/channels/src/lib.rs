@@ -14,6 +14,7 @@
 pub mod config;
 mod describe;
 pub mod email;
+pub mod imap;
 pub mod meta;
 pub mod send;
 pub mod smtp;

@@ -18,7 +18,7 @@ use axum::http::HeaderMap;
 use frontdesk_channels::{ChannelConfig, InboundEvent, InboundMessage, SendError};
 use frontdesk_core::{Attachment, AttachmentKind, Channel};
 use frontdesk_store::{
-    Inbound, InboundRecord, OutboxItem, Readers, SentPart, Store, WebhookProblem,
+    Inbound, InboundRecord, OutboxItem, Readers, SentPart, Store, StoreError, WebhookProblem,
 };
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -438,6 +438,29 @@ pub(crate) async fn take_email(
         state.metrics.count_webhook(Channel::Email, "refused");
         ApiError::WebhookRefused(err.to_string())
     })?;
+    store_mail(state, id, body).await?;
+    Ok(())
+}
+
+/// What became of one raw mail message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MailOutcome {
+    /// Stored as a new message (and answered, unless it is automated).
+    Taken,
+    /// The same message was stored before.
+    Duplicate,
+    /// Not a mail message; kept aside as a webhook problem.
+    Unreadable,
+}
+
+/// Stores one raw RFC 5322 message that came to the email channel `id`, however it came
+/// (posted by a forwarding service, or read from the mailbox), threads it and has the
+/// assistant answer it.
+pub(crate) async fn store_mail(
+    state: &AppState,
+    id: i64,
+    body: &[u8],
+) -> Result<MailOutcome, StoreError> {
     let email = match frontdesk_channels::email::parse_email(body) {
         Ok(email) => email,
         Err(err) => {
@@ -448,7 +471,7 @@ pub(crate) async fn take_email(
                 .store
                 .record_webhook_problem(id, WebhookProblem::Unsupported, &detail, body)
                 .await?;
-            return Ok(());
+            return Ok(MailOutcome::Unreadable);
         }
     };
 
@@ -497,7 +520,10 @@ pub(crate) async fn take_email(
         automated: email.automated.clone(),
     };
     match state.store.store_inbound(&record).await? {
-        Inbound::Duplicate => state.metrics.count_webhook(Channel::Email, "duplicate"),
+        Inbound::Duplicate => {
+            state.metrics.count_webhook(Channel::Email, "duplicate");
+            Ok(MailOutcome::Duplicate)
+        }
         Inbound::New {
             conversation,
             message,
@@ -521,9 +547,9 @@ pub(crate) async fn take_email(
                     answer_stored(state, *message);
                 }
             }
+            Ok(MailOutcome::Taken)
         }
     }
-    Ok(())
 }
 
 /// An email attachment as the inbox lists it. Shortcoming: the bytes are not kept, so

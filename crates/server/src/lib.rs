@@ -21,6 +21,7 @@ mod extract;
 pub mod hours;
 mod learning;
 mod limits;
+mod mailbox;
 mod metrics;
 mod origin;
 mod phrasing;
@@ -49,6 +50,7 @@ pub use crate::hours::{BusinessHours, HandoffSettings};
 pub use crate::learning::Trainer;
 use crate::limits::Limiters;
 pub use crate::limits::RateLimits;
+pub use crate::mailbox::MailboxSettings;
 use crate::metrics::Metrics;
 
 /// The largest request body accepted unless the settings say otherwise: a chat message
@@ -94,6 +96,8 @@ pub struct ServerSettings {
     pub generation: Option<GenerationSettings>,
     /// How replies to connected channels are sent and retried.
     pub outbox: OutboxSettings,
+    /// How email channels' IMAP mailboxes are read.
+    pub mailbox: MailboxSettings,
 }
 
 impl Default for ServerSettings {
@@ -110,6 +114,7 @@ impl Default for ServerSettings {
             max_connections: DEFAULT_MAX_CONNECTIONS,
             generation: None,
             outbox: OutboxSettings::default(),
+            mailbox: MailboxSettings::default(),
         }
     }
 }
@@ -129,6 +134,7 @@ impl std::fmt::Debug for ServerSettings {
             .field("max_connections", &self.max_connections)
             .field("generation", &self.generation)
             .field("outbox", &self.outbox)
+            .field("mailbox", &self.mailbox)
             .finish()
     }
 }
@@ -305,6 +311,10 @@ impl Server {
             self.state.clone(),
             stop_outbox.clone(),
         ));
+        let mailboxes = tokio::spawn(mailbox::read_mailboxes(
+            self.state.clone(),
+            stop_outbox.clone(),
+        ));
         let leftovers = tokio::spawn(channels::answer_what_was_left(
             self.state.clone(),
             stop_outbox.clone(),
@@ -349,6 +359,12 @@ impl Server {
         // start.
         stop_outbox.cancel();
         leftovers.abort();
+        if tokio::time::timeout(SHUTDOWN_GRACE, mailboxes)
+            .await
+            .is_err()
+        {
+            tracing::warn!("mailboxes were still being read after the grace period");
+        }
         if tokio::time::timeout(SHUTDOWN_GRACE, outbox).await.is_err() {
             tracing::warn!("replies were still being sent after the grace period");
         }

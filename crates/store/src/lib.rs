@@ -41,6 +41,7 @@ mod connect;
 mod conversations;
 mod error;
 mod live;
+mod mailbox;
 mod plan;
 mod postgres;
 mod sql;
@@ -64,6 +65,7 @@ pub use crate::conversations::{ConversationFilter, Readers};
 pub use crate::error::StoreError;
 use crate::live::Live;
 pub use crate::live::{ConversationLock, Listener, Notice, MAX_NOTIFICATION_BYTES};
+pub use crate::mailbox::MailboxPosition;
 pub use crate::team::{normalize_email, ApiToken};
 pub use crate::usage::{utc_day, ConversationUsage, DayUsage, GenerationRecord};
 

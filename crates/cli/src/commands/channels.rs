@@ -438,9 +438,10 @@ async fn add(workspace: &Workspace, command: AddCommand) -> anyhow::Result<ExitC
         ),
         Channel::Email => say!(
             "Have the mail-forwarding service post each incoming message, raw, to it with \
-             the same --webhook-secret in the X-Frontdesk-Token header. Replies go out \
-             through --smtp-url; without it they are marked not delivered. Polling \
-             --imap-url is not built yet."
+             the same --webhook-secret in the X-Frontdesk-Token header, or give --imap-url: \
+             `frontdesk serve` then reads the mailbox itself (mail from the last 24 hours \
+             first, then each new message). Replies go out through --smtp-url; without it \
+             they are marked not delivered."
         ),
         Channel::Widget => {}
     }

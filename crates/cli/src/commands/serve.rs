@@ -192,6 +192,7 @@ where
         max_connections: args.max_connections,
         generation: workspace.generation_settings(args.no_generate)?,
         outbox: frontdesk_server::OutboxSettings::default(),
+        mailbox: frontdesk_server::MailboxSettings::default(),
     };
     if let Some(generation) = &settings.generation {
         tracing::info!(

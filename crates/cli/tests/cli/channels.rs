@@ -389,6 +389,21 @@ fn meta_and_email_channels_get_their_own_webhooks_under_the_public_url() {
     ];
     let refused = fails(&frontdesk, &not_an_address, &[]);
     assert!(refused.contains("--address"), "{refused}");
+    let no_password = [
+        "channels",
+        "add",
+        "email",
+        "--name",
+        "Broken",
+        "--address",
+        "help@shop.example",
+        "--webhook-secret",
+        "s",
+        "--imap-url",
+        "imaps://help@mail.shop.example/INBOX",
+    ];
+    let refused = fails(&frontdesk, &no_password, &[]);
+    assert!(refused.contains("--imap-url") && refused.contains("no password"), "{refused}");
 
     let listed = ok(&frontdesk, &["channels", "list", "--json"], &[]).0;
     assert_hidden(&listed, &secrets);

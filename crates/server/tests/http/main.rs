@@ -16,6 +16,7 @@ mod inbox;
 mod instances;
 mod limits;
 mod live;
+mod mailbox;
 mod products;
 mod provider;
 mod team;

@@ -176,14 +176,14 @@ where
 }
 
 /// A server serving on 127.0.0.1, port 0, until stopped.
-struct Running {
+pub struct Running {
     base: String,
     stop: oneshot::Sender<()>,
     serving: tokio::task::JoinHandle<Result<(), frontdesk_server::ServerError>>,
 }
 
 impl Running {
-    fn test_server(&self, store: &Store) -> TestServer {
+    pub fn test_server(&self, store: &Store) -> TestServer {
         TestServer {
             base: self.base.clone(),
             store: store.clone(),
@@ -191,13 +191,14 @@ impl Running {
         }
     }
 
-    async fn stop(self) {
+    pub async fn stop(self) {
         let _ = self.stop.send(());
         self.serving.await.unwrap().unwrap();
     }
 }
 
-async fn start(store: &Store, settings: ServerSettings, with_engine: bool) -> Running {
+/// Starts a server over `store`, beside any other already serving it.
+pub async fn start(store: &Store, settings: ServerSettings, with_engine: bool) -> Running {
     let server = Server::new(store.clone(), settings).unwrap();
     if with_engine {
         server.set_engine(engine());
