@@ -55,6 +55,7 @@ pub(crate) fn attachment(kind: AttachmentKind) -> Attachment {
         file_name: None,
         size_bytes: None,
         location: None,
+        kept: false,
     }
 }
 

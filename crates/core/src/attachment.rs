@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// A file or place that came with a message. Media are referenced, not downloaded: the
-/// provider's id is what fetching it later needs.
+/// A file or place that came with a message. Messaging channels' media are referenced,
+/// not downloaded: the provider's id is what fetching it later needs. An email's files
+/// come inside the message and are kept (see `kept`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Attachment {
     pub kind: AttachmentKind,
@@ -16,6 +17,10 @@ pub struct Attachment {
     pub file_name: Option<String>,
     pub size_bytes: Option<u64>,
     pub location: Option<Location>,
+    /// Whether its bytes are stored with the message (email attachments up to a size
+    /// limit), so the team can open them; otherwise only what is listed here is known.
+    #[serde(default)]
+    pub kept: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

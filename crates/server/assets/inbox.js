@@ -114,9 +114,9 @@ function messageItem(message) {
   item.append(element("span", meta, "meta"));
   if (message.subject) item.append(element("strong", message.subject, "subject"));
   item.append(document.createTextNode(message.text));
-  for (const attachment of message.attachments || []) {
-    item.append(element("span", attachmentNote(attachment), "attachment"));
-  }
+  (message.attachments || []).forEach((attachment, position) => {
+    item.append(attachmentItem(message, attachment, position));
+  });
   if (message.delivery === "failed") item.classList.add("failed");
   return item;
 }
@@ -130,6 +130,17 @@ function deliveryNote(message) {
   if (message.delivery === "pending") return "sending…";
   if (message.receipt && message.receipt !== "sent") return message.receipt;
   return "";
+}
+
+// A kept file is a download link (served so that nothing in it can run here); any other
+// attachment is named only. Text content only: names come from the customer.
+function attachmentItem(message, attachment, position) {
+  const note = attachmentNote(attachment);
+  if (!attachment.kept) return element("span", note, "attachment");
+  const link = element("a", note, "attachment");
+  link.href = `/api/v1/messages/${message.id}/attachments/${position}`;
+  link.download = attachment.file_name || "";
+  return link;
 }
 
 function attachmentNote(attachment) {

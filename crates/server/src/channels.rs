@@ -18,7 +18,8 @@ use axum::http::HeaderMap;
 use frontdesk_channels::{ChannelConfig, InboundEvent, InboundMessage, SendError};
 use frontdesk_core::{Attachment, AttachmentKind, Channel};
 use frontdesk_store::{
-    Inbound, InboundRecord, OutboxItem, Readers, SentPart, Store, StoreError, WebhookProblem,
+    AttachmentFile, Inbound, InboundRecord, OutboxItem, Readers, SentPart, Store, StoreError,
+    WebhookProblem,
 };
 use futures_util::StreamExt;
 use tokio_util::sync::CancellationToken;
@@ -381,6 +382,7 @@ async fn take_message(
         original_text: None,
         subject_key: None,
         automated: None,
+        files: Vec::new(),
     };
     match state.store.store_inbound(&record).await? {
         Inbound::Duplicate => {
@@ -499,7 +501,7 @@ pub(crate) async fn store_mail(
         format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)))
     });
     let conversation_key = thread.unwrap_or_else(|| format!("thread:{provider_message_id}"));
-    let attachments = email.attachments.iter().map(mail_attachment).collect();
+    let (attachments, files) = kept_attachments(&email.attachments);
     let record = InboundRecord {
         channel_id: id,
         channel: Channel::Email,
@@ -518,6 +520,7 @@ pub(crate) async fn store_mail(
         original_text: (email.full_text.trim() != email.text.trim()).then_some(email.full_text),
         subject_key: Some(subject_key),
         automated: email.automated.clone(),
+        files,
     };
     match state.store.store_inbound(&record).await? {
         Inbound::Duplicate => {
@@ -552,10 +555,36 @@ pub(crate) async fn store_mail(
     }
 }
 
-/// An email attachment as the inbox lists it. Shortcoming: the bytes are not kept, so
-/// the team sees what came (name, type, size, content id) but cannot open it. Keeping
-/// them wants a size limit, storage outside the database, and a route that serves them
-/// with `Content-Disposition: attachment` and a sandboxing CSP so nothing in them runs.
+/// The largest email attachment whose bytes are kept; a larger one is listed only.
+pub(crate) const MAX_KEPT_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
+
+/// An email's attachments as the inbox lists them, and the bytes of each one small
+/// enough to keep, which the team opens through `GET /api/v1/messages/{id}/attachments/{n}`.
+fn kept_attachments(
+    attachments: &[frontdesk_channels::email::EmailAttachment],
+) -> (Vec<Attachment>, Vec<AttachmentFile>) {
+    let mut listed = Vec::with_capacity(attachments.len());
+    let mut files = Vec::new();
+    for (position, attachment) in attachments.iter().enumerate() {
+        let mut entry = mail_attachment(attachment);
+        let position = u32::try_from(position).unwrap_or(u32::MAX);
+        if attachment.data.len() <= MAX_KEPT_ATTACHMENT_BYTES {
+            use sha2::Digest as _;
+            entry.sha256 = Some(hex::encode(sha2::Sha256::digest(&attachment.data)));
+            entry.kept = true;
+            files.push(AttachmentFile {
+                position,
+                content_type: attachment.content_type.clone(),
+                file_name: attachment.file_name.clone(),
+                bytes: attachment.data.clone(),
+            });
+        }
+        listed.push(entry);
+    }
+    (listed, files)
+}
+
+/// An email attachment as the inbox lists it: name, type, size and content id.
 fn mail_attachment(attachment: &frontdesk_channels::email::EmailAttachment) -> Attachment {
     let kind = match attachment
         .content_type
@@ -577,6 +606,7 @@ fn mail_attachment(attachment: &frontdesk_channels::email::EmailAttachment) -> A
         file_name: attachment.file_name.clone(),
         size_bytes: Some(attachment.size_bytes),
         location: None,
+        kept: false,
     }
 }
 

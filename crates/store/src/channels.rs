@@ -73,6 +73,39 @@ pub struct InboundRecord {
     pub original_text: Option<String>,
     pub subject_key: Option<String>,
     pub automated: Option<String>,
+    /// The bytes of those `attachments` that are kept, stored with the message.
+    pub files: Vec<AttachmentFile>,
+}
+
+/// A kept attachment as read back.
+#[derive(Clone, PartialEq, Eq)]
+pub struct StoredFile {
+    pub conversation_id: i64,
+    pub content_type: String,
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+/// The bytes of one attachment, kept with its message.
+#[derive(Clone, PartialEq, Eq)]
+pub struct AttachmentFile {
+    /// Which of the message's attachments, from 0.
+    pub position: u32,
+    pub content_type: String,
+    pub file_name: Option<String>,
+    pub bytes: Vec<u8>,
+}
+
+// Written by hand: a file's bytes do not belong in a log.
+impl std::fmt::Debug for AttachmentFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AttachmentFile")
+            .field("position", &self.position)
+            .field("content_type", &self.content_type)
+            .field("file_name", &self.file_name)
+            .field("size_bytes", &self.bytes.len())
+            .finish()
+    }
 }
 
 /// What storing an inbound message did.
@@ -248,6 +281,21 @@ macro_rules! inbound_in {
                 .bind($now)
                 .execute(&mut *tx)
                 .await?;
+            for file in &$record.files {
+                sqlx::query(
+                    "INSERT INTO attachment_files \
+                       (message_id, position, content_type, file_name, size_bytes, bytes) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(message_id)
+                .bind(i32::try_from(file.position).unwrap_or(i32::MAX))
+                .bind(&file.content_type)
+                .bind(&file.file_name)
+                .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
+                .bind(&file.bytes[..])
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some((conversation_row, message_id)))
         }
@@ -410,6 +458,36 @@ impl Store {
             conversation: Box::new(conversation(conversation_row)?),
             message: Box::new(message),
         })
+    }
+
+    /// The kept file of the message's attachment at `position`, with the conversation
+    /// the message belongs to (whoever asks must be allowed to read that).
+    pub async fn attachment_file(
+        &self,
+        message_id: i64,
+        position: u32,
+    ) -> Result<Option<StoredFile>, StoreError> {
+        let Ok(position) = i32::try_from(position) else {
+            return Ok(None);
+        };
+        let sql = "SELECT m.conversation_id, f.content_type, f.file_name, f.bytes \
+                   FROM attachment_files f JOIN messages m ON m.id = f.message_id \
+                   WHERE f.message_id = $1 AND f.position = $2";
+        let row: Option<(i64, String, Option<String>, Vec<u8>)> =
+            on_pool!(self, |pool| sqlx::query_as(sql)
+                .bind(message_id)
+                .bind(position)
+                .fetch_optional(pool)
+                .await)
+            .map_err(|cause| read_error("an attachment", cause))?;
+        Ok(row.map(
+            |(conversation_id, content_type, file_name, bytes)| StoredFile {
+                conversation_id,
+                content_type,
+                file_name,
+                bytes,
+            },
+        ))
     }
 
     /// Replaces the text of a customer's message the customer edited on their side.

@@ -58,7 +58,8 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 pub use crate::channels::{
-    Inbound, InboundRecord, OutboxItem, SentPart, StoredChannel, WebhookProblem,
+    AttachmentFile, Inbound, InboundRecord, OutboxItem, SentPart, StoredChannel, StoredFile,
+    WebhookProblem,
 };
 use crate::connect::{SchemaChange, Target};
 pub use crate::conversations::{ConversationFilter, Readers};

@@ -37,6 +37,7 @@ fn inbound(
         original_text: None,
         subject_key: None,
         automated: None,
+        files: Vec::new(),
     }
 }
 

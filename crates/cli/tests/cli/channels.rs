@@ -403,7 +403,10 @@ fn meta_and_email_channels_get_their_own_webhooks_under_the_public_url() {
         "imaps://help@mail.shop.example/INBOX",
     ];
     let refused = fails(&frontdesk, &no_password, &[]);
-    assert!(refused.contains("--imap-url") && refused.contains("no password"), "{refused}");
+    assert!(
+        refused.contains("--imap-url") && refused.contains("no password"),
+        "{refused}"
+    );
 
     let listed = ok(&frontdesk, &["channels", "list", "--json"], &[]).0;
     assert_hidden(&listed, &secrets);

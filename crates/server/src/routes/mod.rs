@@ -2,6 +2,7 @@
 //! surface reads in one place.
 
 mod answer;
+mod attachments;
 mod feedback;
 mod health;
 mod inbox;
@@ -72,6 +73,10 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/conversations/{id}/handback", post(team::hand_back))
         .route("/api/v1/conversations/{id}/resolve", post(team::resolve))
         .route("/api/v1/messages/{id}/feedback", post(feedback::feedback))
+        .route(
+            "/api/v1/messages/{id}/attachments/{position}",
+            get(attachments::download),
+        )
         .route("/api/v1/events", get(team::events))
         .route("/api/v1/usage/generation", get(usage::generation))
         .route("/api/openapi.json", get(openapi))

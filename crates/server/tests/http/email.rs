@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use frontdesk_channels::email::{parse_email, InboundEmail};
 use frontdesk_channels::ChannelConfig;
-use frontdesk_core::{Author, Channel, Message};
+use frontdesk_core::{Author, Channel, Message, Role};
 use frontdesk_store::{ConversationFilter, Readers};
 use reqwest::StatusCode;
 
@@ -387,10 +387,113 @@ async fn replies_thread_and_auto_replies_are_never_answered(server: TestServer) 
     );
 }
 
+/// The bytes of a small PNG-like file, and the same in base64 as the mail carries them.
+const PNG_BYTES: [u8; 8] = [0x89, b'P', b'N', b'G', b'\r', b'\n', 0x1a, b'\n'];
+const PNG_BASE64: &str = "iVBORw0KGgoAAQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyAhIiMkJSYn";
+
+async fn attachments_are_kept_and_served_so_nothing_in_them_runs(server: TestServer) {
+    let channel = add_email(&server, None).await;
+    let agent = crate::team::member(&server, "agent@shop.example", Role::Agent).await;
+    // Over the 10 MiB kept per file: listed, not kept.
+    let big_line = format!("{}\r\n", "a".repeat(1022));
+    let big = big_line.repeat(11 * 1024);
+    let raw = format!(
+        "From: ana@example.com\r\nTo: {SHOP}\r\nSubject: Receipt\r\n\
+         Message-ID: <files@example.com>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nHere is my receipt.\r\n\
+         --b1\r\nContent-Type: image/png; name=\"receipt.png\"\r\n\
+         Content-Disposition: attachment; filename=\"receipt.png\"\r\n\
+         Content-Transfer-Encoding: base64\r\n\r\n{PNG_BASE64}\r\n\
+         --b1\r\nContent-Type: text/html; name=\"page.html\"\r\n\
+         Content-Disposition: attachment; filename=\"page.html\"\r\n\r\n\
+         <script>document.title='ran'</script>\r\n\
+         --b1\r\nContent-Type: application/octet-stream; name=\"big.bin\"\r\n\
+         Content-Disposition: attachment; filename=\"big.bin\"\r\n\
+         Content-Transfer-Encoding: 8bit\r\n\r\n{big}\
+         --b1--\r\n"
+    );
+    assert_eq!(
+        post_mail(&server, channel, raw.as_bytes()).await,
+        StatusCode::OK
+    );
+
+    let messages = all_messages(&server).await;
+    let message = messages
+        .iter()
+        .find(|m| m.author == Author::Customer)
+        .expect("the mail is stored");
+    let names: Vec<(Option<&str>, bool)> = message
+        .attachments
+        .iter()
+        .map(|a| (a.file_name.as_deref(), a.kept))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            (Some("receipt.png"), true),
+            (Some("page.html"), true),
+            (Some("big.bin"), false)
+        ]
+    );
+
+    let path = |position: usize| {
+        server.url(&format!(
+            "/api/v1/messages/{}/attachments/{position}",
+            message.id
+        ))
+    };
+    let image = server
+        .client
+        .get(path(0))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(image.status(), StatusCode::OK);
+    assert_eq!(image.headers()["content-type"], "image/png");
+    assert_eq!(image.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        image.headers()["content-disposition"],
+        "attachment; filename=\"receipt.png\"; filename*=UTF-8''receipt%2Epng"
+    );
+    let bytes = image.bytes().await.unwrap();
+    assert_eq!(&bytes[..8], &PNG_BYTES);
+    assert_eq!(bytes.len(), 48);
+
+    // A page is handed over as bytes of no type, sandboxed, never as HTML.
+    let page = server
+        .client
+        .get(path(1))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.headers()["content-type"], "application/octet-stream");
+    let policy = page.headers()["content-security-policy"].to_str().unwrap();
+    assert!(policy.contains("sandbox") && policy.contains("default-src 'none'"));
+    assert!(page.text().await.unwrap().contains("<script>"));
+
+    let not_kept = server
+        .client
+        .get(path(2))
+        .bearer_auth(&agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(not_kept.status(), StatusCode::NOT_FOUND);
+    let stranger = server.client.get(path(0)).send().await.unwrap();
+    assert_eq!(stranger.status(), StatusCode::UNAUTHORIZED);
+    let nonsense = server.client.get(path(0).replace("/0", "/-1"));
+    let nonsense = nonsense.bearer_auth(&agent).send().await.unwrap();
+    assert_eq!(nonsense.status(), StatusCode::BAD_REQUEST);
+}
+
 on_both_backends!(
     settings = crate::channels::quick_outbox;
     real_mail_is_stored_as_its_new_text,
     mail_without_the_secret_stores_nothing,
     threads_follow_references_and_never_mix_senders,
     replies_thread_and_auto_replies_are_never_answered,
+    attachments_are_kept_and_served_so_nothing_in_them_runs,
 );
