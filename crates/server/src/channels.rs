@@ -482,10 +482,6 @@ pub(crate) async fn store_mail(
     // The parent first, then the chain from its newest end.
     let mut named: Vec<String> = email.in_reply_to.clone();
     named.extend(email.references.iter().rev().cloned());
-    // Shortcoming: our reply's Message-ID is recorded once the SMTP server has taken it,
-    // so an auto-responder answering within those milliseconds names an id not yet known
-    // and starts a thread of its own. Our ids are `frontdesk.<message id>@…`, so reading
-    // the message id out of a named id would close that gap.
     let thread = match state.store.email_thread(id, &sender, &named).await? {
         Some(thread) => Some(thread),
         None => {

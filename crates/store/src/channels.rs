@@ -798,12 +798,23 @@ impl Store {
                       WHERE channel_id = $1 AND provider_message_id = $2), \
                      (SELECT m.conversation_id FROM outbox_parts p \
                       JOIN messages m ON m.id = p.message_id \
-                      WHERE p.channel_id = $1 AND p.provider_message_id = $2))";
+                      WHERE p.channel_id = $1 AND p.provider_message_id = $2), \
+                     (SELECT m.conversation_id FROM messages m \
+                      JOIN conversations o ON o.id = m.conversation_id \
+                      WHERE m.id = $4 AND o.channel_id = $1))";
         for id in message_ids {
+            // Our replies' ids name the message they carry, so a reply to one is placed
+            // even before the SMTP server's acceptance of it has been recorded (an
+            // auto-responder can answer within milliseconds).
+            let ours: Option<i64> = id
+                .strip_prefix("frontdesk.")
+                .and_then(|rest| rest.split_once('@'))
+                .and_then(|(number, _)| number.parse().ok());
             let key: Option<Option<String>> = on_pool!(self, |pool| sqlx::query_scalar(sql)
                 .bind(channel_id)
                 .bind(id)
                 .bind(channel_key(channel_id, sender))
+                .bind(ours)
                 .fetch_optional(pool)
                 .await)
             .map_err(|cause| read_error("an email thread", cause))?;

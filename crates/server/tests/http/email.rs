@@ -307,6 +307,51 @@ async fn threads_follow_references_and_never_mix_senders(server: TestServer) {
         conversation_of("Where is it?"),
         conversation_of("Forwarded to me")
     );
+
+    // An auto-responder answering our reply before its sending was recorded (here: no
+    // SMTP server, so it never is) names our id, which names the message it carried.
+    let ours = messages
+        .iter()
+        .find(|m| m.author != Author::Customer && m.conversation_id == conversation_of("Mine too"))
+        .map(|m| m.id);
+    // The assistant may still be answering; a made-up reply of ours does as well.
+    let reply_id = match ours {
+        Some(id) => id,
+        None => wait_for_reply(&server, conversation_of("Mine too")).await,
+    };
+    let away = mail(
+        "bo@example.com",
+        "b2@example.com",
+        "Out of office",
+        &format!(
+            "Auto-Submitted: auto-replied\r\nIn-Reply-To: <frontdesk.{reply_id}@shop.example>\r\n"
+        ),
+        "Away until Monday",
+    );
+    assert_eq!(post_mail(&server, channel, &away).await, StatusCode::OK);
+    let messages = all_messages(&server).await;
+    let away = messages
+        .iter()
+        .find(|m| m.text == "Away until Monday")
+        .unwrap();
+    assert_eq!(away.conversation_id, conversation_of("Mine too"));
+}
+
+/// The id of the first message in the conversation that is not the customer's.
+async fn wait_for_reply(server: &TestServer, conversation: i64) -> i64 {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let messages = server
+            .store
+            .messages(conversation, None, Readers::Team)
+            .await
+            .unwrap();
+        if let Some(reply) = messages.iter().find(|m| m.author != Author::Customer) {
+            return reply.id;
+        }
+        assert!(Instant::now() < deadline, "the conversation got no reply");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 async fn replies_thread_and_auto_replies_are_never_answered(server: TestServer) {
