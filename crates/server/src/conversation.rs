@@ -140,7 +140,7 @@ async fn locked_turn(
         .append_message(&NewMessage::from_customer(conversation_id, text))
         .await?;
     state.events.message(&customer).await;
-    respond(state, conversation, customer, engine).await
+    respond(state, conversation, customer, engine, None).await
 }
 
 /// Answers a customer message that a channel's webhook has already stored, in its turn
@@ -155,12 +155,16 @@ pub(crate) fn answer_stored(state: &AppState, customer: Message) {
             let turn = state.turns.lock(&state.store, conversation_id).await?;
             let outcome = async {
                 // Answered already (by another instance recovering the same message after
-                // a restart): nothing to do.
-                let later = state
+                // a restart): nothing to do. The history is read once, for this and for
+                // the answer.
+                let history = state
                     .store
-                    .messages(conversation_id, Some(customer.id), Readers::Customer)
+                    .messages(conversation_id, None, Readers::Customer)
                     .await?;
-                if later.iter().any(|message| message.author != Author::Customer) {
+                let answered = history
+                    .iter()
+                    .any(|message| message.id > customer.id && message.author != Author::Customer);
+                if answered {
                     return Ok(None);
                 }
                 let (conversation, engine) = conversation_and_engine(
@@ -169,7 +173,9 @@ pub(crate) fn answer_stored(state: &AppState, customer: Message) {
                     "the assistant was still loading its knowledge",
                 )
                 .await?;
-                respond(&state, conversation, customer, engine).await.map(Some)
+                respond(&state, conversation, customer, engine, Some(history))
+                    .await
+                    .map(Some)
             }
             .await;
             turn.release().await;
@@ -206,11 +212,14 @@ async fn conversation_and_engine(
 
 /// The assistant's part of a turn, once the customer's message is stored: notes buying
 /// intent, then answers unless a person has the conversation (`engine` is `None`).
+/// `history`: the conversation as the customer sees it, when the caller has read it
+/// inside the turn's lock already.
 async fn respond(
     state: &AppState,
     mut conversation: Conversation,
     customer: Message,
     engine: Option<Arc<frontdesk_knowledge::Engine>>,
+    history: Option<Vec<Message>>,
 ) -> Result<Turn, ApiError> {
     let conversation_id = conversation.id;
     if shows_buying_intent(&customer.text) {
@@ -240,10 +249,15 @@ async fn respond(
     }
 
     // A follow-up ("and how long does that take?") is read with the turn before it.
-    let history = state
-        .store
-        .messages(conversation_id, None, Readers::Customer)
-        .await?;
+    let history = match history {
+        Some(history) => history,
+        None => {
+            state
+                .store
+                .messages(conversation_id, None, Readers::Customer)
+                .await?
+        }
+    };
     let previous = previous_turn(&history, &customer);
     // A decision takes about a millisecond from words alone, so it runs here rather
     // than on a blocking thread.

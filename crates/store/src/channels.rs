@@ -145,8 +145,7 @@ const CHANNEL_COLUMNS: &str = "id, kind, name, CAST(config AS TEXT), created_at"
 /// The statements of [`Store::store_inbound`]; JSON columns need a cast on PostgreSQL.
 struct InboundSql {
     insert_message: String,
-    conversation: String,
-    insert_conversation: String,
+    upsert_conversation: String,
 }
 
 impl InboundSql {
@@ -164,15 +163,16 @@ impl InboundSql {
                    {attachments}, $8, $9, $10) \
                  ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id"
             ),
-            conversation: format!(
-                "SELECT {CONVERSATION_COLUMNS} FROM conversations WHERE channel_key = $1"
-            ),
-            insert_conversation: "INSERT INTO conversations \
+            // Opens the conversation, or marks the existing one as changed now, and reads
+            // it back, in one statement. A duplicate message rolls the change back.
+            upsert_conversation: format!(
+                "INSERT INTO conversations \
                    (token, channel, contact_id, identity_id, status, created_at, updated_at, \
                     channel_id, channel_key, reply_to, subject_key) \
                  VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8, $9) \
-                 ON CONFLICT (channel_key) DO NOTHING"
-                .to_string(),
+                 ON CONFLICT (channel_key) DO UPDATE SET updated_at = excluded.updated_at \
+                 RETURNING {CONVERSATION_COLUMNS}"
+            ),
         }
     }
 }
@@ -241,7 +241,7 @@ macro_rules! inbound_in {
                     }
                 }
             };
-            sqlx::query(&$sql.insert_conversation)
+            let conversation_row: ConversationRow = sqlx::query_as(&$sql.upsert_conversation)
                 .bind(token_digest(&$record.new_token))
                 .bind($record.channel.as_str())
                 .bind(contact_id)
@@ -251,10 +251,6 @@ macro_rules! inbound_in {
                 .bind(&key)
                 .bind(&$record.reply_to)
                 .bind(&$record.subject_key)
-                .execute(&mut *tx)
-                .await?;
-            let conversation_row: ConversationRow = sqlx::query_as(&$sql.conversation)
-                .bind(&key)
                 .fetch_one(&mut *tx)
                 .await?;
             let conversation_id: i64 = conversation_row.id();
@@ -276,11 +272,6 @@ macro_rules! inbound_in {
                 tx.rollback().await?;
                 return Ok(None);
             };
-            sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
-                .bind(conversation_id)
-                .bind($now)
-                .execute(&mut *tx)
-                .await?;
             for file in &$record.files {
                 sqlx::query(
                     "INSERT INTO attachment_files \
