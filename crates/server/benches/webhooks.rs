@@ -8,7 +8,8 @@
 //!
 //! Settings from the environment: `FRONTDESK_BENCH_DATA` (as the other benches),
 //! `FRONTDESK_BENCH_DELIVERIES` (5000), `FRONTDESK_BENCH_CONCURRENCY` (32),
-//! `FRONTDESK_BENCH_FAILURES` (failed sends per hundred, 30). Prints deliveries per
+//! `FRONTDESK_BENCH_FAILURES` (failed sends per hundred, 30), `FRONTDESK_BENCH_ANSWER`
+//! (0: no assistant, so the intake alone is measured; 1). Prints deliveries per
 //! second with their latency, how long the outbox took to drain, and whether every
 //! reply went out exactly once; exits non-zero when one was lost or doubled.
 
@@ -54,6 +55,7 @@ fn main() {
     let deliveries = setting("FRONTDESK_BENCH_DELIVERIES", 5000) as usize;
     let concurrency = setting("FRONTDESK_BENCH_CONCURRENCY", 32) as usize;
     let failures = setting("FRONTDESK_BENCH_FAILURES", 30);
+    let answering = setting("FRONTDESK_BENCH_ANSWER", 1) != 0;
     let engine = common::train(&dir);
     let questions = questions(&dir);
 
@@ -89,7 +91,10 @@ fn main() {
             ..ServerSettings::default()
         };
         let server = Server::new(store.clone(), settings).expect("settings are valid");
-        server.set_engine(Arc::new(engine));
+        // Without the assistant nothing is answered: what the intake alone sustains.
+        if answering {
+            server.set_engine(Arc::new(engine));
+        }
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("a port");
         let address = listener.local_addr().expect("an address");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
