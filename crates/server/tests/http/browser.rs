@@ -172,6 +172,84 @@ async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page)
     assert_eq!(made, json!({"pwned": "undefined", "made": 0}));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_email_attachment_opens_as_a_download_and_its_name_stays_text() {
+    in_browsers(email_attachment_in_the_inbox).await;
+}
+
+async fn email_attachment_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {
+    use crate::email::{add_email, post_mail};
+
+    add_agent(&server).await;
+    let channel = add_email(&server, None).await;
+    let name = r#"<img src=x onerror="window.__pwned=1">.html"#;
+    let raw = format!(
+        "From: ana@example.com\r\nTo: help@shop.example\r\nSubject: Page\r\n\
+         Message-ID: <page@example.com>\r\nMIME-Version: 1.0\r\n\
+         Content-Type: multipart/mixed; boundary=\"b1\"\r\n\r\n\
+         --b1\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+         Can I talk to a human please?\r\n\
+         --b1\r\nContent-Type: text/html\r\n\
+         Content-Disposition: attachment; filename=\"{}\"\r\n\r\n\
+         <script>window.parent.__pwned=1</script>\r\n--b1--\r\n",
+        name.replace('"', "\\\"")
+    );
+    let status = post_mail(&server, channel, raw.as_bytes()).await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+
+    agent.goto(&server.url("/inbox")).await;
+    agent.sign_in().await;
+    let id = agent
+        .find_conversation("Can I talk to a human please?")
+        .await;
+    agent.open_conversation(id).await;
+    let link = agent
+        .wait_for(
+            "the attachment as a link",
+            "const link = document.querySelector('#messages li.customer a.attachment');
+             return link ? [link.textContent, link.getAttribute('href')] : null;",
+            vec![],
+            |seen| (!seen.is_null()).then(|| strings(seen)),
+        )
+        .await;
+    assert_eq!(link[0], format!("attachment: {name} (text/html)"));
+    assert!(link[1].ends_with("/attachments/0"), "{link:?}");
+
+    // Fetched with the inbox's own sign-in, as clicking it would: bytes of no type,
+    // sandboxed, never a page of ours.
+    let fetched = agent
+        .js(
+            "const link = document.querySelector('#messages li.customer a.attachment');
+             return fetch(link.href).then(async (response) => ({
+               status: response.status,
+               type: response.headers.get('content-type'),
+               policy: response.headers.get('content-security-policy'),
+               disposition: response.headers.get('content-disposition'),
+               body: await response.text(),
+             }));",
+            vec![],
+        )
+        .await;
+    assert_eq!(fetched["status"], 200, "{fetched}");
+    assert_eq!(fetched["type"], "application/octet-stream");
+    assert!(fetched["policy"].as_str().unwrap().contains("sandbox"));
+    assert!(fetched["disposition"]
+        .as_str()
+        .unwrap()
+        .starts_with("attachment;"));
+    assert!(fetched["body"].as_str().unwrap().contains("<script>"));
+    let made = agent
+        .js(
+            "return {
+               pwned: typeof window.__pwned,
+               made: document.querySelectorAll('main img, main script').length,
+             };",
+            vec![],
+        )
+        .await;
+    assert_eq!(made, json!({"pwned": "undefined", "made": 0}));
+}
+
 async fn generated_answer_streams_in(server: TestServer, customer: Page, _agent: Page) {
     customer.goto(&server.url("/demo")).await;
     customer.open_widget().await;

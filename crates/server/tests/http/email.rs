@@ -114,7 +114,7 @@ impl Drop for SmtpSink {
     }
 }
 
-async fn add_email(server: &TestServer, smtp_url: Option<String>) -> i64 {
+pub(crate) async fn add_email(server: &TestServer, smtp_url: Option<String>) -> i64 {
     let config = ChannelConfig::Email {
         address: SHOP.into(),
         webhook_secret: WEBHOOK_SECRET.into(),
@@ -126,7 +126,7 @@ async fn add_email(server: &TestServer, smtp_url: Option<String>) -> i64 {
     channel.await.unwrap().id
 }
 
-async fn post_mail(server: &TestServer, channel: i64, raw: &[u8]) -> StatusCode {
+pub(crate) async fn post_mail(server: &TestServer, channel: i64, raw: &[u8]) -> StatusCode {
     server
         .client
         .post(server.url(&format!("/webhooks/email/{channel}")))
