@@ -85,6 +85,25 @@ impl ChannelConfig {
     }
 
     /// The provider's API address, for channels that send over HTTP.
+    /// The host an email channel's mailbox is read from over plain `imap://`, when that
+    /// host is not this one: its password would cross the network unencrypted.
+    pub fn plaintext_remote_mailbox(&self) -> Option<String> {
+        let ChannelConfig::Email {
+            imap_url: Some(url),
+            ..
+        } = self
+        else {
+            return None;
+        };
+        let url = crate::imap::MailboxUrl::parse(url).ok()?;
+        let local = url.host == "localhost"
+            || url
+                .host
+                .parse::<std::net::IpAddr>()
+                .is_ok_and(|address| address.is_loopback());
+        (!url.tls && !local).then_some(url.host)
+    }
+
     pub fn api_base(&self) -> Option<&str> {
         match self {
             ChannelConfig::Whatsapp { api_base, .. }

@@ -254,6 +254,10 @@ impl Mailbox {
     pub async fn waiting_after(&mut self, after: u32) -> Result<Vec<Waiting>, ImapError> {
         let set = format!("{}:*", after.saturating_add(1));
         let fetches = within(self.timeout, async {
+            // Some servers (dovecot among them) bring a session's view of the mailbox up
+            // to date only between commands: without this, mail that came since the last
+            // command would be seen one look later.
+            self.session.noop().await?;
             let stream = self
                 .session
                 .uid_fetch(&set, "(UID RFC822.SIZE INTERNALDATE)")
@@ -297,6 +301,17 @@ impl Mailbox {
             .map(<[u8]>::to_vec))
     }
 
+    /// Whether the server announced a change (new mail, most likely) since the last
+    /// call, in answer to other commands. Such an announcement is made once: a caller
+    /// about to wait must look again first, or wait for mail that has already come.
+    pub fn heard_of_changes(&mut self) -> bool {
+        let mut heard = false;
+        while self.session.unsolicited_responses.try_recv().is_ok() {
+            heard = true;
+        }
+        heard
+    }
+
     /// Waits with IDLE until the server announces a change or `longest` passes. Only
     /// call it when [`Mailbox::supports_idle`].
     pub async fn wait(self, longest: Duration) -> Result<(Mailbox, Woken), ImapError> {
@@ -309,8 +324,19 @@ impl Mailbox {
         let mut handle = session.idle();
         within(timeout, async { Ok(handle.init().await?) }).await?;
         let woken = {
-            let (waiting, _interrupt) = handle.wait_with_timeout(longest);
-            match waiting.await? {
+            // The library's own timeout restarts with every keep-alive the server sends
+            // ("* OK Still here" every few minutes), so it would never end: the wait is
+            // interrupted from here instead.
+            let (waiting, interrupt) = handle.wait_with_timeout(longest);
+            let mut waiting = std::pin::pin!(waiting);
+            let response = tokio::select! {
+                response = &mut waiting => response?,
+                _ = tokio::time::sleep(longest) => {
+                    drop(interrupt);
+                    within(timeout, async { Ok(waiting.await?) }).await?
+                }
+            };
+            match response {
                 async_imap::extensions::idle::IdleResponse::NewData(_) => Woken::Changed,
                 _ => Woken::Quiet,
             }
@@ -366,7 +392,12 @@ async fn tls(
     tokio_rustls::TlsConnector::from(Arc::new(config))
         .connect(name, tcp)
         .await
-        .map_err(|err| failed(err.to_string()))
+        .map_err(|err| {
+            failed(format!(
+                "{err} (imaps:// speaks TLS from the first byte, usually on port 993; a \
+                 server on port 143 wants imap://)"
+            ))
+        })
 }
 
 #[cfg(test)]

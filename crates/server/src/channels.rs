@@ -444,6 +444,34 @@ pub(crate) async fn take_email(
     Ok(())
 }
 
+/// Why mail that came back to the channel is its own: sent from the channel's address,
+/// or one of our replies (our Message-IDs are `frontdesk.<message id>@…`), as when a
+/// mailbox's own outgoing mail lands in it. Answering it would answer ourselves, round
+/// and round.
+async fn own_mail(
+    state: &AppState,
+    id: i64,
+    email: &frontdesk_channels::email::InboundEmail,
+) -> Result<Option<String>, StoreError> {
+    let ours_by_id = email
+        .message_id
+        .as_deref()
+        .is_some_and(|message_id| message_id.starts_with("frontdesk."));
+    if ours_by_id {
+        return Ok(Some("one of our own replies came back".into()));
+    }
+    let address = match state.channels.get(&state.store, id).await {
+        Ok(Some(channel)) => match &channel.config {
+            ChannelConfig::Email { address, .. } => address.clone(),
+            _ => return Ok(None),
+        },
+        // The channel was found a moment ago by whoever passed the mail on.
+        _ => return Ok(None),
+    };
+    let from_us = email.from_address.eq_ignore_ascii_case(address.trim());
+    Ok(from_us.then(|| format!("sent from this channel's own address, {address}")))
+}
+
 /// What became of one raw mail message.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MailOutcome {
@@ -477,6 +505,10 @@ pub(crate) async fn store_mail(
         }
     };
 
+    let automated = match email.automated.clone() {
+        Some(why) => Some(why),
+        None => own_mail(state, id, &email).await?,
+    };
     let sender = email.from_address.clone();
     let subject_key = frontdesk_channels::email::normalized_subject(&email.subject);
     // The parent first, then the chain from its newest end.
@@ -496,6 +528,10 @@ pub(crate) async fn store_mail(
         use sha2::Digest as _;
         format!("sha256:{}", hex::encode(sha2::Sha256::digest(body)))
     });
+    // Shortcoming: a Message-ID is unique per channel, not per sender, so mail from a
+    // second sender reusing an id already stored is taken as a redelivery and dropped
+    // (logged below). Keying on sender and id would lift it; threading looks ids up by
+    // sender already.
     let conversation_key = thread.unwrap_or_else(|| format!("thread:{provider_message_id}"));
     let (attachments, files) = kept_attachments(&email.attachments);
     let record = InboundRecord {
@@ -515,12 +551,18 @@ pub(crate) async fn store_mail(
         subject: Some(email.subject.clone()),
         original_text: (email.full_text.trim() != email.text.trim()).then_some(email.full_text),
         subject_key: Some(subject_key),
-        automated: email.automated.clone(),
+        automated: automated.clone(),
         files,
     };
     match state.store.store_inbound(&record).await? {
         Inbound::Duplicate => {
             state.metrics.count_webhook(Channel::Email, "duplicate");
+            tracing::info!(
+                channel = id,
+                sender = %record.reply_to,
+                message_id = %record.provider_message_id,
+                "mail with a Message-ID already stored was not stored again"
+            );
             Ok(MailOutcome::Duplicate)
         }
         Inbound::New {
@@ -529,7 +571,7 @@ pub(crate) async fn store_mail(
         } => {
             state.events.message(&message).await;
             state.metrics.count_webhook(Channel::Email, "taken");
-            match &email.automated {
+            match &automated {
                 Some(why) => tracing::info!(
                     channel = id,
                     conversation = conversation.id,
@@ -571,13 +613,33 @@ fn kept_attachments(
             files.push(AttachmentFile {
                 position,
                 content_type: attachment.content_type.clone(),
-                file_name: attachment.file_name.clone(),
+                file_name: attachment.file_name.as_deref().map(plain_file_name),
                 bytes: attachment.data.clone(),
             });
         }
         listed.push(entry);
     }
     (listed, files)
+}
+
+/// The longest file name kept, in characters; longer ones keep their end (the extension).
+const LONGEST_FILE_NAME: usize = 200;
+
+/// A file name as the customer gave it, less what only serves to mislead: direction
+/// controls (`invoice\u{202e}fdp.exe` shows as "invoiceexe.pdf"), other control
+/// characters, and path separators; and no longer than [`LONGEST_FILE_NAME`].
+fn plain_file_name(name: &str) -> String {
+    let misleading = |c: char| {
+        c.is_control()
+            || matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    };
+    let kept: Vec<char> = name
+        .chars()
+        .filter(|c| !misleading(*c))
+        .map(|c| if c == '/' || c == '\\' { '_' } else { c })
+        .collect();
+    let start = kept.len().saturating_sub(LONGEST_FILE_NAME);
+    kept[start..].iter().collect()
 }
 
 /// An email attachment as the inbox lists it: name, type, size and content id.
@@ -599,7 +661,7 @@ fn mail_attachment(attachment: &frontdesk_channels::email::EmailAttachment) -> A
         url: None,
         mime_type: Some(attachment.content_type.clone()),
         sha256: None,
-        file_name: attachment.file_name.clone(),
+        file_name: attachment.file_name.as_deref().map(plain_file_name),
         size_bytes: Some(attachment.size_bytes),
         location: None,
         kept: false,
@@ -975,6 +1037,18 @@ fn backoff(settings: &OutboxSettings, attempts: u32) -> Duration {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn file_names_lose_what_only_misleads() {
+        assert_eq!(plain_file_name("invoice\u{202e}fdp.exe"), "invoicefdp.exe");
+        assert_eq!(plain_file_name("../../etc/passwd"), ".._.._etc_passwd");
+        assert_eq!(plain_file_name("a\r\nb.txt"), "ab.txt");
+        assert_eq!(plain_file_name("ticket été 😀.pdf"), "ticket été 😀.pdf");
+        let long = format!("{}.pdf", "x".repeat(5000));
+        let kept = plain_file_name(&long);
+        assert_eq!(kept.chars().count(), LONGEST_FILE_NAME);
+        assert!(kept.ends_with(".pdf"));
+    }
 
     #[test]
     fn waits_double_up_to_the_longest_with_jitter() {

@@ -177,6 +177,10 @@ async fn read_until_failure(
         if let Err(err) = take_new_mail(state, channel_id, &mut mailbox).await {
             return err;
         }
+        // Mail that came while the last came in was announced then; look again at once.
+        if mailbox.heard_of_changes() {
+            continue;
+        }
         if mailbox.supports_idle() {
             match mailbox.wait(settings.idle_refresh).await {
                 Ok((still_open, _)) => mailbox = still_open,
@@ -198,14 +202,16 @@ async fn take_new_mail(
     let settings = &state.settings.mailbox;
     let uid_validity = mailbox.uid_validity();
     let remembered = state.store.mailbox_position(channel_id).await?;
-    let first_read = remembered.is_none();
+    // A renumbered mailbox is read as a new one, window included: after a server
+    // migration, months of old mail must not be answered.
+    let first_read = remembered.is_none_or(|position| position.uid_validity != uid_validity);
     let after = match remembered {
         Some(position) if position.uid_validity == uid_validity => position.last_uid,
         Some(_) => {
             tracing::info!(
                 channel = channel_id,
-                "the mailbox was renumbered; reading it again (messages taken before are \
-                 recognised by their Message-ID)"
+                "the mailbox was renumbered; reading its recent mail again (messages taken \
+                 before are recognised by their Message-ID)"
             );
             0
         }
@@ -252,7 +258,8 @@ async fn take_new_mail(
             );
         }
         // Remembered even for an empty mailbox, so that the window applies only once.
-        if state.store.mailbox_position(channel_id).await?.is_none() {
+        let now_at = state.store.mailbox_position(channel_id).await?;
+        if now_at.is_none_or(|position| position.uid_validity != uid_validity) {
             let position = MailboxPosition {
                 uid_validity,
                 last_uid: after,

@@ -195,11 +195,27 @@ pub struct EmailArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "webhook_secret")]
     webhook_secret_file: Option<PathBuf>,
     /// The mailbox to read, such as imaps://user:password@mail.example:993/INBOX.
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        env = "FRONTDESK_CHANNEL_IMAP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     imap_url: Option<String>,
+    /// Read the IMAP URL, password and all, from this file (not with --imap-url).
+    #[arg(long, value_name = "PATH", conflicts_with = "imap_url")]
+    imap_url_file: Option<PathBuf>,
     /// The server replies are sent through, such as smtps://user:password@mail.example:465.
-    #[arg(long, value_name = "URL")]
+    #[arg(
+        long,
+        env = "FRONTDESK_CHANNEL_SMTP_URL",
+        hide_env_values = true,
+        value_name = "URL"
+    )]
     smtp_url: Option<String>,
+    /// Read the SMTP URL, password and all, from this file (not with --smtp-url).
+    #[arg(long, value_name = "PATH", conflicts_with = "smtp_url")]
+    smtp_url_file: Option<PathBuf>,
 }
 
 pub async fn run(workspace: &Workspace, command: ChannelsCommand) -> anyhow::Result<ExitCode> {
@@ -232,6 +248,19 @@ impl SecretFiles {
             }
             (Some(_), Some(_)) => bail!("give --{flag} or --{flag}-file, not both"),
             (None, None) => bail!("--{flag} or --{flag}-file is required"),
+        }
+    }
+
+    /// Like [`SecretFiles::take`], for a secret that may be left out.
+    fn take_optional(
+        &mut self,
+        flag: &'static str,
+        value: Option<String>,
+        file: Option<PathBuf>,
+    ) -> anyhow::Result<Option<String>> {
+        match (value, file) {
+            (None, None) => Ok(None),
+            (value, file) => self.take(flag, value, file).map(Some),
         }
     }
 
@@ -332,9 +361,16 @@ fn config_from(command: AddCommand) -> anyhow::Result<(CommonArgs, ChannelConfig
                     args.webhook_secret,
                     args.webhook_secret_file,
                 )?,
-                imap_url: args.imap_url,
-                smtp_url: args.smtp_url,
+                imap_url: files.take_optional("imap-url", args.imap_url, args.imap_url_file)?,
+                smtp_url: files.take_optional("smtp-url", args.smtp_url, args.smtp_url_file)?,
             };
+            if let Some(host) = config.plaintext_remote_mailbox() {
+                eprintln!(
+                    "warning: --imap-url logs in to {host} over imap://, so its password \
+                     crosses the network unencrypted; use imaps:// unless the server is on \
+                     this host"
+                );
+            }
             (args.common, config)
         }
     };

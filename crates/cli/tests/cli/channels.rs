@@ -408,9 +408,34 @@ fn meta_and_email_channels_get_their_own_webhooks_under_the_public_url() {
         "{refused}"
     );
 
+    // The mailbox URL, password and all, from a file; plain IMAP to another host warned of.
+    let dir = tempfile::tempdir().unwrap();
+    let url_file = dir.path().join("imap-url");
+    std::fs::write(&url_file, "imap://help:file-pass@mail.shop.example/INBOX\n").unwrap();
+    let from_file = [
+        "channels",
+        "add",
+        "email",
+        "--name",
+        "Mailbox from a file",
+        "--address",
+        "help@shop.example",
+        "--webhook-secret",
+        "s",
+        "--imap-url-file",
+        url_file.to_str().unwrap(),
+    ];
+    let (stdout, stderr) = ok(&frontdesk, &from_file, &[]);
+    assert!(
+        stderr.contains("warning: --imap-url") && stderr.contains("imaps://"),
+        "{stderr}"
+    );
+    assert_hidden(&stdout, &["file-pass"]);
+    assert_hidden(&stderr, &["file-pass"]);
+
     let listed = ok(&frontdesk, &["channels", "list", "--json"], &[]).0;
     assert_hidden(&listed, &secrets);
-    assert_hidden(&listed, &["hook-secret-value", "mail-pass"]);
+    assert_hidden(&listed, &["hook-secret-value", "mail-pass", "file-pass"]);
     let listed = json(&listed);
     let kinds: Vec<&str> = listed
         .as_array()
@@ -418,9 +443,12 @@ fn meta_and_email_channels_get_their_own_webhooks_under_the_public_url() {
         .iter()
         .filter_map(|channel| channel["kind"].as_str())
         .collect();
-    assert_eq!(kinds, ["whatsapp", "messenger", "instagram", "email"]);
+    assert_eq!(
+        kinds,
+        ["whatsapp", "messenger", "instagram", "email", "email"]
+    );
     let table = ok(&frontdesk, &["channels", "list"], &[]).0;
     assert_hidden(&table, &secrets);
-    assert_hidden(&table, &["hook-secret-value", "mail-pass"]);
+    assert_hidden(&table, &["hook-secret-value", "mail-pass", "file-pass"]);
     assert!(table.contains("Help inbox"), "{table}");
 }

@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 use frontdesk_channels::ChannelConfig;
 use frontdesk_core::{Author, Channel, Message};
 use frontdesk_server::{MailboxSettings, ServerSettings};
-use frontdesk_store::{ConversationFilter, Readers, Store};
+use frontdesk_store::{ConversationFilter, MailboxPosition, Readers, Store};
 
 use crate::support::{self, TestServer};
 
@@ -287,25 +287,31 @@ async fn mail_arrives_by_idle_and_is_taken_once_across_restarts(server: TestServ
         "Is the shop open on Sunday?",
     );
     dovecot.deliver(&bare, None).await;
+    // Mail that comes back from our own address, as a mailbox's sent mail can.
+    let own = mail(
+        USER,
+        Some("frontdesk.77@shop.test"),
+        "Re: PIN",
+        "Our own reply",
+    );
+    dovecot.deliver(&own, None).await;
 
     let second = support::start(&server.store, settings, true).await;
-    let taken = wait_for_customer_messages(&server.store, 3).await;
+    let taken = wait_for_customer_messages(&server.store, 4).await;
     let texts: Vec<&str> = taken.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(
-        texts,
-        [
-            "I lost my card",
-            "How do I change my PIN?",
-            "Is the shop open on Sunday?"
-        ]
+    let expected = [
+        "I lost my card",
+        "How do I change my PIN?",
+        "Is the shop open on Sunday?",
+        "Our own reply",
+    ];
+    assert_eq!(texts, expected);
+    assert!(
+        taken[3].automated.is_some(),
+        "our own mail is never answered"
     );
-    let position = server
-        .store
-        .mailbox_position(channel)
-        .await
-        .unwrap()
-        .unwrap();
-    assert_eq!(position.last_uid, 3);
+    let position = server.store.mailbox_position(channel).await.unwrap();
+    assert_eq!(position.unwrap().last_uid, 4);
     // The restarted reader fetched only what was new: nothing was found to be taken
     // already.
     let metrics = second.test_server(&server.store).text("/metrics").await;
@@ -315,13 +321,26 @@ async fn mail_arrives_by_idle_and_is_taken_once_across_restarts(server: TestServ
             .any(|l| l.contains("channel=\"email\"") && l.contains("outcome=\"duplicate\"")),
         "{metrics}"
     );
+
+    // A burst, each message announced while the one before is being taken.
+    for n in 0..10 {
+        let id = format!("burst{n}@example.com");
+        let burst = mail(
+            "dee@example.com",
+            Some(&id),
+            &format!("Burst {n}"),
+            "Hello?",
+        );
+        dovecot.deliver(&burst, None).await;
+    }
+    wait_for_customer_messages(&server.store, 14).await;
     tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(customer_messages(&server.store).await.len(), 3);
+    assert_eq!(customer_messages(&server.store).await.len(), 14);
     second.stop().await;
 }
 
-/// A first read takes only recent mail; a server without IDLE is looked at again every
-/// poll interval.
+/// A mailbox read anew (here: renumbered since the last read) yields only recent mail;
+/// a server without IDLE is looked at again every poll interval.
 async fn without_idle_the_mailbox_is_polled_and_old_mail_is_left(server: TestServer) {
     let Some(dovecot) = Dovecot::start(false) else {
         return;
@@ -344,6 +363,16 @@ async fn without_idle_the_mailbox_is_polled_and_old_mail_is_left(server: TestSer
     );
     dovecot.deliver(&fresh, None).await;
     let channel = add_mailbox(&server.store, dovecot.url()).await;
+    // Read before under another UIDVALIDITY, as after a move to another server.
+    let before = MailboxPosition {
+        uid_validity: 7,
+        last_uid: 500,
+    };
+    server
+        .store
+        .set_mailbox_position(channel, before)
+        .await
+        .unwrap();
 
     let reader = support::start(
         &server.store,
