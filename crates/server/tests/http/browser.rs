@@ -11,7 +11,6 @@
 use std::fs::File;
 use std::future::Future;
 use std::io::Write as _;
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -29,7 +28,9 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::sync::Mutex;
 
-use crate::support::{data, with_server, Backend, TestServer, ASK_FOR_A_PERSON, LOST_CARD};
+use crate::support::{
+    data, free_port, with_server, Backend, TestServer, ASK_FOR_A_PERSON, LOST_CARD,
+};
 
 const CHROMIUM_VAR: &str = "FRONTDESK_TEST_CHROMIUM";
 const CHROMEDRIVER_VAR: &str = "FRONTDESK_TEST_CHROMEDRIVER";
@@ -160,16 +161,9 @@ async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page)
         refused.contains("not delivered:") && refused.contains("scripted failure"),
         "the provider's reason is shown: {refused}"
     );
-    let made = agent
-        .js(
-            "return {
-               pwned: typeof window.__pwned,
-               made: document.querySelectorAll('main img, main script, main b').length,
-             };",
-            vec![],
-        )
+    agent
+        .assert_nothing_ran("main img, main script, main b")
         .await;
-    assert_eq!(made, json!({"pwned": "undefined", "made": 0}));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -238,16 +232,7 @@ async fn email_attachment_in_the_inbox(server: TestServer, _customer: Page, agen
         .unwrap()
         .starts_with("attachment;"));
     assert!(fetched["body"].as_str().unwrap().contains("<script>"));
-    let made = agent
-        .js(
-            "return {
-               pwned: typeof window.__pwned,
-               made: document.querySelectorAll('main img, main script').length,
-             };",
-            vec![],
-        )
-        .await;
-    assert_eq!(made, json!({"pwned": "undefined", "made": 0}));
+    agent.assert_nothing_ran("main img, main script").await;
 }
 
 async fn generated_answer_streams_in(server: TestServer, customer: Page, _agent: Page) {
@@ -742,11 +727,6 @@ impl Drop for Driver {
     }
 }
 
-fn free_port() -> u16 {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    listener.local_addr().unwrap().port()
-}
-
 /// A browser with its own profile folder, removed once the browser is closed.
 struct Session {
     page: Page,
@@ -775,6 +755,26 @@ impl Page {
             .goto(url)
             .await
             .unwrap_or_else(|err| panic!("{}: opening {url}: {err}", self.name));
+    }
+
+    /// Fails when anything a customer sent ran on the page or became an element that
+    /// `selector` matches.
+    async fn assert_nothing_ran(&self, selector: &str) {
+        let made = self
+            .js(
+                "return {
+                   pwned: typeof window.__pwned,
+                   made: document.querySelectorAll(arguments[0]).length,
+                 };",
+                vec![json!(selector)],
+            )
+            .await;
+        assert_eq!(
+            made,
+            json!({"pwned": "undefined", "made": 0}),
+            "{}",
+            self.name
+        );
     }
 
     async fn js(&self, script: &str, args: Vec<Value>) -> Value {

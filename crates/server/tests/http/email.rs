@@ -6,7 +6,6 @@
 //! `python3`, or FRONTDESK_TEST_PYTHON). Without it they say they were skipped and pass,
 //! unless FRONTDESK_TEST_MAIL=required, as in CI.
 
-use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -17,7 +16,7 @@ use frontdesk_core::{Author, Channel, Message, Role};
 use frontdesk_store::{ConversationFilter, Readers};
 use reqwest::StatusCode;
 
-use crate::support::{TestServer, LOST_CARD};
+use crate::support::{free_port, skip_mail_test, wait_until_listening, TestServer, LOST_CARD};
 
 const WEBHOOK_SECRET: &str = "test-mail-secret";
 const SHOP: &str = "help@shop.example";
@@ -32,25 +31,16 @@ struct SmtpSink {
 impl SmtpSink {
     fn start() -> Option<SmtpSink> {
         let python = std::env::var("FRONTDESK_TEST_PYTHON").unwrap_or_else(|_| "python3".into());
-        let required = std::env::var("FRONTDESK_TEST_MAIL").as_deref() == Ok("required");
         let present = Command::new(&python)
             .args(["-c", "import aiosmtpd"])
             .stderr(Stdio::null())
             .status()
             .is_ok_and(|status| status.success());
         if !present {
-            assert!(
-                !required,
-                "FRONTDESK_TEST_MAIL=required but {python} has no aiosmtpd"
-            );
-            println!("skipped: {python} with aiosmtpd is not available");
+            skip_mail_test(&format!("{python} has no aiosmtpd"));
             return None;
         }
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = free_port();
         let maildir = tempfile::tempdir().unwrap();
         let process = Command::new(&python)
             .args(["-m", "aiosmtpd", "-n", "-l", &format!("127.0.0.1:{port}")])
@@ -65,11 +55,7 @@ impl SmtpSink {
             port,
             maildir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the SMTP server did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        wait_until_listening(port, "the SMTP server");
         Some(sink)
     }
 

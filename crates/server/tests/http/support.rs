@@ -279,3 +279,26 @@ macro_rules! on_both_backends {
         on_both_backends!(settings = frontdesk_server::ServerSettings::default; $($name),*);
     };
 }
+
+/// A port on 127.0.0.1 that nothing listens on now, for a server a test starts itself.
+pub fn free_port() -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.local_addr().unwrap().port()
+}
+
+/// Waits up to 20 s for a server the test started to accept connections on `port`.
+pub fn wait_until_listening(port: u16, what: &str) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+        assert!(std::time::Instant::now() < deadline, "{what} did not start");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+}
+
+/// Says a mail test is skipped because `missing`; fails it instead when
+/// FRONTDESK_TEST_MAIL=required, as in CI, where the mail servers must be there.
+pub fn skip_mail_test(missing: &str) {
+    let required = std::env::var("FRONTDESK_TEST_MAIL").as_deref() == Ok("required");
+    assert!(!required, "FRONTDESK_TEST_MAIL=required but {missing}");
+    println!("skipped: {missing}");
+}
