@@ -75,14 +75,18 @@ pub(crate) struct ConnectedChannel {
 /// The connected channels, read from the store on first use. A channel added while the
 /// server runs is found on its first delivery.
 ///
-/// Shortcoming: an entry is never reread, so a channel whose settings change (a rotated
-/// secret) needs a restart of every instance. Nothing changes a channel yet; once
-/// something does (a `channels edit`, the admin pages), it should publish an event that
-/// drops the entry here, as the knowledge does for retraining.
+/// An entry is read again once it is [`CHANNEL_SETTINGS_TTL`] old, so settings replaced
+/// by another process (`channels add --replace`, another instance) take effect within
+/// that time, on every backend. Shortcoming: until then the old secret still verifies;
+/// an event from whoever replaced them, dropping the entry at once as the knowledge's
+/// retraining event does, would close that window.
 #[derive(Default)]
 pub(crate) struct ChannelCache {
-    known: RwLock<HashMap<i64, Arc<ConnectedChannel>>>,
+    known: RwLock<HashMap<i64, (Arc<ConnectedChannel>, std::time::Instant)>>,
 }
+
+/// How long a channel's settings are used before they are read from the store again.
+const CHANNEL_SETTINGS_TTL: Duration = Duration::from_secs(30);
 
 impl ChannelCache {
     pub(crate) async fn get(
@@ -95,7 +99,8 @@ impl ChannelCache {
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(&id)
-            .cloned();
+            .filter(|(_, read_at)| read_at.elapsed() < CHANNEL_SETTINGS_TTL)
+            .map(|(channel, _)| channel.clone());
         if cached.is_some() {
             return Ok(cached);
         }
@@ -116,7 +121,7 @@ impl ChannelCache {
         self.known
             .write()
             .unwrap_or_else(PoisonError::into_inner)
-            .insert(id, channel.clone());
+            .insert(id, (channel.clone(), std::time::Instant::now()));
         Ok(Some(channel))
     }
 }

@@ -66,24 +66,51 @@ enum ReadError {
     Store(#[from] StoreError),
 }
 
+/// One channel's reader, with the settings it was started from.
+struct Reader {
+    config: String,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
+}
+
 /// Starts a reader for every email channel with an IMAP URL, and for each one added
-/// later, until `stop` is cancelled; then waits for the readers to end.
+/// later; restarts one whose settings were replaced; until `stop` is cancelled, then
+/// waits for the readers to end.
 pub(crate) async fn read_mailboxes(state: AppState, stop: CancellationToken) {
-    let mut readers: HashMap<i64, JoinHandle<()>> = HashMap::new();
+    let mut readers: HashMap<i64, Reader> = HashMap::new();
     loop {
         match state.store.channels().await {
             Ok(channels) => {
                 for stored in channels.into_iter().filter(|c| c.kind == Channel::Email) {
-                    if readers.contains_key(&stored.id) {
-                        continue;
+                    if let Some(reader) = readers.get(&stored.id) {
+                        if reader.config == stored.config {
+                            continue;
+                        }
+                        tracing::info!(
+                            channel = stored.id,
+                            "the channel's settings changed; reading its mailbox anew"
+                        );
+                        reader.stop.cancel();
                     }
-                    let Some(url) = mailbox_url(stored.id, &stored.config) else {
-                        // Nothing to read, or a URL already reported as unusable.
-                        readers.insert(stored.id, tokio::spawn(async {}));
-                        continue;
+                    let own_stop = stop.child_token();
+                    // Nothing to read, or a URL already reported as unusable: an idle
+                    // entry, so that the URL is looked at again only when it changes.
+                    let task = match mailbox_url(stored.id, &stored.config) {
+                        Some(url) => {
+                            let reader =
+                                read_mailbox(state.clone(), stored.id, url, own_stop.clone());
+                            tokio::spawn(reader)
+                        }
+                        None => tokio::spawn(async {}),
                     };
-                    let reader = read_mailbox(state.clone(), stored.id, url, stop.clone());
-                    readers.insert(stored.id, tokio::spawn(reader));
+                    let reader = Reader {
+                        config: stored.config,
+                        stop: own_stop,
+                        task,
+                    };
+                    if let Some(replaced) = readers.insert(stored.id, reader) {
+                        let _ = replaced.task.await;
+                    }
                 }
             }
             Err(err) => tracing::warn!(%err, "could not list the channels to read mailboxes"),
@@ -95,7 +122,7 @@ pub(crate) async fn read_mailboxes(state: AppState, stop: CancellationToken) {
         }
     }
     for (_, reader) in readers {
-        let _ = reader.await;
+        let _ = reader.task.await;
     }
 }
 

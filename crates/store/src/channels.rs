@@ -377,6 +377,36 @@ impl Store {
         stored_channel(row)
     }
 
+    /// Replaces the settings of the channel named `name`, which must be of `kind`: a
+    /// rotated secret, a corrected mailbox. Conversations and messages stay as they are.
+    pub async fn replace_channel_config(
+        &self,
+        kind: Channel,
+        name: &str,
+        config_json: &str,
+    ) -> Result<StoredChannel, StoreError> {
+        let config = match &self.pool {
+            Pool::Sqlite(_) => "$3",
+            Pool::Postgres(_) => "CAST($3 AS JSONB)",
+        };
+        let update = format!(
+            "UPDATE channels SET config = {config} WHERE name = $1 AND kind = $2 \
+             RETURNING {CHANNEL_COLUMNS}"
+        );
+        let row: Option<ChannelRow> = on_pool!(self, |pool| sqlx::query_as(&update)
+            .bind(name)
+            .bind(kind.as_str())
+            .bind(config_json)
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| write_error("a channel's settings", cause))?;
+        let row = row.ok_or_else(|| StoreError::ChannelNotFound {
+            name: name.to_string(),
+            kind: kind.as_str().to_string(),
+        })?;
+        stored_channel(row)
+    }
+
     /// Every connected channel, oldest first.
     pub async fn channels(&self) -> Result<Vec<StoredChannel>, StoreError> {
         let sql = format!("SELECT {CHANNEL_COLUMNS} FROM channels ORDER BY id");

@@ -101,6 +101,9 @@ pub enum StoreError {
     #[error("there is already a channel named {name:?}")]
     ChannelExists { name: String },
 
+    #[error("there is no {kind} channel named {name:?}")]
+    ChannelNotFound { name: String, kind: String },
+
     #[error("there is no user with the email {email}")]
     UserNotFound { email: String },
 

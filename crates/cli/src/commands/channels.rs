@@ -60,6 +60,11 @@ pub struct CommonArgs {
     /// Print the new channel's id and webhook URL as JSON.
     #[arg(long)]
     json: bool,
+    /// Replace the settings of the channel of this kind and name instead of adding one
+    /// (a rotated secret, a corrected mailbox); its conversations stay. Running servers
+    /// take the new settings within a minute.
+    #[arg(long)]
+    replace: bool,
 }
 
 /// The two secrets every Meta channel has.
@@ -433,9 +438,21 @@ async fn add(workspace: &Workspace, command: AddCommand) -> anyhow::Result<ExitC
         .with_context(|| format!("cannot write the settings of the {kind} channel {name:?}"))?;
 
     let store = workspace.open_store().await?;
-    let added = store.add_channel(kind, &name, &config_json).await;
+    let added = match common.replace {
+        true => {
+            store
+                .replace_channel_config(kind, &name, &config_json)
+                .await
+        }
+        false => store.add_channel(kind, &name, &config_json).await,
+    };
     store.close().await;
-    let channel = added.with_context(|| format!("cannot add the {kind} channel {name:?}"))?;
+    let doing = if common.replace {
+        "replace the settings of"
+    } else {
+        "add"
+    };
+    let channel = added.with_context(|| format!("cannot {doing} the {kind} channel {name:?}"))?;
 
     let base = WebhookBase::of(workspace);
     let webhook_url = base.url(&channel);
@@ -458,9 +475,10 @@ async fn add(workspace: &Workspace, command: AddCommand) -> anyhow::Result<ExitC
         return Ok(ExitCode::SUCCESS);
     }
     say!(
-        "Channel {} \"{}\" ({kind}) added.",
+        "Channel {} \"{}\" ({kind}) {}.",
         channel.id,
-        printable(&channel.name)
+        printable(&channel.name),
+        if common.replace { "updated" } else { "added" }
     );
     say!("Webhook URL: {webhook_url}");
     match kind {

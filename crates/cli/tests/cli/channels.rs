@@ -433,6 +433,28 @@ fn meta_and_email_channels_get_their_own_webhooks_under_the_public_url() {
     assert_hidden(&stdout, &["file-pass"]);
     assert_hidden(&stderr, &["file-pass"]);
 
+    // Corrected in place: the same channel, its settings replaced.
+    let corrected = [
+        "channels",
+        "add",
+        "email",
+        "--name",
+        "Mailbox from a file",
+        "--address",
+        "help@shop.example",
+        "--webhook-secret",
+        "s",
+        "--imap-url",
+        "imaps://help:file-pass@mail.shop.example/INBOX",
+        "--replace",
+    ];
+    let (stdout, stderr) = ok(&frontdesk, &corrected, &[]);
+    assert!(stdout.contains("(email) updated."), "{stdout}");
+    assert!(!stderr.contains("warning"), "{stderr}");
+    let unknown = [&corrected[..4], &["Nobody's"], &corrected[5..]].concat();
+    let refused = fails(&frontdesk, &unknown, &[]);
+    assert!(refused.contains("no email channel named"), "{refused}");
+
     let listed = ok(&frontdesk, &["channels", "list", "--json"], &[]).0;
     assert_hidden(&listed, &secrets);
     assert_hidden(&listed, &["hook-secret-value", "mail-pass", "file-pass"]);

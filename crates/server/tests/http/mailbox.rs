@@ -7,7 +7,6 @@
 //! drops privileges to its own users. Without them they say they were skipped and
 //! pass, unless FRONTDESK_TEST_MAIL=required, as in CI.
 
-use std::net::TcpListener;
 use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -18,7 +17,7 @@ use frontdesk_core::{Author, Channel, Message};
 use frontdesk_server::{MailboxSettings, ServerSettings};
 use frontdesk_store::{ConversationFilter, MailboxPosition, Readers, Store};
 
-use crate::support::{self, TestServer};
+use crate::support::{self, skip_mail_test, TestServer};
 
 const USER: &str = "help@shop.test";
 const PASSWORD: &str = "mail-pass";
@@ -36,7 +35,6 @@ struct Dovecot {
 impl Dovecot {
     /// Starts dovecot, announcing IDLE or not.
     fn start(with_idle: bool) -> Option<Dovecot> {
-        let required = std::env::var("FRONTDESK_TEST_MAIL").as_deref() == Ok("required");
         let binary = ["/usr/sbin/dovecot", "/usr/local/sbin/dovecot"]
             .into_iter()
             .map(PathBuf::from)
@@ -44,19 +42,11 @@ impl Dovecot {
         let dir = tempfile::tempdir().unwrap();
         let root = std::fs::metadata(dir.path()).unwrap().uid() == 0;
         let Some(binary) = binary.filter(|_| root) else {
-            assert!(
-                !required,
-                "FRONTDESK_TEST_MAIL=required but dovecot cannot run here"
-            );
-            println!("skipped: dovecot is not installed, or the tests do not run as root");
+            skip_mail_test("dovecot is not installed, or the tests do not run as root");
             return None;
         };
 
-        let port = TcpListener::bind("127.0.0.1:0")
-            .unwrap()
-            .local_addr()
-            .unwrap()
-            .port();
+        let port = support::free_port();
         for folder in ["run", "state", "mail", "home"] {
             std::fs::create_dir(dir.path().join(folder)).unwrap();
         }
@@ -85,11 +75,7 @@ impl Dovecot {
             port,
             _dir: dir,
         };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "dovecot did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        support::wait_until_listening(port, "dovecot");
         Some(dovecot)
     }
 
@@ -403,6 +389,52 @@ async fn without_idle_the_mailbox_is_polled_and_old_mail_is_left(server: TestSer
     reader.stop().await;
 }
 
+/// A mailbox that could not be read (a wrong password) is read once its settings are
+/// replaced, without a restart.
+async fn a_corrected_mailbox_is_read_without_a_restart(server: TestServer) {
+    let Some(dovecot) = Dovecot::start(true) else {
+        return;
+    };
+    let wrong = dovecot.url().replace(PASSWORD, "not-the-password");
+    let channel = add_mailbox(&server.store, wrong).await;
+    let reader = support::start(
+        &server.store,
+        reading_every(Duration::from_millis(200)),
+        true,
+    )
+    .await;
+    let question = mail(
+        "ana@example.com",
+        Some("fixed@example.com"),
+        "Card",
+        "I lost my card",
+    );
+    dovecot.deliver(&question, None).await;
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert!(customer_messages(&server.store).await.is_empty());
+    assert!(server
+        .store
+        .mailbox_position(channel)
+        .await
+        .unwrap()
+        .is_none());
+
+    let config = ChannelConfig::Email {
+        address: USER.into(),
+        webhook_secret: "test-mail-secret".into(),
+        imap_url: Some(dovecot.url()),
+        smtp_url: None,
+    };
+    let json = serde_json::to_string(&config).unwrap();
+    let replaced = server
+        .store
+        .replace_channel_config(Channel::Email, "mailbox", &json);
+    assert_eq!(replaced.await.unwrap().id, channel);
+    let taken = wait_for_customer_messages(&server.store, 1).await;
+    assert_eq!(taken[0].text, "I lost my card");
+    reader.stop().await;
+}
+
 /// The server `with_server` starts looks for mailboxes only this rarely, so the tests'
 /// own servers are the ones reading.
 pub(crate) fn rarely_looking() -> ServerSettings {
@@ -413,4 +445,5 @@ on_both_backends!(
     settings = crate::mailbox::rarely_looking;
     mail_arrives_by_idle_and_is_taken_once_across_restarts,
     without_idle_the_mailbox_is_polled_and_old_mail_is_left,
+    a_corrected_mailbox_is_read_without_a_restart,
 );
