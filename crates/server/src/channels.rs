@@ -412,7 +412,8 @@ async fn take_message(
             // A photo or a sticker alone gives the assistant nothing to answer; the team
             // sees it in the inbox. In a Telegram group (negative chat ids) members talk
             // among themselves: an answer to every line would be noise, so the team
-            // decides there.
+            // decides there. (`Store::unanswered_channel_messages` leaves the same out of
+            // the start-up sweep.)
             let group_chat =
                 channel.kind == Channel::Telegram && record.conversation_key.starts_with('-');
             if !message.text.trim().is_empty() && !group_chat {

@@ -90,7 +90,12 @@ pub(crate) async fn read_mailboxes(state: AppState, stop: CancellationToken) {
                             channel = stored.id,
                             "the channel's settings changed; reading its mailbox anew"
                         );
-                        reader.stop.cancel();
+                    }
+                    // The old reader is gone before the new one starts, so that the two
+                    // never fetch side by side.
+                    if let Some(replaced) = readers.remove(&stored.id) {
+                        replaced.stop.cancel();
+                        let _ = replaced.task.await;
                     }
                     let own_stop = stop.child_token();
                     // Nothing to read, or a URL already reported as unusable: an idle
@@ -108,9 +113,7 @@ pub(crate) async fn read_mailboxes(state: AppState, stop: CancellationToken) {
                         stop: own_stop,
                         task,
                     };
-                    if let Some(replaced) = readers.insert(stored.id, reader) {
-                        let _ = replaced.task.await;
-                    }
+                    readers.insert(stored.id, reader);
                 }
             }
             Err(err) => tracing::warn!(%err, "could not list the channels to read mailboxes"),

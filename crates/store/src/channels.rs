@@ -771,6 +771,8 @@ impl Store {
     /// Customers' messages from connected channels, stored after `since` (unix ms), that
     /// are still the latest public message of a conversation the assistant has: stored by
     /// a webhook whose process stopped before the assistant answered. Oldest first.
+    /// Left out, as the webhooks leave them to the team: automated mail, messages with no
+    /// text (a photo alone), and Telegram group chats (negative chat ids).
     pub async fn unanswered_channel_messages(
         &self,
         since: i64,
@@ -787,6 +789,8 @@ impl Store {
             "SELECT {columns} FROM messages m JOIN conversations c ON c.id = m.conversation_id \
              WHERE c.channel_id IS NOT NULL AND c.status IN ('bot', 'resolved') \
                AND m.author = 'customer' AND m.created_at > $1 \
+               AND m.automated IS NULL AND TRIM(m.text) <> '' \
+               AND NOT (c.channel = 'telegram' AND c.channel_key LIKE '%/-%') \
                AND m.id = (SELECT MAX(x.id) FROM messages x \
                            WHERE x.conversation_id = m.conversation_id \
                              AND x.visibility = 'public') \

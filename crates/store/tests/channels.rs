@@ -425,6 +425,21 @@ async fn messages_left_unanswered_are_found(store: Store) {
     else {
         panic!("stored");
     };
+    // Left to the team on purpose, never answered late: a group chat, a photo alone.
+    store
+        .store_inbound(&inbound(
+            channel.id,
+            "-100123",
+            "-100123:1",
+            "hi all",
+            1_000,
+        ))
+        .await
+        .unwrap();
+    store
+        .store_inbound(&inbound(channel.id, "3", "3:1", " ", 1_000))
+        .await
+        .unwrap();
     let found = store.unanswered_channel_messages(0).await.unwrap();
     let ids: Vec<i64> = found.iter().map(|message| message.id).collect();
     assert_eq!(ids, [left.id]);
