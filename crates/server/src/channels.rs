@@ -458,24 +458,21 @@ async fn own_mail(
     state: &AppState,
     id: i64,
     email: &frontdesk_channels::email::InboundEmail,
-) -> Result<Option<String>, StoreError> {
+) -> Option<String> {
     let ours_by_id = email
         .message_id
         .as_deref()
         .is_some_and(|message_id| message_id.starts_with("frontdesk."));
     if ours_by_id {
-        return Ok(Some("one of our own replies came back".into()));
+        return Some("one of our own replies came back".into());
     }
-    let address = match state.channels.get(&state.store, id).await {
-        Ok(Some(channel)) => match &channel.config {
-            ChannelConfig::Email { address, .. } => address.clone(),
-            _ => return Ok(None),
-        },
-        // The channel was found a moment ago by whoever passed the mail on.
-        _ => return Ok(None),
+    // The channel was found a moment ago by whoever passed the mail on.
+    let channel = state.channels.get(&state.store, id).await.ok()??;
+    let ChannelConfig::Email { address, .. } = &channel.config else {
+        return None;
     };
     let from_us = email.from_address.eq_ignore_ascii_case(address.trim());
-    Ok(from_us.then(|| format!("sent from this channel's own address, {address}")))
+    from_us.then(|| format!("sent from this channel's own address, {address}"))
 }
 
 /// What became of one raw mail message.
@@ -497,7 +494,7 @@ pub(crate) async fn store_mail(
     id: i64,
     body: &[u8],
 ) -> Result<MailOutcome, StoreError> {
-    let email = match frontdesk_channels::email::parse_email(body) {
+    let mut email = match frontdesk_channels::email::parse_email(body) {
         Ok(email) => email,
         Err(err) => {
             let detail = format!("the body is not a mail message: {err}");
@@ -513,7 +510,7 @@ pub(crate) async fn store_mail(
 
     let automated = match email.automated.clone() {
         Some(why) => Some(why),
-        None => own_mail(state, id, &email).await?,
+        None => own_mail(state, id, &email).await,
     };
     let sender = email.from_address.clone();
     let subject_key = frontdesk_channels::email::normalized_subject(&email.subject);
@@ -539,7 +536,7 @@ pub(crate) async fn store_mail(
     // (logged below). Keying on sender and id would lift it; threading looks ids up by
     // sender already.
     let conversation_key = thread.unwrap_or_else(|| format!("thread:{provider_message_id}"));
-    let (attachments, files) = kept_attachments(&email.attachments);
+    let (attachments, files) = kept_attachments(std::mem::take(&mut email.attachments));
     let record = InboundRecord {
         channel_id: id,
         channel: Channel::Email,
@@ -604,13 +601,14 @@ pub(crate) const MAX_KEPT_ATTACHMENT_BYTES: usize = 10 * 1024 * 1024;
 
 /// An email's attachments as the inbox lists them, and the bytes of each one small
 /// enough to keep, which the team opens through `GET /api/v1/messages/{id}/attachments/{n}`.
+/// The bytes are moved, not copied: a message may carry 25 MiB of them.
 fn kept_attachments(
-    attachments: &[frontdesk_channels::email::EmailAttachment],
+    attachments: Vec<frontdesk_channels::email::EmailAttachment>,
 ) -> (Vec<Attachment>, Vec<AttachmentFile>) {
     let mut listed = Vec::with_capacity(attachments.len());
     let mut files = Vec::new();
-    for (position, attachment) in attachments.iter().enumerate() {
-        let mut entry = mail_attachment(attachment);
+    for (position, attachment) in attachments.into_iter().enumerate() {
+        let mut entry = mail_attachment(&attachment);
         let position = u32::try_from(position).unwrap_or(u32::MAX);
         if attachment.data.len() <= MAX_KEPT_ATTACHMENT_BYTES {
             use sha2::Digest as _;
@@ -618,9 +616,9 @@ fn kept_attachments(
             entry.kept = true;
             files.push(AttachmentFile {
                 position,
-                content_type: attachment.content_type.clone(),
-                file_name: attachment.file_name.as_deref().map(plain_file_name),
-                bytes: attachment.data.clone(),
+                content_type: attachment.content_type,
+                file_name: entry.file_name.clone(),
+                bytes: attachment.data,
             });
         }
         listed.push(entry);

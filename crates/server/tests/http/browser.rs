@@ -127,12 +127,9 @@ async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page)
     let status = post_whatsapp(&server, channel, serde_json::to_vec(&body).unwrap()).await;
     assert_eq!(status, reqwest::StatusCode::OK);
 
-    agent.goto(&server.url("/inbox")).await;
-    agent.sign_in().await;
-    let id = agent
-        .find_conversation("Can I talk to a human please?")
+    agent
+        .open_in_inbox(&server, "Can I talk to a human please?")
         .await;
-    agent.open_conversation(id).await;
     agent
         .wait_for_messages("the photo's caption, as sent", "customer", |texts| {
             texts == [IMG_ONERROR]
@@ -191,12 +188,9 @@ async fn email_attachment_in_the_inbox(server: TestServer, _customer: Page, agen
     let status = post_mail(&server, channel, raw.as_bytes()).await;
     assert_eq!(status, reqwest::StatusCode::OK);
 
-    agent.goto(&server.url("/inbox")).await;
-    agent.sign_in().await;
-    let id = agent
-        .find_conversation("Can I talk to a human please?")
+    agent
+        .open_in_inbox(&server, "Can I talk to a human please?")
         .await;
-    agent.open_conversation(id).await;
     let link = agent
         .wait_for(
             "the attachment as a link",
@@ -311,10 +305,7 @@ async fn a_person_replies_live(server: TestServer, customer: Page, agent: Page) 
     // Gone if the page reloads: the reply below must arrive in this same document.
     customer.js("window.__sameDocument = true;", vec![]).await;
 
-    agent.goto(&server.url("/inbox")).await;
-    agent.sign_in().await;
-    let id = agent.find_conversation(ASK_FOR_A_PERSON).await;
-    agent.open_conversation(id).await;
+    agent.open_in_inbox(&server, ASK_FOR_A_PERSON).await;
     agent
         .wait_for_messages("the customer's two questions", "customer", |texts| {
             texts == [LOST_CARD.0, ASK_FOR_A_PERSON]
@@ -1024,6 +1015,14 @@ impl Page {
     }
 
     /// The id of the listed conversation whose summary quotes `quote`.
+    /// Signs in to the inbox and opens the conversation that quotes `quote`.
+    async fn open_in_inbox(&self, server: &TestServer, quote: &str) {
+        self.goto(&server.url("/inbox")).await;
+        self.sign_in().await;
+        let id = self.find_conversation(quote).await;
+        self.open_conversation(id).await;
+    }
+
     async fn find_conversation(&self, quote: &str) -> i64 {
         self.wait_for(
             &format!("a waiting conversation whose summary quotes {quote:?}"),
