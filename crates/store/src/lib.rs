@@ -36,6 +36,7 @@ macro_rules! on_pool {
     };
 }
 
+mod analytics;
 mod channels;
 mod connect;
 mod conversations;
@@ -57,6 +58,9 @@ use serde::Serialize;
 use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
+pub use crate::analytics::{
+    ConversationFacts, MaturityAnswer, UnansweredQuestion, VolumeSlot, VOLUME_SLOT_MS,
+};
 pub use crate::channels::{
     AttachmentFile, Inbound, InboundRecord, OutboxItem, SentPart, StoredChannel, StoredFile,
     WebhookProblem,

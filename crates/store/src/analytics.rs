@@ -1,0 +1,258 @@
+//! What the owner's analytics and maturity report are computed from: one row of facts per
+//! conversation, customer messages counted per quarter hour and channel, the questions
+//! the assistant could not answer, and the owner's own answers to the maturity questions.
+//!
+//! The store only gathers; the definitions (what counts as resolved, business hours,
+//! periods in the business's time zone) live with the report, so that they are written
+//! once for both backends.
+
+use crate::conversations::{read_error, write_error};
+use crate::plan::now_unix_ms;
+use crate::{Pool, Store, StoreError};
+
+/// Customer messages are counted in slots this long, so that the report can place them
+/// in days of any time zone (every zone's offset is a multiple of 15 minutes).
+pub const VOLUME_SLOT_MS: i64 = 15 * 60 * 1000;
+
+/// The most unanswered questions one report reads.
+const UNANSWERED_LIMIT: i64 = 2_000;
+
+/// What one conversation's outcome and response times are computed from. Times are unix
+/// milliseconds.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConversationFacts {
+    pub id: i64,
+    pub channel: String,
+    pub created_at: i64,
+    pub handed_off_at: Option<i64>,
+    pub handoff_reason: Option<String>,
+    pub first_human_reply_at: Option<i64>,
+    pub resolved_at: Option<i64>,
+    pub first_customer_at: Option<i64>,
+    pub last_customer_at: Option<i64>,
+    /// The assistant's first message of any kind (answer, question back, handoff notice).
+    pub first_assistant_at: Option<i64>,
+    /// The assistant's last message that answered (decision `answer`).
+    pub last_answer_at: Option<i64>,
+    /// Messages a person on the team sent the customer (private notes not counted).
+    pub agent_replies: i64,
+    /// Customer messages up to and including the handoff; 0 without a handoff.
+    pub customer_messages_before_handoff: i64,
+}
+
+/// Customer messages of one channel in one [`VOLUME_SLOT_MS`] slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VolumeSlot {
+    pub channel: String,
+    /// Unix milliseconds of the slot's start.
+    pub slot_start: i64,
+    pub messages: i64,
+}
+
+/// A customer message the assistant handed off or asked back for being unsure of the
+/// answer, or for having nothing to answer from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnansweredQuestion {
+    pub conversation_id: i64,
+    pub text: String,
+    pub asked_at: i64,
+}
+
+/// The owner's answer to one maturity question.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MaturityAnswer {
+    pub question: String,
+    pub level: u8,
+    pub answered_at: i64,
+}
+
+type FactsRow = (
+    i64,
+    String,
+    i64,
+    Option<i64>,
+    Option<String>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    i64,
+    i64,
+);
+
+impl Store {
+    /// Facts of every conversation that changed at or after `from` and began before `to`
+    /// (unix milliseconds): every conversation whose outcome or first response can fall in
+    /// that period.
+    pub async fn conversation_facts(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<ConversationFacts>, StoreError> {
+        let decision_kind = match &self.pool {
+            Pool::Sqlite(_) => "json_extract(m.decision, '$.decision')",
+            Pool::Postgres(_) => "(m.decision ->> 'decision')",
+        };
+        // One pass over each conversation's messages; the sums are cast because
+        // PostgreSQL sums BIGINTs to NUMERIC.
+        let sql = format!(
+            "SELECT c.id, c.channel, c.created_at, c.handed_off_at, c.handoff_reason, \
+             c.first_human_reply_at, c.resolved_at, \
+             MIN(CASE WHEN m.author = 'customer' THEN m.created_at END), \
+             MAX(CASE WHEN m.author = 'customer' THEN m.created_at END), \
+             MIN(CASE WHEN m.author = 'assistant' THEN m.created_at END), \
+             MAX(CASE WHEN m.author = 'assistant' AND {decision_kind} = 'answer' \
+                 THEN m.created_at END), \
+             CAST(COALESCE(SUM(CASE WHEN m.author = 'agent' AND m.visibility = 'public' \
+                 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+             CAST(COALESCE(SUM(CASE WHEN m.author = 'customer' \
+                 AND m.created_at <= c.handed_off_at THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id \
+             WHERE c.updated_at >= $1 AND c.created_at < $2 \
+             GROUP BY c.id, c.channel, c.created_at, c.handed_off_at, c.handoff_reason, \
+             c.first_human_reply_at, c.resolved_at \
+             ORDER BY c.id"
+        );
+        let rows: Vec<FactsRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(from)
+            .bind(to)
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| read_error("conversation facts for the report", cause))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| ConversationFacts {
+                id: row.0,
+                channel: row.1,
+                created_at: row.2,
+                handed_off_at: row.3,
+                handoff_reason: row.4,
+                first_human_reply_at: row.5,
+                resolved_at: row.6,
+                first_customer_at: row.7,
+                last_customer_at: row.8,
+                first_assistant_at: row.9,
+                last_answer_at: row.10,
+                agent_replies: row.11,
+                customer_messages_before_handoff: row.12,
+            })
+            .collect())
+    }
+
+    /// Customer messages from `from` until `to`, per channel and [`VOLUME_SLOT_MS`] slot,
+    /// oldest slot first.
+    pub async fn customer_message_volume(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<VolumeSlot>, StoreError> {
+        let sql = "SELECT c.channel, (m.created_at / $3) * $3 AS slot, COUNT(*) \
+                   FROM messages m JOIN conversations c ON c.id = m.conversation_id \
+                   WHERE m.author = 'customer' AND m.created_at >= $1 AND m.created_at < $2 \
+                   GROUP BY c.channel, slot ORDER BY slot, c.channel";
+        let rows: Vec<(String, i64, i64)> = on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(from)
+            .bind(to)
+            .bind(VOLUME_SLOT_MS)
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| read_error("customer message volume", cause))?;
+        Ok(rows
+            .into_iter()
+            .map(|(channel, slot_start, messages)| VolumeSlot {
+                channel,
+                slot_start,
+                messages,
+            })
+            .collect())
+    }
+
+    /// The customer messages the assistant could not answer from `from` until `to`: each
+    /// one its reply handed off or asked back for low confidence or missing knowledge.
+    /// The latest first, at most a couple of thousand.
+    pub async fn unanswered_questions(
+        &self,
+        from: i64,
+        to: i64,
+    ) -> Result<Vec<UnansweredQuestion>, StoreError> {
+        let reason = match &self.pool {
+            Pool::Sqlite(_) => "json_extract(m.decision, '$.reason')",
+            Pool::Postgres(_) => "(m.decision ->> 'reason')",
+        };
+        let sql = format!(
+            "SELECT m.conversation_id, q.text, q.created_at \
+             FROM messages m JOIN messages q ON q.id = ( \
+                 SELECT MAX(p.id) FROM messages p WHERE p.conversation_id = m.conversation_id \
+                 AND p.author = 'customer' AND p.id < m.id) \
+             WHERE m.author = 'assistant' AND m.created_at >= $1 AND m.created_at < $2 \
+             AND {reason} IN ('low_confidence', 'no_knowledge') \
+             ORDER BY m.id DESC LIMIT $3"
+        );
+        let rows: Vec<(i64, String, i64)> = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(UNANSWERED_LIMIT)
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| read_error("unanswered questions", cause))?;
+        Ok(rows
+            .into_iter()
+            .map(|(conversation_id, text, asked_at)| UnansweredQuestion {
+                conversation_id,
+                text,
+                asked_at,
+            })
+            .collect())
+    }
+
+    /// When the team last corrected or confirmed an assistant answer (feedback on a
+    /// message), if it ever did.
+    pub async fn last_feedback_at(&self) -> Result<Option<i64>, StoreError> {
+        let sql = "SELECT MAX(updated_at) FROM tickets WHERE id LIKE 'feedback-%'";
+        on_pool!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)
+            .map_err(|cause| read_error("the latest feedback", cause))
+    }
+
+    /// The owner's stored answers to the maturity questions, by question.
+    pub async fn maturity_answers(&self) -> Result<Vec<MaturityAnswer>, StoreError> {
+        let sql = "SELECT question, level, answered_at FROM maturity_answers ORDER BY question";
+        let rows: Vec<(String, i32, i64)> =
+            on_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await)
+                .map_err(|cause| read_error("maturity answers", cause))?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(question, level, answered_at)| {
+                Some(MaturityAnswer {
+                    question,
+                    level: u8::try_from(level).ok()?,
+                    answered_at,
+                })
+            })
+            .collect())
+    }
+
+    /// Records the owner's answer to one maturity question, replacing an earlier one.
+    /// `level` must be 1 to 5: the database refuses anything else.
+    pub async fn set_maturity_answer(
+        &self,
+        question: &str,
+        level: u8,
+        answered_by: Option<i64>,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO maturity_answers (question, level, answered_by, answered_at) \
+                   VALUES ($1, $2, $3, $4) ON CONFLICT (question) DO UPDATE SET \
+                   level = excluded.level, answered_by = excluded.answered_by, \
+                   answered_at = excluded.answered_at";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(question)
+            .bind(i32::from(level))
+            .bind(answered_by)
+            .bind(now_unix_ms())
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(|cause| write_error("a maturity answer", cause))
+    }
+}
