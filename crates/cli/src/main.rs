@@ -22,8 +22,8 @@ use clap::parser::ValueSource;
 use clap::{CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::commands::{
-    answer, ask, channels, conversations, demo, eval, import, knowledge, model, retrain, serve,
-    settings, users,
+    answer, ask, assess, channels, conversations, demo, eval, import, knowledge, model, retrain,
+    serve, settings, users,
 };
 
 #[derive(Debug, Parser)]
@@ -109,6 +109,9 @@ enum Command {
     /// The settings file: `config default` prints every setting with its default.
     #[command(subcommand)]
     Config(settings::ConfigCommand),
+    /// Where the business stands on the five-level customer service maturity model, with
+    /// the failure modes its figures show and the next move.
+    Assess(assess::AssessArgs),
 }
 
 fn main() -> ExitCode {
@@ -168,6 +171,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Channels(command) => channels::run(&open()?, command).await,
         Command::Conversations(command) => conversations::run(&open()?, command).await,
         Command::Config(command) => settings::run(command),
+        Command::Assess(args) => assess::run(&open()?, args).await,
     }
 }
 

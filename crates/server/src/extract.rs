@@ -227,6 +227,12 @@ pub(crate) fn session_token<'a>(
     Ok(Some(token))
 }
 
+/// The sign-in token in the cookie, for pages read with GET and for forms that carry
+/// their own token (the owner's pages).
+pub(crate) fn session_cookie_token(headers: &HeaderMap) -> Option<&str> {
+    cookie(headers, SESSION_COOKIE)
+}
+
 /// The cookie that holds an inbox sign-in: an API token that expires.
 pub(crate) const SESSION_COOKIE: &str = "frontdesk_session";
 pub(crate) const INBOX_REQUEST_HEADER: &str = "x-frontdesk-inbox";

@@ -98,6 +98,43 @@ impl BusinessHours {
         TeamIs::NeverIn
     }
 
+    /// The business's time zone.
+    pub fn zone(&self) -> &TimeZone {
+        &self.zone
+    }
+
+    /// How much of the time from `start` to `end` the team was in: what a customer's wait
+    /// for a person costs the team, nights and weekends left out. Zero when `end` is not
+    /// after `start`.
+    pub fn open_time_between(&self, start: Timestamp, end: Timestamp) -> Duration {
+        if end <= start {
+            return Duration::ZERO;
+        }
+        let first_day = start.to_zoned(self.zone.clone()).date();
+        let last_day = end.to_zoned(self.zone.clone()).date();
+        let mut open_ms: i64 = 0;
+        let mut date = first_day;
+        while date <= last_day {
+            if let Some((opens, closes)) = self.day(date.weekday()) {
+                let instant = |time: Time| {
+                    date.to_datetime(time)
+                        .to_zoned(self.zone.clone())
+                        .map(|zoned| zoned.timestamp())
+                };
+                if let (Ok(opening), Ok(closing)) = (instant(opens), instant(closes)) {
+                    let from = opening.max(start);
+                    let until = closing.min(end);
+                    if until > from {
+                        open_ms += until.as_millisecond() - from.as_millisecond();
+                    }
+                }
+            }
+            let Ok(next) = date.tomorrow() else { break };
+            date = next;
+        }
+        Duration::from_millis(u64::try_from(open_ms).unwrap_or_default())
+    }
+
     fn day(&self, weekday: Weekday) -> Option<(Time, Time)> {
         let index = weekday.to_monday_zero_offset() as usize;
         self.days[index]
@@ -253,6 +290,25 @@ mod tests {
 
     fn hours() -> BusinessHours {
         BusinessHours::new("Europe/London", OFFICE).unwrap()
+    }
+
+    #[test]
+    fn open_time_counts_only_the_hours_the_team_is_in() {
+        let hours = hours();
+        let minutes =
+            |start: &str, end: &str| hours.open_time_between(at(start), at(end)).as_secs() / 60;
+
+        // Handed off on a Saturday, answered at 09:30 on Monday: half an hour of work time.
+        assert_eq!(minutes("2026-03-07T11:00:00Z", "2026-03-09T09:30:00Z"), 30);
+        // Within one working day, and across the evening into the next morning.
+        assert_eq!(minutes("2026-03-09T10:00:00Z", "2026-03-09T10:45:00Z"), 45);
+        assert_eq!(minutes("2026-03-09T17:00:00Z", "2026-03-10T09:15:00Z"), 45);
+        // A Friday closes at 13:00; the weekend adds nothing.
+        assert_eq!(minutes("2026-03-13T12:00:00Z", "2026-03-16T09:00:00Z"), 60);
+        // Summer time: London is at UTC+1, so 09:00 there is 08:00 UTC.
+        assert_eq!(minutes("2026-06-06T12:00:00Z", "2026-06-08T08:20:00Z"), 20);
+        // Backwards or empty: nothing.
+        assert_eq!(minutes("2026-03-09T10:00:00Z", "2026-03-09T09:00:00Z"), 0);
     }
 
     fn notice(now: &str) -> Option<String> {

@@ -11,6 +11,7 @@
 //! - the turns of one conversation run one after the other, never two at once;
 //! - once the assistant hands off, it stays silent until a person hands back.
 
+pub mod analytics;
 pub mod auth;
 mod channels;
 mod connections;
@@ -22,6 +23,7 @@ pub mod hours;
 mod learning;
 mod limits;
 mod mailbox;
+pub mod maturity;
 mod metrics;
 mod origin;
 mod phrasing;

@@ -115,7 +115,11 @@ async fn facts_follow_each_conversation(store: Store) {
     let second = &facts[1];
     assert_eq!(second.id, quiet.id);
     assert_eq!(
-        (second.first_customer_at, second.last_answer_at, second.agent_replies),
+        (
+            second.first_customer_at,
+            second.last_answer_at,
+            second.agent_replies
+        ),
         (None, None, 0)
     );
     assert_eq!(second.customer_messages_before_handoff, 0);
@@ -148,7 +152,10 @@ async fn the_owners_answers_are_kept_one_per_question(store: Store) {
     assert_eq!(store.last_feedback_at().await.unwrap(), None);
 
     store.set_maturity_answer("cost", 2, None).await.unwrap();
-    store.set_maturity_answer("maintenance", 4, None).await.unwrap();
+    store
+        .set_maturity_answer("maintenance", 4, None)
+        .await
+        .unwrap();
     store.set_maturity_answer("cost", 3, None).await.unwrap();
     let answers = store.maturity_answers().await.unwrap();
     let levels: Vec<(&str, u8)> = answers

@@ -1,5 +1,6 @@
 pub mod answer;
 pub mod ask;
+pub mod assess;
 pub mod channels;
 pub mod chart;
 pub mod conversations;

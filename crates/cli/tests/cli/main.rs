@@ -9,6 +9,7 @@
 
 mod answer_batch;
 mod ask;
+mod assess;
 mod channels;
 mod demo;
 mod eval;

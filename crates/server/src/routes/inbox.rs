@@ -28,7 +28,7 @@ const INBOX_CSS: &str = include_str!("../../assets/inbox.css");
 
 /// Scripts and styles from this server only, no inline script, no framing (against
 /// clickjacking), nothing sent to other sites.
-const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
+pub(super) const PAGE_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; \
      img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; \
      form-action 'self'";
 

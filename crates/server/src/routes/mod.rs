@@ -1,6 +1,7 @@
 //! The routes, one module per area. Paths are written here once, so the whole HTTP
 //! surface reads in one place.
 
+mod admin;
 mod answer;
 mod attachments;
 mod feedback;
@@ -80,6 +81,14 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/v1/events", get(team::events))
         .route("/api/v1/usage/generation", get(usage::generation))
         .route("/api/openapi.json", get(openapi))
+        .route("/admin", get(admin::home))
+        .route("/admin/admin.css", get(admin::style))
+        .route("/admin/report", get(admin::report_page))
+        .route("/admin/report/answers", post(admin::save_answers))
+        .route("/admin/analytics", get(admin::analytics_page))
+        .route("/admin/analytics.csv", get(admin::analytics_csv))
+        .route("/api/v1/analytics", get(admin::analytics_json))
+        .route("/api/v1/report/maturity", get(admin::report_json))
         .route("/inbox", get(inbox::page))
         .route("/inbox/inbox.js", get(inbox::script))
         .route("/inbox/inbox.css", get(inbox::style))

@@ -45,6 +45,8 @@ const DRIVER_PATIENCE: Duration = Duration::from_secs(20);
 
 const AGENT_EMAIL: &str = "ana@shop.example";
 const AGENT_PASSWORD: &str = "a long enough password";
+const OWNER_EMAIL: &str = "owner@shop.example";
+const OWNER_PASSWORD: &str = "the owner's long password";
 
 /// Markup a customer sends: each would run script if a page parsed it as HTML (the image
 /// fails to load, there being nothing at /x, and its handler runs).
@@ -104,6 +106,72 @@ async fn a_generated_answer_is_written_in_before_the_customers_eyes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_whatsapp_photo_and_a_refused_reply_show_in_the_inbox() {
     in_browsers(whatsapp_in_the_inbox).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_owner_reads_the_analytics_and_the_maturity_report() {
+    in_browsers(owner_reads_the_figures).await;
+}
+
+async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page) {
+    let hash = hash_password(OWNER_PASSWORD).unwrap();
+    server
+        .store
+        .add_user(OWNER_EMAIL, Role::Owner, &hash)
+        .await
+        .unwrap();
+
+    // A customer whose question shows as text among the unanswered ones.
+    customer.goto(&server.url("/demo")).await;
+    customer.open_widget().await;
+    customer.say(IMG_ONERROR).await;
+    customer
+        .wait_for_bubble("the handoff notice", "assistant", |text| {
+            text.contains("member of our team")
+        })
+        .await;
+
+    owner.goto(&server.url("/inbox")).await;
+    owner.sign_in_as(OWNER_EMAIL, OWNER_PASSWORD).await;
+    owner.goto(&server.url("/admin/analytics")).await;
+    owner
+        .wait_for_text("the analytics page with the handoff", "1 handed off")
+        .await;
+    owner.assert_nothing_ran("img").await;
+    let charts = owner
+        .js(
+            "return document.querySelectorAll('svg.chart rect').length;",
+            vec![],
+        )
+        .await;
+    assert!(charts.as_u64().unwrap_or(0) >= 4, "bars drawn: {charts}");
+    owner.keep_screenshot("admin-analytics").await;
+
+    owner.goto(&server.url("/admin/report")).await;
+    owner
+        .wait_for_text("the maturity report", "Next move:")
+        .await;
+    owner
+        .click("select[name=maintenance] option[value='4']")
+        .await;
+    owner.click("select[name=cost] option[value='3']").await;
+    owner.click("form button[type=submit]").await;
+    owner
+        .wait_for(
+            "the two answers shown as the owner's",
+            "return Array.from(document.querySelectorAll('td'))
+               .filter((cell) => cell.textContent === 'your answer').length;",
+            vec![],
+            |shown| shown.as_u64().filter(|shown| *shown == 2),
+        )
+        .await;
+    let stored = server.store.maturity_answers().await.unwrap();
+    let levels: Vec<(&str, u8)> = stored
+        .iter()
+        .map(|answer| (answer.question.as_str(), answer.level))
+        .collect();
+    assert_eq!(levels, [("cost", 3), ("maintenance", 4)]);
+    owner.keep_screenshot("admin-report").await;
 }
 
 async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {
@@ -768,6 +836,30 @@ impl Page {
         );
     }
 
+    /// Waits until the page's visible text contains `part`.
+    async fn wait_for_text(&self, what: &str, part: &str) {
+        self.wait_for(
+            what,
+            "return document.body.innerText.includes(arguments[0]);",
+            vec![json!(part)],
+            |found| found.as_bool().filter(|found| *found),
+        )
+        .await;
+    }
+
+    /// Saves what the page shows as `target/screenshots/NAME.png`, for a person to look
+    /// at after a run (CI keeps the folder).
+    async fn keep_screenshot(&self, name: &str) {
+        let png = self
+            .client
+            .screenshot()
+            .await
+            .unwrap_or_else(|err| panic!("{}: no screenshot: {err}", self.name));
+        let folder = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/screenshots");
+        std::fs::create_dir_all(&folder).unwrap();
+        std::fs::write(folder.join(format!("{name}.png")), png).unwrap();
+    }
+
     async fn js(&self, script: &str, args: Vec<Value>) -> Value {
         match self.client.execute(script, args).await {
             Ok(value) => value,
@@ -994,15 +1086,19 @@ impl Page {
     /// Signs in as the team member, checking that the page shows the form alone before
     /// and the inbox alone after: what a person sees, not just what the DOM says.
     async fn sign_in(&self) {
+        self.sign_in_as(AGENT_EMAIL, AGENT_PASSWORD).await;
+    }
+
+    /// Signs in on the inbox page as `email`.
+    async fn sign_in_as(&self, email: &str, password: &str) {
         let shown = "const shown = (id) => document.getElementById(id).checkVisibility();
             return { form: shown('sign-in'), inbox: shown('inbox') };";
         self.wait_for("the sign-in form, shown alone", shown, vec![], |seen| {
             (*seen == json!({"form": true, "inbox": false})).then_some(())
         })
         .await;
-        self.type_into("#sign-in input[name=email]", AGENT_EMAIL)
-            .await;
-        self.type_into("#sign-in input[name=password]", AGENT_PASSWORD)
+        self.type_into("#sign-in input[name=email]", email).await;
+        self.type_into("#sign-in input[name=password]", password)
             .await;
         self.click("#sign-in button[type=submit]").await;
         self.wait_for(

@@ -11,7 +11,7 @@ use crate::widget::open;
 
 const PASSWORD: &str = "a long enough password";
 
-async fn sign_in(server: &TestServer, email: &str, password: &str) -> reqwest::Response {
+pub(crate) async fn sign_in(server: &TestServer, email: &str, password: &str) -> reqwest::Response {
     server
         .client
         .post(server.url("/api/v1/sessions"))
@@ -32,7 +32,7 @@ fn signed(request: RequestBuilder, cookie: &str, from_the_page: bool) -> Request
 }
 
 /// The `name=value` part of the session cookie the response sets.
-fn session_cookie(response: &reqwest::Response) -> String {
+pub(crate) fn session_cookie(response: &reqwest::Response) -> String {
     let set = response.headers()[header::SET_COOKIE].to_str().unwrap();
     set.split(';').next().unwrap().to_string()
 }

@@ -3,6 +3,7 @@
 #[macro_use]
 mod support;
 
+mod admin;
 mod answer;
 mod browser;
 mod channels;

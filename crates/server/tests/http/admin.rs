@@ -1,0 +1,240 @@
+//! The owner's pages and their JSON: who may read them, what they count, that customers'
+//! words are shown as text, and that the one form cannot be sent from another site.
+
+use frontdesk_core::Role;
+use frontdesk_server::auth::hash_password;
+use reqwest::redirect::Policy;
+use reqwest::{header, StatusCode};
+use serde_json::Value;
+
+use crate::inbox::{session_cookie, sign_in};
+use crate::support::{TestServer, LOST_CARD};
+use crate::widget::{open, say};
+
+const PASSWORD: &str = "a long enough password";
+
+/// What a customer writes that the assistant cannot answer, with markup in it.
+const MARKUP_QUESTION: &str = "<img src=x onerror=alert(1)> the plastic thing with my money \
+                               fell out of my pocket";
+
+/// Signs in a new member of the team and returns their cookie.
+async fn member(server: &TestServer, email: &str, role: Role) -> String {
+    let hash = hash_password(PASSWORD).unwrap();
+    server.store.add_user(email, role, &hash).await.unwrap();
+    let response = sign_in(server, email, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    session_cookie(&response)
+}
+
+/// A client that shows redirects instead of following them.
+fn not_following() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(Policy::none())
+        .build()
+        .unwrap()
+}
+
+async fn get(server: &TestServer, path: &str, cookie: Option<&str>) -> reqwest::Response {
+    let mut request = not_following().get(server.url(path));
+    if let Some(cookie) = cookie {
+        request = request.header(header::COOKIE, cookie);
+    }
+    request.send().await.unwrap()
+}
+
+async fn post_answers(server: &TestServer, cookie: &str, form: &[(&str, &str)]) -> StatusCode {
+    not_following()
+        .post(server.url("/admin/report/answers"))
+        .header(header::COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+/// The hidden form token on the report page.
+fn form_token(page: &str) -> String {
+    let marker = "name=\"form_token\" value=\"";
+    let start = page.find(marker).expect("the page has a form token") + marker.len();
+    page[start..].split('"').next().unwrap().to_string()
+}
+
+async fn only_owners_read_the_figures(server: TestServer) {
+    let agent = member(&server, "ana@shop.example", Role::Agent).await;
+
+    // Not signed in: off to the inbox's sign-in.
+    let anonymous = get(&server, "/admin/report", None).await;
+    assert_eq!(anonymous.status(), StatusCode::SEE_OTHER);
+    assert_eq!(anonymous.headers()[header::LOCATION], "/inbox");
+    let forged = get(
+        &server,
+        "/admin/analytics",
+        Some("frontdesk_session=fdt_0000"),
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::SEE_OTHER);
+
+    // An agent: refused, on the pages and through the API.
+    for path in [
+        "/admin/report",
+        "/admin/analytics",
+        "/admin/analytics.csv",
+        "/api/v1/analytics",
+        "/api/v1/report/maturity",
+    ] {
+        let refused = get(&server, path, Some(&agent)).await;
+        assert_eq!(refused.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    assert_eq!(
+        post_answers(&server, &agent, &[("form_token", "x"), ("cost", "3")]).await,
+        StatusCode::FORBIDDEN
+    );
+    assert!(server.store.maturity_answers().await.unwrap().is_empty());
+}
+
+async fn the_owner_sees_what_happened(server: TestServer) {
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+
+    // One customer answered, one handed off after two unsure turns (one with markup).
+    let (_, answered) = open(&server).await;
+    say(&server, &answered, LOST_CARD.0).await;
+    let (_, unsure) = open(&server).await;
+    say(&server, &unsure, MARKUP_QUESTION).await;
+    let handed = say(
+        &server,
+        &unsure,
+        "I left my wallet card on the bus yesterday",
+    )
+    .await;
+    assert_eq!(handed["conversation"]["status"], "waiting", "{handed}");
+
+    let response = get(&server, "/api/v1/analytics", Some(&owner)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let figures: Value = response.json().await.unwrap();
+    assert_eq!(figures["outcomes"]["handed_off"], 1, "{figures}");
+    // The answer is not a resolution until the customer has been quiet for a day.
+    assert_eq!(figures["outcomes"]["resolved_without_person"], 0);
+    assert_eq!(figures["outcomes"]["open"], 1);
+    assert_eq!(figures["escalation_rate"], 1.0);
+    assert_eq!(figures["volume_by_channel"]["widget"], 3);
+    assert_eq!(figures["first_response_assistant"]["count"], 2);
+    assert_eq!(figures["handoffs_waiting"], 1);
+    let unanswered = figures["unanswered"].as_array().unwrap();
+    let asked: Vec<&str> = unanswered
+        .iter()
+        .flat_map(|group| group["examples"].as_array().unwrap())
+        .filter_map(Value::as_str)
+        .collect();
+    assert!(asked.contains(&MARKUP_QUESTION), "{figures}");
+    assert!(figures["definitions"]["resolved_without_person"]
+        .as_str()
+        .unwrap()
+        .contains("24 hours"));
+
+    // The page shows the customer's markup as text, and draws its charts.
+    let page = get(&server, "/admin/analytics", Some(&owner)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let policy = page.headers()[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(policy.contains("script-src 'self'"), "{policy}");
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+        "{html}"
+    );
+    assert!(!html.contains("<img src=x"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains("counts as resolved without a person when"));
+
+    let csv = get(&server, "/admin/analytics.csv", Some(&owner)).await;
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(csv.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/csv"));
+    let csv = csv.text().await.unwrap();
+    assert!(
+        csv.starts_with("figure,value,from,to,definition\n"),
+        "{csv}"
+    );
+    assert!(csv.contains("\nhanded_off,1,"), "{csv}");
+    let widget_messages: u64 = csv
+        .lines()
+        .map(|line| line.split(',').collect::<Vec<_>>())
+        .filter(|cells| cells.len() > 2 && cells[1] == "widget")
+        .map(|cells| cells[2].parse::<u64>().unwrap())
+        .sum();
+    assert_eq!(widget_messages, 3, "{csv}");
+
+    // A period that is not one is refused, naming it.
+    let bad = get(&server, "/api/v1/analytics?from=last-week", Some(&owner)).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let bad: Value = bad.json().await.unwrap();
+    assert!(
+        bad["error"].as_str().unwrap().contains("last-week"),
+        "{bad}"
+    );
+}
+
+async fn the_owner_answers_the_questions_the_data_cannot(server: TestServer) {
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+    let page = get(&server, "/admin/report", Some(&owner)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(page.contains("Next move:"), "{page}");
+    let token = form_token(&page);
+
+    // Without the page's token (another site's form), or with a bad level: nothing stored.
+    let forged = post_answers(&server, &owner, &[("form_token", "0"), ("cost", "3")]).await;
+    assert_eq!(forged, StatusCode::FORBIDDEN);
+    let bad = [
+        ("form_token", token.as_str()),
+        ("maintenance", "4"),
+        ("cost", "9"),
+    ];
+    assert_eq!(
+        post_answers(&server, &owner, &bad).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert!(server.store.maturity_answers().await.unwrap().is_empty());
+
+    let good = [
+        ("form_token", token.as_str()),
+        ("maintenance", "4"),
+        ("cost", "3"),
+    ];
+    assert_eq!(
+        post_answers(&server, &owner, &good).await,
+        StatusCode::SEE_OTHER
+    );
+
+    let report: Value = get(&server, "/api/v1/report/maturity", Some(&owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let answers = report["assessment"]["answers"].as_array().unwrap();
+    let cost = answers.iter().find(|a| a["question"] == "cost").unwrap();
+    assert_eq!(
+        (cost["level"].as_u64(), &cost["basis"]["kind"]),
+        (Some(3), &"owner".into())
+    );
+    // With no conversations, the measured questions stay open and the level rests on
+    // the owner's answers.
+    assert_eq!(report["assessment"]["level"], 3, "{report}");
+    assert_eq!(
+        report["assessment"]["in_transition"],
+        serde_json::json!([3, 4])
+    );
+    let unanswered = report["assessment"]["unanswered"].as_array().unwrap();
+    assert_eq!(unanswered.len(), 3, "{report}");
+}
+
+on_both_backends!(
+    only_owners_read_the_figures,
+    the_owner_sees_what_happened,
+    the_owner_answers_the_questions_the_data_cannot,
+);
