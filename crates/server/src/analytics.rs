@@ -365,11 +365,28 @@ pub async fn analytics(
     hours: Option<&BusinessHours>,
     now: Timestamp,
 ) -> Result<Analytics, StoreError> {
-    let (from, to) = period.bounds_ms();
-    let facts = store.conversation_facts(from, to).await?;
-    let volume = store.customer_message_volume(from, to).await?;
-    let unanswered = store.unanswered_questions(from, to).await?;
+    let (facts, volume, unanswered) = gather(store, period).await?;
     Ok(compute(period, &facts, &volume, &unanswered, hours, now))
+}
+
+/// What the period's figures are computed from, read from the store side by side.
+pub async fn gather(
+    store: &Store,
+    period: &Period,
+) -> Result<
+    (
+        Vec<ConversationFacts>,
+        Vec<VolumeSlot>,
+        Vec<UnansweredQuestion>,
+    ),
+    StoreError,
+> {
+    let (from, to) = period.bounds_ms();
+    tokio::try_join!(
+        store.conversation_facts(from, to),
+        store.customer_message_volume(from, to),
+        store.unanswered_questions(from, to),
+    )
 }
 
 /// The figures from what the store gathered: the definitions, without the database.

@@ -600,9 +600,7 @@ pub async fn report(
     let zone = hours.map_or(TimeZone::UTC, |hours| hours.zone().clone());
     let period = Period::last_days(now, REPORT_DAYS, zone);
     let (from, to) = period.bounds_ms();
-    let facts = store.conversation_facts(from, to).await?;
-    let volume = store.customer_message_volume(from, to).await?;
-    let unanswered = store.unanswered_questions(from, to).await?;
+    let (facts, volume, unanswered) = analytics::gather(store, &period).await?;
     let analytics = analytics::compute(&period, &facts, &volume, &unanswered, hours, now);
 
     let now_ms = now.as_millisecond();
