@@ -240,7 +240,9 @@ pub struct LiveFacts {
     pub content_entries: u64,
     /// When FAQ entries, documents or products last changed.
     pub content_changed_at: Option<i64>,
-    pub last_feedback_at: Option<i64>,
+    /// When the team last reviewed the assistant: a finished weekly review, or feedback
+    /// given on an answer.
+    pub last_review_at: Option<i64>,
     /// Handoffs without a person's reply for more than [`PICKUP_HOURS`] business hours.
     pub handoffs_not_picked_up: u64,
     pub now_ms: i64,
@@ -408,7 +410,7 @@ fn failure_modes(figures: &Analytics, live: &LiveFacts) -> Vec<FailureMode> {
         0.0
     };
     let reviewed_recently = live
-        .last_feedback_at
+        .last_review_at
         .is_some_and(|at| live.now_ms - at <= REVIEW_DAYS * DAY_MS);
     let assistant_answered = outcomes.resolved_without_person + outcomes.handed_off > 0;
 
@@ -447,7 +449,7 @@ fn failure_modes(figures: &Analytics, live: &LiveFacts) -> Vec<FailureMode> {
         FailureMode {
             name: "reviews_skipped",
             detected: assistant_answered && !reviewed_recently,
-            detail: match live.last_feedback_at {
+            detail: match live.last_review_at {
                 Some(at) => format!(
                     "the team last marked an answer right or wrong {} days ago",
                     (live.now_ms - at) / DAY_MS
@@ -473,7 +475,7 @@ fn signals(figures: &Analytics, live: &LiveFacts) -> Vec<Signal> {
     waits.sort_by(f64::total_cmp);
     let median = waits.get(waits.len().saturating_sub(1) / 2).copied();
     let reviewed = live
-        .last_feedback_at
+        .last_review_at
         .is_some_and(|at| live.now_ms - at <= REVIEW_DAYS * DAY_MS);
     vec![
         Signal {
@@ -668,7 +670,10 @@ pub async fn report(
             .into_iter()
             .filter_map(|kind| content(kind).and_then(|entry| entry.last_changed_unix_ms))
             .max(),
-        last_feedback_at: store.last_feedback_at().await?,
+        last_review_at: store
+            .last_review_at()
+            .await?
+            .max(store.last_feedback_at().await?),
         handoffs_not_picked_up,
         now_ms,
     };
@@ -820,7 +825,7 @@ mod tests {
             first_responses: vec![2.0; 30],
             content_entries: 50,
             content_changed_at: Some(now.as_millisecond() - 3 * day),
-            last_feedback_at: Some(now.as_millisecond() - 2 * day),
+            last_review_at: Some(now.as_millisecond() - 2 * day),
             handoffs_not_picked_up: 1,
             now_ms: now.as_millisecond(),
         };

@@ -45,6 +45,7 @@ mod live;
 mod mailbox;
 mod plan;
 mod postgres;
+mod review;
 mod sql;
 mod sqlite;
 mod team;
@@ -71,6 +72,7 @@ pub use crate::error::StoreError;
 use crate::live::Live;
 pub use crate::live::{ConversationLock, Listener, Notice, MAX_NOTIFICATION_BYTES};
 pub use crate::mailbox::MailboxPosition;
+pub use crate::review::ReviewItem;
 pub use crate::team::{normalize_email, ApiToken};
 pub use crate::usage::{utc_day, ConversationUsage, DayUsage, GenerationRecord};
 

@@ -60,8 +60,8 @@ pub(super) struct AnswersForm {
 
 /// The owner signed in through the inbox's cookie, with the session token the page's
 /// form token is derived from.
-struct Owner {
-    user: User,
+pub(super) struct Owner {
+    pub(super) user: User,
     session: String,
 }
 
@@ -98,7 +98,7 @@ impl From<ApiError> for PageRefusal {
     }
 }
 
-async fn owner(state: &AppState, headers: &HeaderMap) -> Result<Owner, PageRefusal> {
+pub(super) async fn owner(state: &AppState, headers: &HeaderMap) -> Result<Owner, PageRefusal> {
     let Some(session) = session_cookie_token(headers) else {
         return Err(PageRefusal::SignIn);
     };
@@ -117,6 +117,18 @@ async fn owner(state: &AppState, headers: &HeaderMap) -> Result<Owner, PageRefus
     })
 }
 
+impl Owner {
+    /// Whether `token` is the one this owner's forms carry (compared in constant time).
+    pub(super) fn sent_the_form(&self, token: &str) -> bool {
+        let expected = form_token(&self.session);
+        bool::from(token.as_bytes().ct_eq(expected.as_bytes()))
+    }
+
+    pub(super) fn form_token(&self) -> String {
+        form_token(&self.session)
+    }
+}
+
 /// The token the owner's forms carry: only someone holding the sign-in cookie (which
 /// scripts cannot read) can compute it.
 fn form_token(session: &str) -> String {
@@ -130,7 +142,7 @@ fn now() -> Timestamp {
     Timestamp::now()
 }
 
-fn business_zone(state: &AppState) -> TimeZone {
+pub(super) fn business_zone(state: &AppState) -> TimeZone {
     state
         .settings
         .handoff
@@ -193,8 +205,7 @@ pub(super) async fn save_answers(
 ) -> Result<Response, PageRefusal> {
     let owner = owner(&state, &headers).await?;
     let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
-    let expected = form_token(&owner.session);
-    if !bool::from(form.form_token.as_bytes().ct_eq(expected.as_bytes())) {
+    if !owner.sent_the_form(&form.form_token) {
         return Err(ApiError::Forbidden(
             "the form is out of date: reload the page and send it again",
         )
@@ -313,7 +324,7 @@ fn require_owner(user: &User) -> Result<(), ApiError> {
     }
 }
 
-fn page_headers() -> [(header::HeaderName, &'static str); 3] {
+pub(super) fn page_headers() -> [(header::HeaderName, &'static str); 3] {
     [
         (header::CONTENT_SECURITY_POLICY, super::inbox::PAGE_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
@@ -321,7 +332,7 @@ fn page_headers() -> [(header::HeaderName, &'static str); 3] {
     ]
 }
 
-fn layout(title: &str, owner: Option<&Owner>, content: Markup) -> Markup {
+pub(super) fn layout(title: &str, owner: Option<&Owner>, content: Markup) -> Markup {
     html! {
         (DOCTYPE)
         html lang="en" {
@@ -337,6 +348,7 @@ fn layout(title: &str, owner: Option<&Owner>, content: Markup) -> Markup {
                     nav {
                         a href="/admin/report" { "Maturity report" }
                         a href="/admin/analytics" { "Analytics" }
+                        a href="/admin/review" { "Weekly review" }
                         a href="/inbox" { "Inbox" }
                     }
                     @if let Some(owner) = owner {

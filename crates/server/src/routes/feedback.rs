@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use frontdesk_core::{Author, FaqEntry, Message, Ticket};
+use frontdesk_core::{Author, FaqEntry, Message, Ticket, User};
 use frontdesk_store::Readers;
 use serde::{Deserialize, Serialize};
 
@@ -39,25 +39,25 @@ pub(super) enum Verdict {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct FeedbackRequest {
-    verdict: Verdict,
+    pub(super) verdict: Verdict,
     /// With `wrong`: the FAQ that answers the customer's message.
-    faq_id: Option<String>,
+    pub(super) faq_id: Option<String>,
     /// With `wrong`: a new FAQ entry that answers it, when none does yet.
-    new_faq: Option<NewFaq>,
+    pub(super) new_faq: Option<NewFaq>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(super) struct NewFaq {
     /// Chosen from the message id when absent.
-    id: Option<String>,
-    question: String,
-    answer: String,
+    pub(super) id: Option<String>,
+    pub(super) question: String,
+    pub(super) answer: String,
 }
 
 #[derive(Serialize)]
 pub(super) struct FeedbackResponse {
-    message_id: i64,
+    pub(super) message_id: i64,
     /// The customer's message that became the example.
     example: String,
     /// The FAQ it is labelled with; `null`: no FAQ fits, a person should handle it.
@@ -73,6 +73,18 @@ pub(super) async fn feedback(
     MessageId(id): MessageId,
     JsonBody(body): JsonBody<FeedbackRequest>,
 ) -> Result<(StatusCode, Json<FeedbackResponse>), ApiError> {
+    let learned = learn_from_feedback(&state, &user, id, body).await?;
+    Ok((StatusCode::ACCEPTED, Json(learned)))
+}
+
+/// Turns the team's word on an assistant reply into a labelled example, learned in the
+/// background, and records it as the reply's review verdict.
+pub(super) async fn learn_from_feedback(
+    state: &AppState,
+    user: &User,
+    id: i64,
+    body: FeedbackRequest,
+) -> Result<FeedbackResponse, ApiError> {
     let reply = state
         .store
         .message(id)
@@ -88,7 +100,7 @@ pub(super) async fn feedback(
             "only the assistant's replies take feedback; this message is not one",
         ));
     };
-    let asked = customer_message_before(&state, &reply).await?;
+    let asked = customer_message_before(state, &reply).await?;
 
     let label = match (body.verdict, body.faq_id, body.new_faq) {
         (_, Some(_), Some(_)) => {
@@ -113,8 +125,8 @@ pub(super) async fn feedback(
                 "faq_id and new_faq go with `wrong`: a right answer's FAQ is already known",
             ))
         }
-        (Verdict::Wrong, Some(faq), None) => Some(known_faq(&state, faq).await?),
-        (Verdict::Wrong, None, Some(new)) => Some(add_faq(&state, id, new).await?),
+        (Verdict::Wrong, Some(faq), None) => Some(known_faq(state, faq).await?),
+        (Verdict::Wrong, None, Some(new)) => Some(add_faq(state, id, new).await?),
         (Verdict::Wrong, None, None) => None,
     };
 
@@ -125,7 +137,13 @@ pub(super) async fn feedback(
         faq_id: label.clone(),
         answer: None,
     };
-    let retraining = learn(&state, example).await?;
+    let retraining = learn(state, example).await?;
+    let right = body.verdict == Verdict::Right;
+    let corrected = if right { None } else { label.as_deref() };
+    state
+        .store
+        .set_review_verdict(id, right, corrected, Some(user.id))
+        .await?;
     tracing::info!(
         message = id,
         user = user.id,
@@ -133,15 +151,12 @@ pub(super) async fn feedback(
         faq = label.as_deref().unwrap_or("none"),
         "feedback on an assistant reply stored as an example"
     );
-    Ok((
-        StatusCode::ACCEPTED,
-        Json(FeedbackResponse {
-            message_id: id,
-            example: asked.text,
-            faq_id: label,
-            retraining,
-        }),
-    ))
+    Ok(FeedbackResponse {
+        message_id: id,
+        example: asked.text,
+        faq_id: label,
+        retraining,
+    })
 }
 
 /// The customer's message an assistant reply answered: the latest one before it.

@@ -8,6 +8,7 @@ mod feedback;
 mod health;
 mod inbox;
 mod live;
+mod review;
 mod team;
 mod usage;
 mod webhooks;
@@ -87,6 +88,9 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/report/answers", post(admin::save_answers))
         .route("/admin/analytics", get(admin::analytics_page))
         .route("/admin/analytics.csv", get(admin::analytics_csv))
+        .route("/admin/review", get(review::page))
+        .route("/admin/review/finish", post(review::finish))
+        .route("/admin/review/{message_id}", post(review::judge))
         .route("/api/v1/analytics", get(admin::analytics_json))
         .route("/api/v1/report/maturity", get(admin::report_json))
         .route("/inbox", get(inbox::page))

@@ -1,15 +1,20 @@
 //! The owner's pages and their JSON: who may read them, what they count, that customers'
 //! words are shown as text, and that the one form cannot be sent from another site.
 
-use frontdesk_core::Role;
+use frontdesk_core::{Author, Role};
 use frontdesk_server::auth::hash_password;
+use frontdesk_store::Readers;
 use reqwest::redirect::Policy;
 use reqwest::{header, StatusCode};
 use serde_json::Value;
 
+use crate::feedback::store_fixture_knowledge;
 use crate::inbox::{session_cookie, sign_in};
 use crate::support::{TestServer, LOST_CARD};
-use crate::widget::{open, say};
+use crate::widget::{open, say, UNSURE};
+
+/// The fixture's FAQ for a lost card, which the unsure questions are about.
+const RIGHT_FAQ: &str = "lost_or_stolen_card";
 
 const PASSWORD: &str = "a long enough password";
 
@@ -233,7 +238,174 @@ async fn the_owner_answers_the_questions_the_data_cannot(server: TestServer) {
     assert_eq!(unanswered.len(), 3, "{report}");
 }
 
+async fn post_form(
+    server: &TestServer,
+    cookie: &str,
+    path: &str,
+    form: &[(&str, &str)],
+) -> reqwest::Response {
+    not_following()
+        .post(server.url(path))
+        .header(header::COOKIE, cookie)
+        .form(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer) {
+    store_fixture_knowledge(&server).await;
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+    let (conversation, token) = open(&server).await;
+    say(&server, &token, UNSURE[0]).await;
+    let handed = say(&server, &token, UNSURE[1]).await;
+    assert_eq!(handed["conversation"]["status"], "waiting", "{handed}");
+    let replies: Vec<i64> = server
+        .store
+        .messages(conversation, None, Readers::Team)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|message| message.author == Author::Assistant)
+        .map(|message| message.id)
+        .collect();
+    let [asked_back, handoff] = replies[..] else {
+        panic!("two assistant replies expected: {replies:?}")
+    };
+
+    let page = get(&server, "/admin/review", Some(&owner)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    assert!(
+        page.contains(UNSURE[0]) && page.contains(UNSURE[1]),
+        "{page}"
+    );
+    assert_eq!(page.matches("No verdict yet.").count(), 2, "{page}");
+    let token = form_token(&page);
+    let today = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .to_string();
+    let week_ago = jiff::Timestamp::now()
+        .to_zoned(jiff::tz::TimeZone::UTC)
+        .date()
+        .checked_sub(jiff::Span::new().days(6))
+        .unwrap()
+        .to_string();
+    let period = [
+        ("form_token", token.as_str()),
+        ("from", &week_ago),
+        ("to", &today),
+    ];
+
+    // Not finished while replies wait for a verdict; another site's form is refused.
+    let early = post_form(&server, &owner, "/admin/review/finish", &period).await;
+    assert_eq!(early.status(), StatusCode::BAD_REQUEST);
+    let early: Value = early.json().await.unwrap();
+    assert!(early["error"]
+        .as_str()
+        .unwrap()
+        .contains("2 replies still have no verdict"));
+    let forged = [
+        ("form_token", "0"),
+        ("from", &week_ago),
+        ("to", &today),
+        ("verdict", "right"),
+    ];
+    let forged = post_form(
+        &server,
+        &owner,
+        &format!("/admin/review/{asked_back}"),
+        &forged,
+    )
+    .await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+
+    // Asking back was right; the handoff was wrong only with the FAQ that should have
+    // answered.
+    let mut right = period.to_vec();
+    right.push(("verdict", "right"));
+    let judged = post_form(
+        &server,
+        &owner,
+        &format!("/admin/review/{asked_back}"),
+        &right,
+    )
+    .await;
+    assert_eq!(judged.status(), StatusCode::SEE_OTHER);
+    let mut vague = period.to_vec();
+    vague.push(("verdict", "wrong"));
+    let refused = post_form(&server, &owner, &format!("/admin/review/{handoff}"), &vague).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let mut corrected = vague.clone();
+    corrected.push(("faq_id", RIGHT_FAQ));
+    let judged = post_form(
+        &server,
+        &owner,
+        &format!("/admin/review/{handoff}"),
+        &corrected,
+    )
+    .await;
+    let status = judged.status();
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "{}",
+        judged.text().await.unwrap()
+    );
+
+    let page = get(&server, "/admin/review", Some(&owner))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Judged right."), "{page}");
+    assert!(
+        page.contains(&format!("should have answered with {RIGHT_FAQ}")),
+        "{page}"
+    );
+    let finished = post_form(&server, &owner, "/admin/review/finish", &period).await;
+    assert_eq!(finished.status(), StatusCode::SEE_OTHER);
+    assert!(server.store.last_review_at().await.unwrap().is_some());
+
+    let report: Value = get(&server, "/api/v1/report/maturity", Some(&owner))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let signals = report["assessment"]["signals"].as_array().unwrap();
+    let review = signals
+        .iter()
+        .find(|s| s["name"] == "weekly_review_happens")
+        .unwrap();
+    assert_eq!(review["met"], true, "{report}");
+
+    // The correction is learned in the background: the same question is then answered.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let decision: Value = server
+            .client
+            .post(server.url("/api/v1/answer"))
+            .json(&serde_json::json!({ "message": UNSURE[1] }))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if decision["faq_id"] == RIGHT_FAQ {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not learned: {decision}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
 on_both_backends!(
+    the_owner_reviews_the_week_and_the_assistant_learns,
     only_owners_read_the_figures,
     the_owner_sees_what_happened,
     the_owner_answers_the_questions_the_data_cannot,

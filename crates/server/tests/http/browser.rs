@@ -28,9 +28,14 @@ use serde_json::{json, Value};
 use tempfile::TempDir;
 use tokio::sync::Mutex;
 
+use crate::feedback::{store_fixture_knowledge, wait_until_answered_with};
 use crate::support::{
     data, free_port, with_server, Backend, TestServer, ASK_FOR_A_PERSON, LOST_CARD,
 };
+use crate::widget::UNSURE;
+
+/// The fixture's FAQ for a lost card, which the unsure questions are about.
+const LOST_CARD_FAQ: &str = "lost_or_stolen_card";
 
 const CHROMIUM_VAR: &str = "FRONTDESK_TEST_CHROMIUM";
 const CHROMEDRIVER_VAR: &str = "FRONTDESK_TEST_CHROMEDRIVER";
@@ -121,9 +126,17 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
         .await
         .unwrap();
 
-    // A customer whose question shows as text among the unanswered ones.
+    store_fixture_knowledge(&server).await;
+    // A customer the assistant is unsure about, then one whose question shows as text
+    // among the unanswered ones.
     customer.goto(&server.url("/demo")).await;
     customer.open_widget().await;
+    customer.say(UNSURE[1]).await;
+    customer
+        .wait_for_bubble("the request to say it another way", "assistant", |text| {
+            text.contains("another way")
+        })
+        .await;
     customer.say(IMG_ONERROR).await;
     customer
         .wait_for_bubble("the handoff notice", "assistant", |text| {
@@ -172,6 +185,29 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
         .collect();
     assert_eq!(levels, [("cost", 3), ("maintenance", 4)]);
     owner.keep_screenshot("admin-report").await;
+
+    // The weekly review: the question asked back should have been answered.
+    owner.goto(&server.url("/admin/review")).await;
+    owner
+        .wait_for_text("the review queue", "No verdict yet.")
+        .await;
+    owner.assert_nothing_ran("img").await;
+    let first = "article.review:nth-of-type(1)";
+    owner.click(&format!("{first} input[value=wrong]")).await;
+    owner
+        .click(&format!(
+            "{first} select[name=faq_id] option[value={LOST_CARD_FAQ}]"
+        ))
+        .await;
+    owner.click(&format!("{first} button[type=submit]")).await;
+    owner
+        .wait_for_text(
+            "the verdict with the right FAQ",
+            &format!("should have answered with {LOST_CARD_FAQ}"),
+        )
+        .await;
+    owner.keep_screenshot("admin-review").await;
+    wait_until_answered_with(&server, UNSURE[1], LOST_CARD_FAQ).await;
 }
 
 async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {

@@ -27,7 +27,7 @@ on_both_backends!(
     a_resolution_with_an_faq_teaches_the_handed_off_question,
 );
 
-async fn store_fixture_knowledge(server: &TestServer) {
+pub(crate) async fn store_fixture_knowledge(server: &TestServer) {
     let (faqs, tickets) = fixture_knowledge();
     server.store.import_faqs(&faqs, &|_| {}).await.unwrap();
     server
@@ -51,7 +51,7 @@ async fn answer(server: &TestServer, message: &str) -> Value {
 
 /// Polls the answer endpoint until `message` is answered with `faq`: retraining runs in
 /// the background and swaps the assistant in when done.
-async fn wait_until_answered_with(server: &TestServer, message: &str, faq: &str) {
+pub(crate) async fn wait_until_answered_with(server: &TestServer, message: &str, faq: &str) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let decision = answer(server, message).await;

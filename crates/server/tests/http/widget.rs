@@ -259,7 +259,7 @@ async fn bad_messages_are_refused_and_not_stored(server: TestServer) {
 }
 
 /// Two messages the fixture is unsure of (confidence just under its 0.5 threshold).
-const UNSURE: [&str; 2] = [
+pub(crate) const UNSURE: [&str; 2] = [
     "the plastic thing with my money fell out of my pocket",
     "I left my wallet card on the bus yesterday",
 ];

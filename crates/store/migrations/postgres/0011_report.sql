@@ -13,3 +13,26 @@ CREATE TABLE maturity_answers (
     answered_at BIGINT NOT NULL,
     CONSTRAINT maturity_answers_level CHECK (level BETWEEN 1 AND 5)
 );
+
+-- The weekly review: what the team said of each assistant reply it looked at (one row
+-- per reply, the latest word kept), and each review finished.
+CREATE TABLE review_verdicts (
+    message_id BIGINT PRIMARY KEY REFERENCES messages (id),
+    verdict TEXT NOT NULL,
+    -- The FAQ that should have answered, when the reply was wrong and one does.
+    faq_id TEXT,
+    user_id BIGINT REFERENCES users (id),
+    reviewed_at BIGINT NOT NULL,
+    CONSTRAINT review_verdicts_verdict CHECK (verdict IN ('right', 'wrong'))
+);
+
+CREATE TABLE reviews (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    -- The days reviewed, YYYY-MM-DD in the business's time zone, both included.
+    from_day TEXT NOT NULL,
+    to_day TEXT NOT NULL,
+    user_id BIGINT REFERENCES users (id),
+    items BIGINT NOT NULL,
+    marked_wrong BIGINT NOT NULL,
+    finished_at BIGINT NOT NULL
+);

@@ -13,3 +13,26 @@ CREATE TABLE maturity_answers (
     answered_at INTEGER NOT NULL,
     CONSTRAINT maturity_answers_level CHECK (level BETWEEN 1 AND 5)
 );
+
+-- The weekly review: what the team said of each assistant reply it looked at (one row
+-- per reply, the latest word kept), and each review finished.
+CREATE TABLE review_verdicts (
+    message_id INTEGER PRIMARY KEY REFERENCES messages (id),
+    verdict TEXT NOT NULL,
+    -- The FAQ that should have answered, when the reply was wrong and one does.
+    faq_id TEXT,
+    user_id INTEGER REFERENCES users (id),
+    reviewed_at INTEGER NOT NULL,
+    CONSTRAINT review_verdicts_verdict CHECK (verdict IN ('right', 'wrong'))
+);
+
+CREATE TABLE reviews (
+    id INTEGER PRIMARY KEY,
+    -- The days reviewed, YYYY-MM-DD in the business's time zone, both included.
+    from_day TEXT NOT NULL,
+    to_day TEXT NOT NULL,
+    user_id INTEGER REFERENCES users (id),
+    items INTEGER NOT NULL,
+    marked_wrong INTEGER NOT NULL,
+    finished_at INTEGER NOT NULL
+);

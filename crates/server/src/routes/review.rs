@@ -1,0 +1,359 @@
+//! The weekly review: one queue of the assistant replies of the last days worth a second
+//! look (unsure answers, handoffs, questions asked back, anything already judged), where
+//! the owner marks each right or wrong, names the FAQ that should have answered or writes
+//! it, and finishes the review. A wrong reply corrected here teaches the assistant the
+//! same way as the feedback API (it is that API's code); finishing is what the maturity
+//! report counts as a review that happened.
+
+use axum::extract::rejection::{FormRejection, QueryRejection};
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::Form;
+use frontdesk_core::{DecisionKind, FaqEntry, Reason};
+use frontdesk_store::ReviewItem;
+use jiff::tz::TimeZone;
+use jiff::Timestamp;
+use maud::{html, Markup};
+use serde::Deserialize;
+
+use crate::analytics::{zone_name, Period};
+use crate::error::ApiError;
+use crate::routes::admin::{business_zone, layout, owner, page_headers, Owner, PageRefusal};
+use crate::routes::feedback::{learn_from_feedback, FeedbackRequest, NewFaq, Verdict};
+use crate::AppState;
+
+/// Answers given with less confidence than this are worth a look.
+pub const REVIEW_ANSWERS_BELOW: f64 = 0.95;
+
+/// The review covers the last this many days unless asked for others.
+const REVIEW_DAYS: i32 = 7;
+
+/// Longer FAQ questions are cut in the list to pick from.
+const FAQ_CHOICE_CHARS: usize = 90;
+
+#[derive(Deserialize)]
+pub(super) struct ReviewQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub(super) struct VerdictForm {
+    form_token: String,
+    from: String,
+    to: String,
+    verdict: String,
+    #[serde(default)]
+    faq_id: String,
+    #[serde(default)]
+    new_question: String,
+    #[serde(default)]
+    new_answer: String,
+}
+
+#[derive(Deserialize)]
+pub(super) struct FinishForm {
+    form_token: String,
+    from: String,
+    to: String,
+}
+
+fn period(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
+    let zone = business_zone(state);
+    let recent = Period::last_days(Timestamp::now(), REVIEW_DAYS, zone.clone());
+    let from = from.map_or_else(|| recent.from.to_string(), str::to_string);
+    let to = to.map_or_else(|| recent.to.to_string(), str::to_string);
+    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field("from", err.to_string()))
+}
+
+async fn queue(state: &AppState, period: &Period) -> Result<Vec<ReviewItem>, ApiError> {
+    let (from, to) = period.bounds_ms();
+    Ok(state
+        .store
+        .review_queue(from, to, REVIEW_ANSWERS_BELOW)
+        .await?)
+}
+
+fn back_to(period: &Period, anchor: Option<i64>) -> Redirect {
+    let anchor = anchor.map_or(String::new(), |id| format!("#reply-{id}"));
+    Redirect::to(&format!(
+        "/admin/review?from={}&to={}{anchor}",
+        period.from, period.to
+    ))
+}
+
+/// `GET /admin/review?from=YYYY-MM-DD&to=YYYY-MM-DD`
+pub(super) async fn page(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    query: Result<Query<ReviewQuery>, QueryRejection>,
+) -> Result<Response, PageRefusal> {
+    let owner = owner(&state, &headers).await?;
+    let Query(query) = query.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let period = period(&state, query.from.as_deref(), query.to.as_deref())?;
+    let items = queue(&state, &period).await?;
+    let faqs = state.store.faqs().await.map_err(ApiError::from)?;
+    let last_review = state.store.last_review_at().await.map_err(ApiError::from)?;
+    let body = layout(
+        "Weekly review",
+        Some(&owner),
+        review_body(&owner, &period, &items, &faqs, last_review),
+    );
+    Ok((page_headers(), body).into_response())
+}
+
+/// `POST /admin/review/{message_id}`: the owner's verdict on one reply.
+pub(super) async fn judge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    axum::extract::Path(message_id): axum::extract::Path<i64>,
+    form: Result<Form<VerdictForm>, FormRejection>,
+) -> Result<Response, PageRefusal> {
+    let owner = owner(&state, &headers).await?;
+    let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    if !owner.sent_the_form(&form.form_token) {
+        return Err(ApiError::Forbidden("the form is out of date: reload the page").into());
+    }
+    let period = period(&state, Some(&form.from), Some(&form.to))?;
+    let reply = state
+        .store
+        .message(message_id)
+        .await
+        .map_err(ApiError::from)?
+        .ok_or(ApiError::NotFound("no such message"))?;
+    let answered = reply
+        .decision
+        .as_ref()
+        .is_some_and(|decision| decision.kind == DecisionKind::Answer);
+
+    let faq_id = Some(form.faq_id.trim().to_string()).filter(|faq| !faq.is_empty());
+    let new_faq = match (form.new_question.trim(), form.new_answer.trim()) {
+        ("", "") => None,
+        (question, answer) => Some(NewFaq {
+            id: None,
+            question: question.to_string(),
+            answer: answer.to_string(),
+        }),
+    };
+    let verdict = match form.verdict.as_str() {
+        "right" => Verdict::Right,
+        "wrong" => Verdict::Wrong,
+        other => {
+            return Err(ApiError::bad_field(
+                "verdict",
+                format!("`{other}` is not a verdict: choose right or wrong"),
+            )
+            .into())
+        }
+    };
+
+    match (verdict, answered) {
+        // A handoff or a question asked back that was right teaches nothing new: the
+        // verdict is recorded for the review alone.
+        (Verdict::Right, false) => {
+            state
+                .store
+                .set_review_verdict(message_id, true, None, Some(owner.user.id))
+                .await
+                .map_err(ApiError::from)?;
+        }
+        (Verdict::Wrong, false) if faq_id.is_none() && new_faq.is_none() => {
+            return Err(ApiError::bad_field(
+                "faq_id",
+                "a handoff or a question asked back was wrong only if an FAQ should have \
+                 answered: pick it, or write it",
+            )
+            .into());
+        }
+        (Verdict::Right, true) => {
+            let request = FeedbackRequest {
+                verdict,
+                faq_id: None,
+                new_faq: None,
+            };
+            learn_from_feedback(&state, &owner.user, message_id, request).await?;
+        }
+        (Verdict::Wrong, _) => {
+            let request = FeedbackRequest {
+                verdict,
+                faq_id,
+                new_faq,
+            };
+            learn_from_feedback(&state, &owner.user, message_id, request).await?;
+        }
+    }
+    Ok(back_to(&period, Some(message_id)).into_response())
+}
+
+/// `POST /admin/review/finish`: records the review, once every reply has a verdict.
+pub(super) async fn finish(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    form: Result<Form<FinishForm>, FormRejection>,
+) -> Result<Response, PageRefusal> {
+    let owner = owner(&state, &headers).await?;
+    let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    if !owner.sent_the_form(&form.form_token) {
+        return Err(ApiError::Forbidden("the form is out of date: reload the page").into());
+    }
+    let period = period(&state, Some(&form.from), Some(&form.to))?;
+    let items = queue(&state, &period).await?;
+    let waiting = items.iter().filter(|item| item.verdict.is_none()).count();
+    if waiting > 0 {
+        return Err(ApiError::bad_request(format!(
+            "{waiting} replies still have no verdict: mark each right or wrong first"
+        ))
+        .into());
+    }
+    let wrong = items
+        .iter()
+        .filter(|item| item.verdict.as_deref() == Some("wrong"))
+        .count();
+    state
+        .store
+        .record_review(
+            &period.from.to_string(),
+            &period.to.to_string(),
+            Some(owner.user.id),
+            items.len() as i64,
+            wrong as i64,
+        )
+        .await
+        .map_err(ApiError::from)?;
+    tracing::info!(
+        owner = owner.user.id,
+        replies = items.len(),
+        wrong,
+        "weekly review finished"
+    );
+    Ok(back_to(&period, None).into_response())
+}
+
+fn review_body(
+    owner: &Owner,
+    period: &Period,
+    items: &[ReviewItem],
+    faqs: &[FaqEntry],
+    last_review: Option<i64>,
+) -> Markup {
+    let token = owner.form_token();
+    let judged = items.iter().filter(|item| item.verdict.is_some()).count();
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    html! {
+        form.period method="get" action="/admin/review" {
+            label { "From " input type="date" name="from" value=(from); }
+            label { "to " input type="date" name="to" value=(to); }
+            button type="submit" { "Show" }
+            span.note { " Days in " (zone_name(period.zone())) "." }
+        }
+        p {
+            (items.len()) " replies worth a look: answers below "
+            (format!("{:.0} %", REVIEW_ANSWERS_BELOW * 100.0))
+            " confidence, handoffs, questions asked back, and replies already judged. "
+            (judged) " judged."
+        }
+        @if let Some(at) = last_review {
+            p.note { "Last review finished " (shown_time(at, period.zone())) "." }
+        } @else {
+            p.note { "No review finished yet." }
+        }
+        @for item in items {
+            (review_item(item, faqs, &token, period))
+        }
+        form method="post" action="/admin/review/finish" {
+            input type="hidden" name="form_token" value=(token);
+            input type="hidden" name="from" value=(from);
+            input type="hidden" name="to" value=(to);
+            button type="submit" { "Finish the review" }
+            span.note { " Once every reply above has a verdict." }
+        }
+    }
+}
+
+fn review_item(item: &ReviewItem, faqs: &[FaqEntry], token: &str, period: &Period) -> Markup {
+    let (from, to) = (period.from.to_string(), period.to.to_string());
+    let decision = item.decision.as_ref();
+    let kind = decision.map(|d| d.kind);
+    let early_request = decision.and_then(|d| d.reason) == Some(Reason::PersonRequested)
+        && item.customer_messages <= 3;
+    let what = match decision {
+        Some(d) if d.kind == DecisionKind::Answer => format!(
+            "answered with {} at {:.2}",
+            d.faq_id.as_deref().unwrap_or("a passage"),
+            d.confidence
+        ),
+        Some(d) => format!(
+            "{} ({})",
+            if d.kind == DecisionKind::Escalate {
+                "handed off"
+            } else {
+                "asked back"
+            },
+            d.reason.map_or("no reason", Reason::as_str)
+        ),
+        None => "a reply".to_string(),
+    };
+    let action = format!("/admin/review/{}", item.message_id);
+    html! {
+        article.review id={ "reply-" (item.message_id) } {
+            p.meta {
+                (shown_time(item.created_at, period.zone())) " · conversation " (item.conversation_id)
+                " · " (what)
+                @if early_request { " · asked for a person within three messages" }
+            }
+            p { strong { "Customer: " } span.text { (item.question.as_deref().unwrap_or("—")) } }
+            p { strong { "Assistant: " } span.text { (item.reply) } }
+            @match item.verdict.as_deref() {
+                Some("right") => p.verdict.good { "Judged right." },
+                Some(_) => p.verdict.bad {
+                    "Judged wrong" @if let Some(faq) = &item.verdict_faq { "; should have answered with " (faq) } "."
+                },
+                None => p.verdict { "No verdict yet." },
+            }
+            form method="post" action=(action) {
+                input type="hidden" name="form_token" value=(token);
+                input type="hidden" name="from" value=(from);
+                input type="hidden" name="to" value=(to);
+                label.inline { input type="radio" name="verdict" value="right" required; " Right" }
+                label.inline { input type="radio" name="verdict" value="wrong"; " Wrong" }
+                label {
+                    span { "The FAQ that should have answered" }
+                    select name="faq_id" {
+                        option value="" {
+                            (if kind == Some(DecisionKind::Answer) { "(none: a person should handle it)" } else { "(pick one)" })
+                        }
+                        @for faq in faqs {
+                            option value=(faq.id) { (faq.id) ": " (cut(&faq.question)) }
+                        }
+                    }
+                }
+                details {
+                    summary { "Or write a new FAQ entry" }
+                    label { span { "Question" } input type="text" name="new_question"; }
+                    label { span { "Answer" } textarea name="new_answer" rows="3" {} }
+                }
+                button type="submit" { "Save verdict" }
+            }
+        }
+    }
+}
+
+fn cut(text: &str) -> String {
+    if text.chars().count() <= FAQ_CHOICE_CHARS {
+        return text.to_string();
+    }
+    let kept: String = text.chars().take(FAQ_CHOICE_CHARS - 1).collect();
+    format!("{kept}…")
+}
+
+/// A time as the business reads it, in its own time zone.
+fn shown_time(unix_ms: i64, zone: &TimeZone) -> String {
+    Timestamp::from_millisecond(unix_ms)
+        .map(|time| {
+            time.to_zoned(zone.clone())
+                .strftime("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_default()
+}
