@@ -44,6 +44,7 @@ function showSignIn() {
   $("sign-in").hidden = false;
   $("inbox").hidden = true;
   $("sign-out").hidden = true;
+  $("owner-pages").hidden = true;
   $("who").textContent = "";
 }
 
@@ -53,6 +54,8 @@ async function showInbox(me) {
   $("inbox").hidden = false;
   $("sign-out").hidden = false;
   $("who").textContent = `${me.email} (${me.role})`;
+  // The server refuses the owner's pages to agents; the link is only a convenience.
+  $("owner-pages").hidden = me.role !== "owner";
   await refreshList();
   listen();
 }

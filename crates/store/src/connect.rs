@@ -150,7 +150,12 @@ fn create_parent_dir(path: &Path) -> Result<(), StoreError> {
 }
 
 pub(crate) async fn connect_postgres(url: &str) -> Result<PgPool, StoreError> {
-    let options = PgConnectOptions::from_str(url).map_err(|e| invalid_url(url, e))?;
+    // Without just-in-time compilation: it costs tens of milliseconds on the owner's
+    // report queries (planned as "expensive" for their row counts) and pays off only for
+    // scans far longer than anything Frontdesk runs.
+    let options = PgConnectOptions::from_str(url)
+        .map_err(|e| invalid_url(url, e))?
+        .options([("jit", "off")]);
     let target = describe_postgres(&options);
     probe_postgres(&options)
         .await

@@ -146,6 +146,11 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
 
     owner.goto(&server.url("/inbox")).await;
     owner.sign_in_as(OWNER_EMAIL, OWNER_PASSWORD).await;
+    // The inbox links an owner to the owner's pages, which open on the report.
+    owner.click("#owner-pages").await;
+    owner
+        .wait_for_text("the report, from the inbox's link", "Next move:")
+        .await;
     owner.goto(&server.url("/admin/analytics")).await;
     owner
         .wait_for_text("the analytics page with the handoff", "1 handed off")
