@@ -111,10 +111,14 @@ impl Store {
         let touched = "c.updated_at >= $1 AND c.created_at < $2";
         let sql = match &self.pool {
             // SQLite walks each conversation's messages by index either way.
+            // Every row folded into one JSON array: handing thousands of rows over one
+            // by one costs sqlx's SQLite driver as much again as the query itself.
             Pool::Sqlite(_) => format!(
-                "SELECT {conversation}, {} \
+                "SELECT json_group_array(json_array(c1, c2, c3, c4, c5, c6, c7, a1, a2, a3, \
+                 a4, a5, a6)) FROM (SELECT {conversation}, {} \
                  FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id \
-                 WHERE {touched} GROUP BY c.id ORDER BY c.id",
+                 WHERE {touched} GROUP BY c.id) \
+                 AS facts(c1, c2, c3, c4, c5, c6, c7, a1, a2, a3, a4, a5, a6)",
                 aggregates("json_extract(m.decision, '$.decision')")
             ),
             // Joined whole, PostgreSQL's planner prefers a scan of every message ever
@@ -127,12 +131,28 @@ impl Store {
                 aggregates("(m.decision ->> 'decision')")
             ),
         };
-        let rows: Vec<FactsRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(from)
-            .bind(to)
-            .fetch_all(pool)
-            .await)
-        .map_err(|cause| read_error("conversation facts for the report", cause))?;
+        let what = "conversation facts for the report";
+        let mut rows: Vec<FactsRow> = match &self.pool {
+            Pool::Sqlite(pool) => {
+                let json: String = sqlx::query_scalar(&sql)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(|cause| read_error(what, cause))?;
+                serde_json::from_str(&json).map_err(|cause| StoreError::Unreadable {
+                    what,
+                    problem: cause.to_string(),
+                })?
+            }
+            Pool::Postgres(pool) => sqlx::query_as(&sql)
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await
+                .map_err(|cause| read_error(what, cause))?,
+        };
+        rows.sort_unstable_by_key(|row| row.0);
         Ok(rows
             .into_iter()
             .map(|row| ConversationFacts {

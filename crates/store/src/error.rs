@@ -135,6 +135,9 @@ pub enum StoreError {
 
     #[error("the stored product {id:?} cannot be read ({problem}); import it again to repair it")]
     CorruptProduct { id: String, problem: String },
+
+    #[error("the database returned {what} in a shape that cannot be read ({problem})")]
+    Unreadable { what: &'static str, problem: String },
 }
 
 /// How a kind of knowledge is named in a sentence.
