@@ -45,6 +45,18 @@ impl Workspace {
         })
     }
 
+    /// Whether the database is there already: always for a server (PostgreSQL), for an
+    /// SQLite file when the file exists.
+    pub fn store_exists(&self) -> bool {
+        match self.database_url.strip_prefix("sqlite://") {
+            Some(rest) => {
+                let path = rest.split('?').next().unwrap_or(rest);
+                path == ":memory:" || Path::new(path).exists()
+            }
+            None => !self.database_url.starts_with("sqlite:"),
+        }
+    }
+
     pub async fn open_store(&self) -> anyhow::Result<Store> {
         std::fs::create_dir_all(&self.data_dir).with_context(|| {
             format!(

@@ -53,6 +53,11 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
          handoff counts on the day it happened.",
     ),
     (
+        "resolved_by_team",
+        "Conversations a person marked resolved in the period, after a handoff or after \
+         replying themselves. It counts on the day it was marked resolved.",
+    ),
+    (
         "first_response_assistant",
         "From a conversation's first customer message to the assistant's first reply of any \
          kind, for conversations whose first message arrived in the period.",
@@ -93,10 +98,20 @@ pub fn definition(figure: &str) -> &'static str {
         .map_or("", |(_, text)| text)
 }
 
+impl PeriodError {
+    /// The query field at fault.
+    pub fn field(&self) -> &'static str {
+        match self {
+            PeriodError::BadDate { field, .. } => field,
+            PeriodError::EndsBeforeItBegins { .. } | PeriodError::TooLong => "to",
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum PeriodError {
-    #[error("`{0}` is not a date: write it as YYYY-MM-DD")]
-    BadDate(String),
+    #[error("`{text}` is not a date: write {field} as YYYY-MM-DD")]
+    BadDate { field: &'static str, text: String },
     #[error("the period ends ({to}) before it begins ({from})")]
     EndsBeforeItBegins { from: Date, to: Date },
     #[error("the period is longer than {MAX_PERIOD_DAYS} days")]
@@ -128,12 +143,27 @@ impl Period {
 
     /// From text such as `2026-03-02`, as a query string or a command line gives it.
     pub fn parse(from: &str, to: &str, zone: TimeZone) -> Result<Self, PeriodError> {
-        let date = |text: &str| {
-            text.trim()
-                .parse::<Date>()
-                .map_err(|_| PeriodError::BadDate(text.to_string()))
+        let date = |field: &'static str, text: &str| {
+            let bad = || PeriodError::BadDate {
+                field,
+                text: text.to_string(),
+            };
+            let text = text.trim();
+            // Exactly YYYY-MM-DD: the parser would also take signed years and times.
+            let shaped = text.len() == 10
+                && text.char_indices().all(|(i, c)| {
+                    if i == 4 || i == 7 {
+                        c == '-'
+                    } else {
+                        c.is_ascii_digit()
+                    }
+                });
+            if !shaped {
+                return Err(bad());
+            }
+            text.parse::<Date>().map_err(|_| bad())
         };
-        Self::new(date(from)?, date(to)?, zone)
+        Self::new(date("from", from)?, date("to", to)?, zone)
     }
 
     /// The `days` days that end with the day of `now`.
@@ -623,6 +653,7 @@ mod tests {
             first_customer_at: Some(ms(created)),
             last_customer_at: Some(ms(created)),
             first_assistant_at: Some(ms(created) + 1_000),
+            first_answer_at: Some(ms(created) + 1_000),
             last_answer_at: Some(ms(created) + 1_000),
             agent_replies: 0,
             customer_messages_before_handoff: 0,
@@ -803,8 +834,15 @@ mod tests {
     fn periods_are_checked() {
         assert_eq!(
             Period::parse("2026-03-02", "yesterday", TimeZone::UTC).unwrap_err(),
-            PeriodError::BadDate("yesterday".to_string())
+            PeriodError::BadDate {
+                field: "to",
+                text: "yesterday".to_string()
+            }
         );
+        for odd in ["20260302", "2026-03-02T00:00", "-009999-01-01", "2026-3-2"] {
+            let err = Period::parse(odd, "2026-03-09", TimeZone::UTC).unwrap_err();
+            assert_eq!(err.field(), "from", "{odd}");
+        }
         assert!(matches!(
             Period::parse("2026-03-09", "2026-03-02", TimeZone::UTC),
             Err(PeriodError::EndsBeforeItBegins { .. })

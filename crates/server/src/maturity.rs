@@ -234,7 +234,8 @@ pub struct LiveFacts {
     pub channels_answered: BTreeSet<String>,
     /// Conversations in which a customer wrote during the period.
     pub conversations: u64,
-    /// First responses of any kind: how long each customer waited, in seconds.
+    /// How long each customer waited for a first answer or a person's reply, in seconds
+    /// (a question asked back or a handoff notice is not one).
     pub first_responses: Vec<f64>,
     /// FAQ entries and document passages.
     pub content_entries: u64,
@@ -404,8 +405,8 @@ fn failure_modes(figures: &Analytics, live: &LiveFacts) -> Vec<FailureMode> {
         .map(|changed| (live.now_ms - changed) / DAY_MS);
     let stale = content_age_days.is_none_or(|days| days > STALE_CONTENT_DAYS);
     let outcomes = &figures.outcomes;
-    let early_share = if outcomes.decided() > 0 {
-        figures.asked_for_person_early as f64 / outcomes.decided() as f64
+    let early_share = if live.conversations > 0 {
+        figures.asked_for_person_early as f64 / live.conversations as f64
     } else {
         0.0
     };
@@ -617,8 +618,10 @@ pub async fn report(
         .filter(|conversation| in_period(conversation.first_customer_at))
         .filter_map(|conversation| {
             let asked = conversation.first_customer_at?;
+            // An answer or a person's reply: a question asked back or a handoff notice
+            // leaves the customer still waiting for one.
             let replied = [
-                conversation.first_assistant_at,
+                conversation.first_answer_at,
                 conversation.first_human_reply_at,
             ]
             .into_iter()
@@ -807,6 +810,7 @@ mod tests {
                     first_customer_at: Some(created),
                     last_customer_at: Some(created),
                     first_assistant_at: Some(created + 2_000),
+                    first_answer_at: (!handed).then_some(created + 2_000),
                     last_answer_at: (!handed).then_some(created + 2_000),
                     agent_replies: i64::from(handed && index > 0),
                     customer_messages_before_handoff: i64::from(handed),

@@ -32,7 +32,8 @@ pub struct ConversationFacts {
     pub last_customer_at: Option<i64>,
     /// The assistant's first message of any kind (answer, question back, handoff notice).
     pub first_assistant_at: Option<i64>,
-    /// The assistant's last message that answered (decision `answer`).
+    /// The assistant's first and last messages that answered (decision `answer`).
+    pub first_answer_at: Option<i64>,
     pub last_answer_at: Option<i64>,
     /// Messages a person on the team sent the customer (private notes not counted).
     pub agent_replies: i64,
@@ -80,6 +81,7 @@ type FactsRow = (
     Option<i64>,
     i64,
     i64,
+    Option<i64>,
 );
 
 impl Store {
@@ -95,30 +97,31 @@ impl Store {
         // PostgreSQL sums BIGINTs to NUMERIC.
         let aggregates = |decision_kind: &str| {
             format!(
-                "MIN(CASE WHEN m.author = 'customer' THEN m.created_at END), \
-                 MAX(CASE WHEN m.author = 'customer' THEN m.created_at END), \
-                 MIN(CASE WHEN m.author = 'assistant' THEN m.created_at END), \
+                "MIN(CASE WHEN m.author = 'customer' THEN m.created_at END) AS a1, \
+                 MAX(CASE WHEN m.author = 'customer' THEN m.created_at END) AS a2, \
+                 MIN(CASE WHEN m.author = 'assistant' THEN m.created_at END) AS a3, \
                  MAX(CASE WHEN m.author = 'assistant' AND {decision_kind} = 'answer' \
-                     THEN m.created_at END), \
+                     THEN m.created_at END) AS a4, \
                  CAST(COALESCE(SUM(CASE WHEN m.author = 'agent' AND m.visibility = 'public' \
-                     THEN 1 ELSE 0 END), 0) AS BIGINT), \
+                     THEN 1 ELSE 0 END), 0) AS BIGINT) AS a5, \
                  CAST(COALESCE(SUM(CASE WHEN m.author = 'customer' \
-                     AND m.created_at <= c.handed_off_at THEN 1 ELSE 0 END), 0) AS BIGINT)"
+                     AND m.created_at <= c.handed_off_at THEN 1 ELSE 0 END), 0) AS BIGINT) AS a6, \
+                 MIN(CASE WHEN m.author = 'assistant' AND {decision_kind} = 'answer' \
+                     THEN m.created_at END) AS a7"
             )
         };
-        let conversation = "c.id, c.channel, c.created_at, c.handed_off_at, c.handoff_reason, \
-                            c.first_human_reply_at, c.resolved_at";
+        let conversation = "c.id AS c1, c.channel AS c2, c.created_at AS c3, \
+                            c.handed_off_at AS c4, c.handoff_reason AS c5, \
+                            c.first_human_reply_at AS c6, c.resolved_at AS c7";
         let touched = "c.updated_at >= $1 AND c.created_at < $2";
         let sql = match &self.pool {
-            // SQLite walks each conversation's messages by index either way.
             // Every row folded into one JSON array: handing thousands of rows over one
             // by one costs sqlx's SQLite driver as much again as the query itself.
             Pool::Sqlite(_) => format!(
                 "SELECT json_group_array(json_array(c1, c2, c3, c4, c5, c6, c7, a1, a2, a3, \
-                 a4, a5, a6)) FROM (SELECT {conversation}, {} \
+                 a4, a5, a6, a7)) FROM (SELECT {conversation}, {} \
                  FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id \
-                 WHERE {touched} GROUP BY c.id) \
-                 AS facts(c1, c2, c3, c4, c5, c6, c7, a1, a2, a3, a4, a5, a6)",
+                 WHERE {touched} GROUP BY c.id)",
                 aggregates("json_extract(m.decision, '$.decision')")
             ),
             // Joined whole, PostgreSQL's planner prefers a scan of every message ever
@@ -127,7 +130,7 @@ impl Store {
             Pool::Postgres(_) => format!(
                 "SELECT {conversation}, facts.* FROM conversations c LEFT JOIN LATERAL ( \
                  SELECT {} FROM messages m WHERE m.conversation_id = c.id) facts ON true \
-                 WHERE {touched} ORDER BY c.id",
+                 WHERE {touched}",
                 aggregates("(m.decision ->> 'decision')")
             ),
         };
@@ -169,6 +172,7 @@ impl Store {
                 last_answer_at: row.10,
                 agent_replies: row.11,
                 customer_messages_before_handoff: row.12,
+                first_answer_at: row.13,
             })
             .collect())
     }

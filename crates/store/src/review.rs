@@ -44,28 +44,21 @@ type ItemRow = (
 impl Store {
     /// The assistant's replies from `from` until `to` (unix milliseconds) worth a look:
     /// answers given with a confidence below `answers_below`, handoffs, questions asked
-    /// back for being unsure, and every reply the team already gave a verdict on. Oldest
-    /// first, at most 500.
+    /// back for being unsure, and every reply the team already gave a verdict on. Those
+    /// without a verdict first, each part oldest first; at most 500 (see
+    /// [`Store::review_counts`] for all of them).
     pub async fn review_queue(
         &self,
         from: i64,
         to: i64,
         answers_below: f64,
     ) -> Result<Vec<ReviewItem>, StoreError> {
-        let (kind, reason, confidence, decision) = match &self.pool {
-            Pool::Sqlite(_) => (
-                "json_extract(m.decision, '$.decision')",
-                "json_extract(m.decision, '$.reason')",
-                "json_extract(m.decision, '$.confidence')",
-                "m.decision",
-            ),
-            Pool::Postgres(_) => (
-                "(m.decision ->> 'decision')",
-                "(m.decision ->> 'reason')",
-                "CAST(m.decision ->> 'confidence' AS DOUBLE PRECISION)",
-                "CAST(m.decision AS TEXT)",
-            ),
+        let (kind, reason, confidence) = decision_fields(&self.pool);
+        let decision = match &self.pool {
+            Pool::Sqlite(_) => "m.decision",
+            Pool::Postgres(_) => "CAST(m.decision AS TEXT)",
         };
+        let worth_a_look = worth_a_look(kind, reason, confidence);
         let sql = format!(
             "SELECT m.id, m.conversation_id, m.created_at, {decision}, m.text, q.text, \
              (SELECT COUNT(*) FROM messages p WHERE p.conversation_id = m.conversation_id \
@@ -76,11 +69,8 @@ impl Store {
                  WHERE p.conversation_id = m.conversation_id AND p.author = 'customer' \
                  AND p.id < m.id) \
              LEFT JOIN review_verdicts v ON v.message_id = m.id \
-             WHERE m.author = 'assistant' AND m.created_at >= $1 AND m.created_at < $2 \
-             AND (({kind} = 'answer' AND {confidence} < $3) OR {kind} = 'escalate' \
-                 OR ({kind} = 'clarify' AND {reason} = 'low_confidence') \
-                 OR v.message_id IS NOT NULL) \
-             ORDER BY m.id LIMIT $4"
+             WHERE {worth_a_look} \
+             ORDER BY CASE WHEN v.message_id IS NULL THEN 0 ELSE 1 END, m.id LIMIT $4"
         );
         let rows: Vec<ItemRow> = on_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(from)
@@ -104,6 +94,33 @@ impl Store {
                 verdict_faq: row.8,
             })
             .collect())
+    }
+
+    /// How many replies from `from` until `to` are worth a look (as in
+    /// [`Store::review_queue`], without its limit), and how many of them have no verdict.
+    pub async fn review_counts(
+        &self,
+        from: i64,
+        to: i64,
+        answers_below: f64,
+    ) -> Result<(i64, i64), StoreError> {
+        let (kind, reason, confidence) = decision_fields(&self.pool);
+        let worth_a_look = worth_a_look(kind, reason, confidence);
+        // PostgreSQL sums to NUMERIC: cast back so both backends give 64-bit integers.
+        let sql = format!(
+            "SELECT COUNT(*), \
+             CAST(COALESCE(SUM(CASE WHEN v.message_id IS NULL THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM messages m LEFT JOIN review_verdicts v ON v.message_id = m.id \
+             WHERE {worth_a_look}"
+        );
+        let counts: (i64, i64) = on_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(from)
+            .bind(to)
+            .bind(answers_below)
+            .fetch_one(pool)
+            .await)
+        .map_err(|cause| read_error("the review queue's size", cause))?;
+        Ok(counts)
     }
 
     /// Records what the team said of an assistant reply, replacing an earlier verdict.
@@ -162,4 +179,31 @@ impl Store {
         on_pool!(self, |pool| sqlx::query_scalar(sql).fetch_one(pool).await)
             .map_err(|cause| read_error("the latest review", cause))
     }
+}
+
+/// How each backend reads a stored decision's kind, reason and confidence.
+fn decision_fields(pool: &Pool) -> (&'static str, &'static str, &'static str) {
+    match pool {
+        Pool::Sqlite(_) => (
+            "json_extract(m.decision, '$.decision')",
+            "json_extract(m.decision, '$.reason')",
+            "json_extract(m.decision, '$.confidence')",
+        ),
+        Pool::Postgres(_) => (
+            "(m.decision ->> 'decision')",
+            "(m.decision ->> 'reason')",
+            "CAST(m.decision ->> 'confidence' AS DOUBLE PRECISION)",
+        ),
+    }
+}
+
+/// The condition on `m` (an assistant message) and `v` (its verdict) that puts a reply in
+/// the review: $1 and $2 bound the period, $3 is the confidence an answer must reach.
+fn worth_a_look(kind: &str, reason: &str, confidence: &str) -> String {
+    format!(
+        "m.author = 'assistant' AND m.created_at >= $1 AND m.created_at < $2 \
+         AND (({kind} = 'answer' AND {confidence} < $3) OR {kind} = 'escalate' \
+             OR ({kind} = 'clarify' AND {reason} = 'low_confidence') \
+             OR v.message_id IS NOT NULL)"
+    )
 }

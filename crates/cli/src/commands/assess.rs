@@ -44,6 +44,15 @@ pub async fn run(workspace: &Workspace, args: AssessArgs) -> anyhow::Result<Exit
         .map(|text| parse_answer(text))
         .collect::<anyhow::Result<Vec<_>>>()?;
     let settings = workspace.config().handoff.settings()?;
+    // Reading figures from a store made on the spot would only report an empty business:
+    // a mistyped --data-dir is far likelier.
+    if !workspace.store_exists() {
+        bail!(
+            "there is no Frontdesk database in {} to assess; check --data-dir, or answer the \
+             five questions with `frontdesk assess --questionnaire`",
+            workspace.data_dir().display()
+        );
+    }
     let store = workspace.open_store().await?;
     for (question, level) in &answers {
         store
@@ -73,13 +82,21 @@ pub async fn run(workspace: &Workspace, args: AssessArgs) -> anyhow::Result<Exit
 }
 
 fn parse_answer(text: &str) -> anyhow::Result<(Question, u8)> {
+    let quoted = shown(text);
     let Some((question, level)) = text.split_once('=') else {
-        bail!("--answer `{text}`: write it as QUESTION=LEVEL, such as cost=3");
+        bail!("--answer `{quoted}`: write it as QUESTION=LEVEL, such as cost=3");
     };
     let question: Question = question
         .parse()
-        .with_context(|| format!("--answer `{text}`"))?;
-    let level = parse_level(level).with_context(|| format!("--answer `{text}`"))?;
+        .map_err(|_| {
+            anyhow::anyhow!(
+                "`{}` is not a maturity question: use channels, resolution, response_time, \
+                 maintenance or cost",
+                shown(question)
+            )
+        })
+        .with_context(|| format!("--answer `{quoted}`"))?;
+    let level = parse_level(level).with_context(|| format!("--answer `{quoted}`"))?;
     Ok((question, level))
 }
 
@@ -88,7 +105,7 @@ fn parse_level(text: &str) -> anyhow::Result<u8> {
         .parse::<u8>()
         .ok()
         .filter(|level| (1..=5).contains(level))
-        .with_context(|| format!("`{}` is not a level from 1 to 5", text.trim()))
+        .with_context(|| format!("`{}` is not a level from 1 to 5", shown(text.trim())))
 }
 
 /// The five answers, from a person at a terminal or one per line from a pipe.
@@ -118,6 +135,12 @@ fn ask_questions() -> anyhow::Result<Vec<(Question, u8)>> {
                 );
             };
             let line = line.context("cannot read standard input")?;
+            // A file saved by a spreadsheet or Notepad may start with a byte-order mark.
+            let line = if number == 0 {
+                line.trim_start_matches('\u{feff}').to_string()
+            } else {
+                line
+            };
             match parse_level(&line) {
                 Ok(level) => {
                     levels.push((question, level));
@@ -130,7 +153,27 @@ fn ask_questions() -> anyhow::Result<Vec<(Question, u8)>> {
             }
         }
     }
+    if !interactive {
+        let extra = lines
+            .map_while(Result::ok)
+            .find(|line| !line.trim().is_empty());
+        if let Some(extra) = extra {
+            bail!(
+                "standard input holds more than the five answers (next: `{}`); give one \
+                 level per line for the five questions and nothing else",
+                shown(&extra)
+            );
+        }
+    }
     Ok(levels)
+}
+
+/// Text from the input as an error message may quote it: control characters made
+/// visible, and at most 40 characters.
+fn shown(text: &str) -> String {
+    let cut: String = text.chars().take(40).collect();
+    let more = if text.chars().count() > 40 { "…" } else { "" };
+    format!("{}{more}", printable(&cut))
 }
 
 fn print(assessment: &Assessment, period: Option<&str>, json: bool) -> anyhow::Result<()> {

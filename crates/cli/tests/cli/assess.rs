@@ -38,11 +38,34 @@ fn bad_questionnaire_input_names_the_line() {
         err.contains("standard input ended before question 3"),
         "{err}"
     );
+    let err = frontdesk.fails_with_stdin(&["assess", "--questionnaire"], b"3\n2\n4\n2\n3\n5\n");
+    assert!(
+        err.contains("more than the five answers (next: `5`)"),
+        "{err}"
+    );
+    // Control characters in what is quoted back are made visible, never sent raw.
+    let err = frontdesk.fails_with_stdin(&["assess", "--questionnaire"], b"3\x1b[2J\n");
+    assert!(!err.contains('\x1b'), "{err:?}");
+}
+
+#[test]
+fn a_byte_order_mark_and_windows_line_ends_are_read() {
+    let frontdesk = Frontdesk::new();
+    let input = "\u{feff}4\r\n4\r\n4\r\n4\r\n4\r\n";
+    let report = frontdesk.ok_with_stdin(&["assess", "--questionnaire"], input.as_bytes());
+    assert!(report.starts_with("Level 4:"), "{report}");
 }
 
 #[test]
 fn the_owners_answers_are_kept_and_the_data_speaks_for_itself() {
     let frontdesk = Frontdesk::new();
+    // No database yet (a mistyped --data-dir, most likely): refused, and none is made.
+    let err = frontdesk.fails(&["assess"]);
+    assert!(err.contains("there is no Frontdesk database"), "{err}");
+    assert!(err.contains("--questionnaire"), "{err}");
+    assert!(!frontdesk.data_dir().join("frontdesk.db").exists());
+    frontdesk.ok(&["knowledge", "stats"]);
+
     // A bad answer stores none of them.
     let err = frontdesk.fails(&["assess", "--answer", "cost=3", "--answer", "maintenance=9"]);
     assert!(err.contains("`9` is not a level from 1 to 5"), "{err}");

@@ -129,6 +129,21 @@ impl Owner {
     }
 }
 
+/// The largest form the owner's pages take: room for a new FAQ entry's answer of a few
+/// pages.
+pub(super) const FORM_MAX_BYTES: usize = 64 * 1024;
+
+/// What an unreadable form answers: 413 when it was too large, else 400 naming why.
+pub(super) fn form_refused(err: FormRejection) -> ApiError {
+    if err.status() == StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::TooLarge {
+            limit: FORM_MAX_BYTES,
+        }
+    } else {
+        ApiError::bad_request(err.body_text())
+    }
+}
+
 /// The token the owner's forms carry: only someone holding the sign-in cookie (which
 /// scripts cannot read) can compute it.
 fn form_token(session: &str) -> String {
@@ -159,7 +174,7 @@ fn period_from(state: &AppState, query: &PeriodQuery) -> Result<Period, ApiError
         .clone()
         .unwrap_or_else(|| recent.from.to_string());
     let to = query.to.clone().unwrap_or_else(|| recent.to.to_string());
-    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field("from", err.to_string()))
+    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
 }
 
 async fn report_of(state: &AppState) -> Result<Report, ApiError> {
@@ -204,7 +219,7 @@ pub(super) async fn save_answers(
     form: Result<Form<AnswersForm>, FormRejection>,
 ) -> Result<Response, PageRefusal> {
     let owner = owner(&state, &headers).await?;
-    let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let Form(form) = form.map_err(form_refused)?;
     if !owner.sent_the_form(&form.form_token) {
         return Err(ApiError::Forbidden(
             "the form is out of date: reload the page and send it again",
@@ -444,12 +459,16 @@ fn report_body(report: &Report, token: &str) -> Markup {
             form method="post" action="/admin/report/answers" {
                 input type="hidden" name="form_token" value=(token);
                 @for question in Question::ALL {
+                    @let given = owners_answer(assessment, question);
                     label {
                         span { (question.text()) }
                         select name=(question.key()) {
-                            option value="" { "(no answer)" }
+                            option value="" { "(no answer: keep the one stored, if any)" }
                             @for (index, option) in question.options().iter().enumerate() {
-                                option value=(index + 1) { (index + 1) ". " (option) }
+                                @let level = index as u8 + 1;
+                                option value=(level) selected[given == Some(level)] {
+                                    (level) ". " (option)
+                                }
                             }
                         }
                     }
@@ -458,6 +477,15 @@ fn report_body(report: &Report, token: &str) -> Markup {
             }
         }
     }
+}
+
+/// The level the owner gave `question`, when the report rests on it.
+fn owners_answer(assessment: &Assessment, question: Question) -> Option<u8> {
+    assessment
+        .answers
+        .iter()
+        .find(|answer| answer.question == question && answer.basis == Basis::Owner)
+        .and_then(|answer| answer.level)
 }
 
 fn analytics_body(figures: &Analytics) -> Markup {
@@ -709,6 +737,22 @@ fn levels_chart(assessment: &Assessment) -> String {
     svg
 }
 
+/// Which definition a CSV row's figure goes by.
+fn csv_definition(row: &str) -> &str {
+    match row {
+        "resolved_without_person" => "resolved_without_person",
+        "resolution_rate" | "left_without_answer" | "taken_over_by_person" => "resolution_rate",
+        "escalation_rate" | "handed_off" => "escalation_rate",
+        "first_response_assistant_median_seconds" | "first_response_assistant_p90_seconds" => {
+            "first_response_assistant"
+        }
+        "first_response_human_median_seconds"
+        | "first_response_human_p90_seconds"
+        | "handoffs_waiting" => "first_response_human",
+        other => other,
+    }
+}
+
 fn csv_of(figures: &Analytics) -> Result<String, csv::Error> {
     let mut writer = csv::Writer::from_writer(Vec::new());
     writer.write_record(["figure", "value", "from", "to", "definition"])?;
@@ -754,10 +798,7 @@ fn csv_of(figures: &Analytics) -> Result<String, csv::Error> {
         ),
     ];
     for (name, value) in rows {
-        let meaning = definition(
-            name.trim_end_matches("_median_seconds")
-                .trim_end_matches("_p90_seconds"),
-        );
+        let meaning = definition(csv_definition(name));
         writer.write_record([
             name,
             value.as_str(),

@@ -14,6 +14,7 @@ mod usage;
 mod webhooks;
 mod widget;
 
+use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
@@ -85,12 +86,18 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin", get(admin::home))
         .route("/admin/admin.css", get(admin::style))
         .route("/admin/report", get(admin::report_page))
-        .route("/admin/report/answers", post(admin::save_answers))
+        .route(
+            "/admin/report/answers",
+            post(admin::save_answers).layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
         .route("/admin/analytics", get(admin::analytics_page))
         .route("/admin/analytics.csv", get(admin::analytics_csv))
         .route("/admin/review", get(review::page))
         .route("/admin/review/finish", post(review::finish))
-        .route("/admin/review/{message_id}", post(review::judge))
+        .route(
+            "/admin/review/{message_id}",
+            post(review::judge).layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
         .route("/api/v1/analytics", get(admin::analytics_json))
         .route("/api/v1/report/maturity", get(admin::report_json))
         .route("/inbox", get(inbox::page))

@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use frontdesk_core::{DecisionKind, FaqEntry, Reason};
+use frontdesk_core::{Author, DecisionKind, FaqEntry, Reason};
 use frontdesk_store::ReviewItem;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -19,8 +19,10 @@ use serde::Deserialize;
 
 use crate::analytics::{zone_name, Period};
 use crate::error::ApiError;
-use crate::routes::admin::{business_zone, layout, owner, page_headers, Owner, PageRefusal};
-use crate::routes::feedback::{learn_from_feedback, FeedbackRequest, NewFaq, Verdict};
+use crate::routes::admin::{
+    business_zone, form_refused, layout, owner, page_headers, Owner, PageRefusal,
+};
+use crate::routes::feedback::{learn_from_feedback, FeedbackRequest, MessageId, NewFaq, Verdict};
 use crate::AppState;
 
 /// Answers given with less confidence than this are worth a look.
@@ -64,7 +66,7 @@ fn period(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<Peri
     let recent = Period::last_days(Timestamp::now(), REVIEW_DAYS, zone.clone());
     let from = from.map_or_else(|| recent.from.to_string(), str::to_string);
     let to = to.map_or_else(|| recent.to.to_string(), str::to_string);
-    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field("from", err.to_string()))
+    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
 }
 
 async fn queue(state: &AppState, period: &Period) -> Result<Vec<ReviewItem>, ApiError> {
@@ -93,12 +95,23 @@ pub(super) async fn page(
     let Query(query) = query.map_err(|err| ApiError::bad_request(err.body_text()))?;
     let period = period(&state, query.from.as_deref(), query.to.as_deref())?;
     let items = queue(&state, &period).await?;
+    let (from, to) = period.bounds_ms();
+    let (replies, waiting) = state
+        .store
+        .review_counts(from, to, REVIEW_ANSWERS_BELOW)
+        .await
+        .map_err(ApiError::from)?;
     let faqs = state.store.faqs().await.map_err(ApiError::from)?;
     let last_review = state.store.last_review_at().await.map_err(ApiError::from)?;
+    let shown = Queue {
+        items: &items,
+        replies,
+        waiting,
+    };
     let body = layout(
         "Weekly review",
         Some(&owner),
-        review_body(&owner, &period, &items, &faqs, last_review),
+        review_body(&owner, &period, &shown, &faqs, last_review),
     );
     Ok((page_headers(), body).into_response())
 }
@@ -107,11 +120,11 @@ pub(super) async fn page(
 pub(super) async fn judge(
     State(state): State<AppState>,
     headers: HeaderMap,
-    axum::extract::Path(message_id): axum::extract::Path<i64>,
+    MessageId(message_id): MessageId,
     form: Result<Form<VerdictForm>, FormRejection>,
 ) -> Result<Response, PageRefusal> {
     let owner = owner(&state, &headers).await?;
-    let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let Form(form) = form.map_err(form_refused)?;
     if !owner.sent_the_form(&form.form_token) {
         return Err(ApiError::Forbidden("the form is out of date: reload the page").into());
     }
@@ -122,10 +135,18 @@ pub(super) async fn judge(
         .await
         .map_err(ApiError::from)?
         .ok_or(ApiError::NotFound("no such message"))?;
-    let answered = reply
+    let Some(decision) = reply
         .decision
         .as_ref()
-        .is_some_and(|decision| decision.kind == DecisionKind::Answer);
+        .filter(|_| reply.author == Author::Assistant)
+    else {
+        return Err(ApiError::bad_field(
+            "id",
+            "only the assistant's replies are reviewed; this message is not one",
+        )
+        .into());
+    };
+    let answered = decision.kind == DecisionKind::Answer;
 
     let faq_id = Some(form.faq_id.trim().to_string()).filter(|faq| !faq.is_empty());
     let new_faq = match (form.new_question.trim(), form.new_answer.trim()) {
@@ -151,6 +172,13 @@ pub(super) async fn judge(
     match (verdict, answered) {
         // A handoff or a question asked back that was right teaches nothing new: the
         // verdict is recorded for the review alone.
+        (Verdict::Right, _) if faq_id.is_some() || new_faq.is_some() => {
+            return Err(ApiError::bad_field(
+                "verdict",
+                "an FAQ goes with `wrong`: a right reply needs none",
+            )
+            .into());
+        }
         (Verdict::Right, false) => {
             state
                 .store
@@ -193,19 +221,37 @@ pub(super) async fn finish(
     form: Result<Form<FinishForm>, FormRejection>,
 ) -> Result<Response, PageRefusal> {
     let owner = owner(&state, &headers).await?;
-    let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
+    let Form(form) = form.map_err(form_refused)?;
     if !owner.sent_the_form(&form.form_token) {
         return Err(ApiError::Forbidden("the form is out of date: reload the page").into());
     }
     let period = period(&state, Some(&form.from), Some(&form.to))?;
-    let items = queue(&state, &period).await?;
-    let waiting = items.iter().filter(|item| item.verdict.is_none()).count();
-    if waiting > 0 {
-        return Err(ApiError::bad_request(format!(
-            "{waiting} replies still have no verdict: mark each right or wrong first"
-        ))
-        .into());
+    // The period asked for, and the last week whatever was asked: a review of some quiet
+    // days long ago must not pass for this week's.
+    let this_week = Period::last_days(Timestamp::now(), REVIEW_DAYS, period.zone().clone());
+    for days in [&period, &this_week] {
+        let (from, to) = days.bounds_ms();
+        let (_, waiting) = state
+            .store
+            .review_counts(from, to, REVIEW_ANSWERS_BELOW)
+            .await
+            .map_err(ApiError::from)?;
+        if waiting > 0 {
+            return Err(ApiError::bad_request(format!(
+                "{waiting} replies from {} to {} still have no verdict: mark each right \
+                 or wrong first",
+                days.from, days.to
+            ))
+            .into());
+        }
     }
+    let (from, to) = period.bounds_ms();
+    let (replies, _) = state
+        .store
+        .review_counts(from, to, REVIEW_ANSWERS_BELOW)
+        .await
+        .map_err(ApiError::from)?;
+    let items = queue(&state, &period).await?;
     let wrong = items
         .iter()
         .filter(|item| item.verdict.as_deref() == Some("wrong"))
@@ -216,29 +262,36 @@ pub(super) async fn finish(
             &period.from.to_string(),
             &period.to.to_string(),
             Some(owner.user.id),
-            items.len() as i64,
+            replies,
             wrong as i64,
         )
         .await
         .map_err(ApiError::from)?;
     tracing::info!(
         owner = owner.user.id,
-        replies = items.len(),
+        replies,
         wrong,
         "weekly review finished"
     );
     Ok(back_to(&period, None).into_response())
 }
 
+/// The part of the queue a page shows, and the whole queue's size.
+struct Queue<'a> {
+    items: &'a [ReviewItem],
+    replies: i64,
+    waiting: i64,
+}
+
 fn review_body(
     owner: &Owner,
     period: &Period,
-    items: &[ReviewItem],
+    queue: &Queue<'_>,
     faqs: &[FaqEntry],
     last_review: Option<i64>,
 ) -> Markup {
     let token = owner.form_token();
-    let judged = items.iter().filter(|item| item.verdict.is_some()).count();
+    let items = queue.items;
     let (from, to) = (period.from.to_string(), period.to.to_string());
     html! {
         form.period method="get" action="/admin/review" {
@@ -248,10 +301,19 @@ fn review_body(
             span.note { " Days in " (zone_name(period.zone())) "." }
         }
         p {
-            (items.len()) " replies worth a look: answers below "
+            (queue.replies) " replies worth a look: answers below "
             (format!("{:.0} %", REVIEW_ANSWERS_BELOW * 100.0))
             " confidence, handoffs, questions asked back, and replies already judged. "
-            (judged) " judged."
+            (queue.waiting) " without a verdict."
+            @if (items.len() as i64) < queue.replies {
+                " Showing the first " (items.len()) ", those without a verdict first: \
+                  judge them and reload for the rest."
+            }
+        }
+        datalist #faq-ids {
+            @for faq in faqs {
+                option value=(faq.id) { (cut(&faq.question)) }
+            }
         }
         @if let Some(at) = last_review {
             p.note { "Last review finished " (shown_time(at, period.zone())) "." }
@@ -259,7 +321,7 @@ fn review_body(
             p.note { "No review finished yet." }
         }
         @for item in items {
-            (review_item(item, faqs, &token, period))
+            (review_item(item, &token, period))
         }
         form method="post" action="/admin/review/finish" {
             input type="hidden" name="form_token" value=(token);
@@ -271,7 +333,7 @@ fn review_body(
     }
 }
 
-fn review_item(item: &ReviewItem, faqs: &[FaqEntry], token: &str, period: &Period) -> Markup {
+fn review_item(item: &ReviewItem, token: &str, period: &Period) -> Markup {
     let (from, to) = (period.from.to_string(), period.to.to_string());
     let decision = item.decision.as_ref();
     let kind = decision.map(|d| d.kind);
@@ -318,15 +380,15 @@ fn review_item(item: &ReviewItem, faqs: &[FaqEntry], token: &str, period: &Perio
                 label.inline { input type="radio" name="verdict" value="right" required; " Right" }
                 label.inline { input type="radio" name="verdict" value="wrong"; " Wrong" }
                 label {
-                    span { "The FAQ that should have answered" }
-                    select name="faq_id" {
-                        option value="" {
-                            (if kind == Some(DecisionKind::Answer) { "(none: a person should handle it)" } else { "(pick one)" })
-                        }
-                        @for faq in faqs {
-                            option value=(faq.id) { (faq.id) ": " (cut(&faq.question)) }
-                        }
+                    span {
+                        "The FAQ that should have answered (its id) "
+                        (if kind == Some(DecisionKind::Answer) {
+                            "— leave it empty when a person should handle such questions"
+                        } else {
+                            ""
+                        })
                     }
+                    input type="text" name="faq_id" list="faq-ids" autocomplete="off";
                 }
                 details {
                     summary { "Or write a new FAQ entry" }

@@ -182,6 +182,9 @@ async fn the_owner_sees_what_happened(server: TestServer) {
         bad["error"].as_str().unwrap().contains("last-week"),
         "{bad}"
     );
+    let path = "/api/v1/analytics?from=2026-12-01&to=2026-13-01";
+    let bad: Value = get(&server, path, Some(&owner)).await.json().await.unwrap();
+    assert_eq!(bad["field"], "to", "{bad}");
 }
 
 async fn the_owner_answers_the_questions_the_data_cannot(server: TestServer) {
@@ -253,6 +256,13 @@ async fn post_form(
         .unwrap()
 }
 
+/// A `wrong` verdict for the period's form, without the right FAQ.
+fn vague_form<'a>(period: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = period.to_vec();
+    form.push(("verdict", "wrong"));
+    form
+}
+
 async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer) {
     store_fixture_knowledge(&server).await;
     let owner = member(&server, "owner@shop.example", Role::Owner).await;
@@ -305,7 +315,7 @@ async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer)
     assert!(early["error"]
         .as_str()
         .unwrap()
-        .contains("2 replies still have no verdict"));
+        .contains("still have no verdict"));
     let forged = [
         ("form_token", "0"),
         ("from", &week_ago),
@@ -321,10 +331,30 @@ async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer)
     .await;
     assert_eq!(forged.status(), StatusCode::FORBIDDEN);
 
-    // Asking back was right; the handoff was wrong only with the FAQ that should have
-    // answered.
+    // Only the assistant's replies are judged, and an FAQ goes with `wrong` only.
+    let customer_message = asked_back - 1;
     let mut right = period.to_vec();
     right.push(("verdict", "right"));
+    let path = format!("/admin/review/{customer_message}");
+    let refused = post_form(&server, &owner, &path, &right).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    let mut confused = right.clone();
+    confused.push(("faq_id", RIGHT_FAQ));
+    let path = format!("/admin/review/{asked_back}");
+    let refused = post_form(&server, &owner, &path, &confused).await;
+    assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
+    // A new FAQ answer may be long, but not endless.
+    let mut huge = vague_form(&period);
+    let endless = "x".repeat(100_000);
+    huge.push(("new_question", "What now?"));
+    huge.push(("new_answer", &endless));
+    let refused = post_form(&server, &owner, &path, &huge).await;
+    assert_eq!(refused.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let (_, waiting) = server.store.review_counts(0, i64::MAX, 0.95).await.unwrap();
+    assert_eq!(waiting, 2, "nothing refused was stored");
+
+    // Asking back was right; the handoff was wrong only with the FAQ that should have
+    // answered.
     let judged = post_form(
         &server,
         &owner,
@@ -333,8 +363,7 @@ async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer)
     )
     .await;
     assert_eq!(judged.status(), StatusCode::SEE_OTHER);
-    let mut vague = period.to_vec();
-    vague.push(("verdict", "wrong"));
+    let vague = vague_form(&period);
     let refused = post_form(&server, &owner, &format!("/admin/review/{handoff}"), &vague).await;
     assert_eq!(refused.status(), StatusCode::BAD_REQUEST);
     let mut corrected = vague.clone();
