@@ -35,6 +35,7 @@ const PAGES: &[&str] = &[
     "/admin/report",
     "/admin/analytics.csv",
     "/api/v1/analytics",
+    "/admin/review",
     "/admin/analytics?from=QUARTER&to=TODAY",
     "/admin/analytics?from=YEAR&to=TODAY",
 ];
