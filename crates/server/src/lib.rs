@@ -11,6 +11,7 @@
 //! - the turns of one conversation run one after the other, never two at once;
 //! - once the assistant hands off, it stays silent until a person hands back.
 
+mod access;
 pub mod analytics;
 pub mod auth;
 mod channels;

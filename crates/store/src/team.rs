@@ -4,7 +4,7 @@
 //! caller hashes (see the server's `auth` module), so that what is written here cannot
 //! let anyone in if the database is copied.
 
-use frontdesk_core::{Role, User};
+use frontdesk_core::{Channel, Role, User};
 
 use crate::conversations::{corrupt, read_error, write_error};
 use crate::plan::now_unix_ms;
@@ -41,6 +41,50 @@ impl Store {
             }
             Err(cause) => Err(write_error("a user", cause)),
         }
+    }
+
+    /// The channels the member works, when the owner limited them to some; empty: all.
+    pub async fn user_channels(&self, user_id: i64) -> Result<Vec<Channel>, StoreError> {
+        let sql = "SELECT channel FROM user_channels WHERE user_id = $1 ORDER BY channel";
+        let names: Vec<String> = on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(user_id)
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| read_error("a member's channels", cause))?;
+        // A name this version does not know cannot be one of its conversations' channels.
+        Ok(names.iter().filter_map(|name| name.parse().ok()).collect())
+    }
+
+    /// Limits the member with `email` to `channels`; none lifts the limit. Replaces the
+    /// earlier list in one transaction.
+    pub async fn set_user_channels(
+        &self,
+        email: &str,
+        channels: &[Channel],
+    ) -> Result<User, StoreError> {
+        let Some((user, _)) = self.user_by_email(email).await? else {
+            return Err(StoreError::UserNotFound {
+                email: normalize_email(email),
+            });
+        };
+        let clear = "DELETE FROM user_channels WHERE user_id = $1";
+        let add = "INSERT INTO user_channels (user_id, channel) VALUES ($1, $2) \
+                   ON CONFLICT (user_id, channel) DO NOTHING";
+        on_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            sqlx::query(clear).bind(user.id).execute(&mut *tx).await?;
+            for channel in channels {
+                sqlx::query(add)
+                    .bind(user.id)
+                    .bind(channel.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await)
+        .map_err(|cause| write_error("a member's channels", cause))?;
+        Ok(user)
     }
 
     /// Every member of the team, in the order they were added.

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand, ValueEnum};
-use frontdesk_core::Role;
+use frontdesk_core::{Channel, Role};
 use frontdesk_server::auth::{api_token_hash, hash_password, new_api_token};
 
 use crate::commands::terminal::{is_hidden, printable};
@@ -23,6 +23,16 @@ pub enum UsersCommand {
         /// Print JSON instead of a table.
         #[arg(long)]
         json: bool,
+    },
+    /// Limit an agent to some channels (widget, email, whatsapp, messenger, instagram,
+    /// telegram): the inbox, the API and the event stream then show them only those
+    /// channels' conversations. Without --channel the limit is lifted.
+    Channels {
+        /// The agent's email.
+        email: String,
+        /// A channel they work; repeat for several.
+        #[arg(long = "channel", value_name = "CHANNEL")]
+        channels: Vec<String>,
     },
 }
 
@@ -84,6 +94,9 @@ pub async fn run_users(workspace: &Workspace, command: UsersCommand) -> anyhow::
     match command {
         UsersCommand::Add(args) => add(workspace, args).await,
         UsersCommand::List { json } => list(workspace, json).await,
+        UsersCommand::Channels { email, channels } => {
+            limit_channels(workspace, &email, &channels).await
+        }
     }
 }
 
@@ -189,6 +202,42 @@ async fn add(workspace: &Workspace, args: AddArgs) -> anyhow::Result<ExitCode> {
         user.role,
         user.id
     );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn limit_channels(
+    workspace: &Workspace,
+    email: &str,
+    names: &[String],
+) -> anyhow::Result<ExitCode> {
+    // Every name is checked before anything is stored.
+    let channels = names
+        .iter()
+        .map(|name| {
+            name.trim().parse::<Channel>().map_err(|_| {
+                anyhow::anyhow!(
+                    "--channel `{}` is not a channel: use widget, email, whatsapp, messenger, \
+                     instagram or telegram",
+                    printable(name)
+                )
+            })
+        })
+        .collect::<anyhow::Result<Vec<_>>>()?;
+    let store = workspace.open_store().await?;
+    let limited = store.set_user_channels(email, &channels).await;
+    store.close().await;
+    let user = limited?;
+    if user.role == Role::Owner {
+        say!(
+            "{} is an owner: owners see every channel whatever this list says",
+            printable(&user.email)
+        );
+    } else if channels.is_empty() {
+        say!("{} now works every channel", printable(&user.email));
+    } else {
+        let names: Vec<&str> = channels.iter().map(|channel| channel.as_str()).collect();
+        say!("{} now works: {}", printable(&user.email), names.join(", "));
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -183,3 +183,41 @@ fn conversations_are_read_from_the_terminal_safely() {
         "{missing}"
     );
 }
+
+#[test]
+fn an_agent_is_limited_to_some_channels() {
+    let frontdesk = Frontdesk::new();
+    let add = [
+        "users",
+        "add",
+        "tg@shop.example",
+        "--role",
+        "agent",
+        "--password-stdin",
+    ];
+    frontdesk.ok_with_stdin(&add, b"a long enough password\n");
+
+    let limited = frontdesk.ok(&[
+        "users",
+        "channels",
+        "tg@shop.example",
+        "--channel",
+        "telegram",
+        "--channel",
+        "email",
+    ]);
+    assert!(limited.contains("now works: telegram, email"), "{limited}");
+    let lifted = frontdesk.ok(&["users", "channels", "tg@shop.example"]);
+    assert!(lifted.contains("now works every channel"), "{lifted}");
+
+    let err = frontdesk.fails(&["users", "channels", "tg@shop.example", "--channel", "fax"]);
+    assert!(err.contains("`fax` is not a channel"), "{err}");
+    let err = frontdesk.fails(&[
+        "users",
+        "channels",
+        "who@shop.example",
+        "--channel",
+        "email",
+    ]);
+    assert!(err.contains("who@shop.example"), "{err}");
+}

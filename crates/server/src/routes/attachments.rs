@@ -8,6 +8,7 @@ use axum::http::{header, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use percent_encoding::{utf8_percent_encode, NON_ALPHANUMERIC};
 
+use crate::access::ensure_reach;
 use crate::error::ApiError;
 use crate::extract::TeamMember;
 use crate::AppState;
@@ -18,7 +19,7 @@ const DRAWN_ONLY: [&str; 4] = ["image/png", "image/jpeg", "image/gif", "image/we
 
 pub(super) async fn download(
     State(state): State<AppState>,
-    _member: TeamMember,
+    TeamMember(user): TeamMember,
     Path((message_id, position)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let message_id: i64 = message_id
@@ -30,6 +31,12 @@ pub(super) async fn download(
             "an attachment's position is a whole number from 0",
         )
     })?;
+    let message = state
+        .store
+        .message(message_id)
+        .await?
+        .ok_or(ApiError::NotFound("no such attachment is kept"))?;
+    ensure_reach(&state, &user, message.conversation_id).await?;
     let file = state
         .store
         .attachment_file(message_id, position)

@@ -10,6 +10,7 @@ use frontdesk_core::{Author, FaqEntry, Message, Ticket, User};
 use frontdesk_store::Readers;
 use serde::{Deserialize, Serialize};
 
+use crate::access::ensure_reach;
 use crate::error::ApiError;
 use crate::extract::{JsonBody, TeamMember};
 use crate::learning::learn;
@@ -90,6 +91,7 @@ pub(super) async fn learn_from_feedback(
         .message(id)
         .await?
         .ok_or(ApiError::NotFound("no such message"))?;
+    ensure_reach(state, user, reply.conversation_id).await?;
     let Some(decision) = reply
         .decision
         .as_ref()

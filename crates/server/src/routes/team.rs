@@ -22,6 +22,7 @@ use futures_util::Stream;
 use serde::{Deserialize, Serialize};
 use tokio::sync::broadcast::error::RecvError;
 
+use crate::access::{ensure_reach, EventFilter, Reach};
 use crate::error::ApiError;
 use crate::events::Event;
 use crate::extract::{message_text, ConversationId, JsonBody, OptionalJsonBody, TeamMember};
@@ -90,7 +91,7 @@ pub(super) async fn me(TeamMember(user): TeamMember) -> Json<User> {
 /// `GET /api/v1/conversations?status=&channel=&assignee=`, oldest first.
 pub(super) async fn list(
     State(state): State<AppState>,
-    _member: TeamMember,
+    TeamMember(user): TeamMember,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ConversationList>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
@@ -101,17 +102,20 @@ pub(super) async fn list(
             .assignee
             .map(|email| frontdesk_store::normalize_email(&email)),
     };
-    let conversations = state.store.conversations(&filter).await?;
+    let mut conversations = state.store.conversations(&filter).await?;
+    let reach = Reach::of(&state, &user).await?;
+    conversations.retain(|conversation| reach.covers(conversation.channel));
     Ok(Json(ConversationList { conversations }))
 }
 
 /// One conversation and every message in it, private notes included.
 pub(super) async fn show(
     State(state): State<AppState>,
-    _member: TeamMember,
+    TeamMember(user): TeamMember,
     ConversationId(id): ConversationId,
 ) -> Result<Json<ConversationShown>, ApiError> {
     let conversation = find(&state, id).await?;
+    Reach::of(&state, &user).await?.check(&conversation)?;
     let messages = state.store.messages(id, None, Readers::Team).await?;
     let generation = state.store.conversation_generation_usage(id).await?;
     Ok(Json(ConversationShown {
@@ -130,6 +134,7 @@ pub(super) async fn reply(
     JsonBody(body): JsonBody<Text>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     let text = message_text(body.text)?;
+    ensure_reach(&state, &user, id).await?;
     let _turn = state.turns.lock(&state.store, id).await?;
 
     let mut conversation = find(&state, id).await?;
@@ -198,6 +203,7 @@ pub(super) async fn note(
     JsonBody(body): JsonBody<Text>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
     let text = message_text(body.text)?;
+    ensure_reach(&state, &user, id).await?;
     let _turn = state.turns.lock(&state.store, id).await?;
 
     let conversation = find(&state, id).await?;
@@ -219,6 +225,7 @@ pub(super) async fn assign_to(
     ConversationId(id): ConversationId,
     OptionalJsonBody(body): OptionalJsonBody<AssignRequest>,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
+    ensure_reach(&state, &user, id).await?;
     let assignee = match body.assignee {
         None => user.clone(),
         Some(email) => match state.store.user_by_email(&email).await? {
@@ -346,32 +353,41 @@ async fn learn_from_resolution(state: &AppState, id: i64, faq: String) -> Result
 /// server shuts down.
 pub(super) async fn events(
     State(state): State<AppState>,
-    _member: TeamMember,
-) -> Sse<impl Stream<Item = Result<SseEvent, Infallible>>> {
+    TeamMember(user): TeamMember,
+) -> Result<Sse<impl Stream<Item = Result<SseEvent, Infallible>>>, ApiError> {
     let receiver = state.events.subscribe();
+    let filter = EventFilter::new(Reach::of(&state, &user).await?);
     let shutdown = state.shutdown.clone();
-    let stream = futures_util::stream::unfold(receiver, move |mut receiver| {
-        let shutdown = shutdown.clone();
-        async move {
-            let received = tokio::select! {
-                received = receiver.recv() => received,
-                () = shutdown.cancelled() => return None,
-            };
-            let event = match received {
-                // Another instance's events may have been lost: the count is unknown.
-                Ok(Event::Missed) => SseEvent::default()
-                    .event("lagged")
-                    .data("{\"missed\":null}"),
-                Ok(event) => to_sse(&event),
-                Err(RecvError::Lagged(missed)) => SseEvent::default()
-                    .event("lagged")
-                    .data(format!("{{\"missed\":{missed}}}")),
-                Err(RecvError::Closed) => return None,
-            };
-            Some((Ok(event), receiver))
-        }
-    });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(EVENT_KEEP_ALIVE))
+    let stream =
+        futures_util::stream::unfold((receiver, filter), move |(mut receiver, mut filter)| {
+            let shutdown = shutdown.clone();
+            let state = state.clone();
+            async move {
+                let received = loop {
+                    let received = tokio::select! {
+                        received = receiver.recv() => received,
+                        () = shutdown.cancelled() => return None,
+                    };
+                    match &received {
+                        Ok(event) if !filter.shows(&state, event).await => continue,
+                        _ => break received,
+                    }
+                };
+                let event = match received {
+                    // Another instance's events may have been lost: the count is unknown.
+                    Ok(Event::Missed) => SseEvent::default()
+                        .event("lagged")
+                        .data("{\"missed\":null}"),
+                    Ok(event) => to_sse(&event),
+                    Err(RecvError::Lagged(missed)) => SseEvent::default()
+                        .event("lagged")
+                        .data(format!("{{\"missed\":{missed}}}")),
+                    Err(RecvError::Closed) => return None,
+                };
+                Some((Ok(event), (receiver, filter)))
+            }
+        });
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(EVENT_KEEP_ALIVE)))
 }
 
 fn to_sse(event: &Event) -> SseEvent {
@@ -392,6 +408,7 @@ async fn move_with_notice(
     change: StatusChange,
     notice: &str,
 ) -> Result<Json<ConversationWithMessages>, ApiError> {
+    ensure_reach(state, user, id).await?;
     let _turn = state.turns.lock(&state.store, id).await?;
 
     let (message, conversation) = change_with_notice(state, user, id, change, notice).await?;

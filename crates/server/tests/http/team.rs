@@ -3,8 +3,9 @@
 
 use std::time::Duration;
 
-use frontdesk_core::Role;
+use frontdesk_core::{Channel, NewConversation, Role};
 use frontdesk_server::auth::{api_token_hash, hash_password, new_api_token};
+use frontdesk_store::Readers;
 use reqwest::{RequestBuilder, StatusCode};
 use serde_json::{json, Value};
 
@@ -336,7 +337,112 @@ async fn the_inbox_hears_customers_live(server: TestServer) {
     assert!(received.contains(&format!("\"id\":{id}")));
 }
 
+async fn an_agent_works_only_the_channels_given(server: TestServer) {
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+    let agent = member(&server, "tg@shop.example", Role::Agent).await;
+    server
+        .store
+        .set_user_channels("tg@shop.example", &[Channel::Telegram])
+        .await
+        .unwrap();
+    let mut stream = as_member(server.client.get(server.url("/api/v1/events")), &agent)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(stream.status(), StatusCode::OK);
+
+    // A widget conversation, answered by the assistant, and a Telegram one.
+    let (widget_id, customer) = open(&server).await;
+    let answered = say(&server, &customer, LOST_CARD.0).await;
+    let reply_id = answered["messages"][1]["id"].as_i64().unwrap();
+    let telegram = server
+        .store
+        .create_conversation(&NewConversation {
+            channel: Channel::Telegram,
+            external_id: "4242".to_string(),
+            token: "telegram-token".to_string(),
+        })
+        .await
+        .unwrap();
+    let note_path = format!("/api/v1/conversations/{}/notes", telegram.id);
+    post_json(&server, &owner, &note_path, json!({"text": "VIP customer"})).await;
+
+    // The list, and every route on the widget conversation, are closed to the agent.
+    let listed = get_json(&server, &agent, "/api/v1/conversations").await;
+    let ids: Vec<i64> = listed["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids, [telegram.id]);
+    let everyone = get_json(&server, &owner, "/api/v1/conversations").await;
+    assert_eq!(everyone["conversations"].as_array().unwrap().len(), 2);
+
+    let refused = as_member(
+        server
+            .client
+            .get(server.url(&format!("/api/v1/conversations/{widget_id}"))),
+        &agent,
+    )
+    .send()
+    .await
+    .unwrap();
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    for (path, body) in [
+        ("messages", json!({"text": "hello"})),
+        ("notes", json!({"text": "hello"})),
+        ("assign", json!({})),
+        ("handback", json!({})),
+        ("resolve", json!({})),
+    ] {
+        let url = server.url(&format!("/api/v1/conversations/{widget_id}/{path}"));
+        let response = as_member(server.client.post(url), &agent)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::FORBIDDEN, "{path}");
+    }
+    let url = server.url(&format!("/api/v1/messages/{reply_id}/feedback"));
+    let feedback = as_member(server.client.post(url), &agent)
+        .json(&json!({"verdict": "right"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(feedback.status(), StatusCode::FORBIDDEN);
+    let widget_messages = server
+        .store
+        .messages(widget_id, None, Readers::Team)
+        .await
+        .unwrap();
+    assert_eq!(widget_messages.len(), 2, "nothing was added");
+
+    // The Telegram conversation is theirs to read.
+    let shown = get_json(
+        &server,
+        &agent,
+        &format!("/api/v1/conversations/{}", telegram.id),
+    )
+    .await;
+    assert_eq!(shown["messages"][0]["text"], "VIP customer");
+
+    // Their event stream carried the Telegram note and nothing of the widget's.
+    let mut received = String::new();
+    while !received.contains("VIP customer") {
+        let chunk = tokio::time::timeout(Duration::from_secs(10), stream.chunk())
+            .await
+            .expect("an event within ten seconds")
+            .unwrap()
+            .expect("the stream stays open");
+        received.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    assert!(!received.contains(LOST_CARD.0), "{received}");
+    assert!(!received.contains(&format!("\"conversation_id\":{widget_id}")));
+}
+
 on_both_backends!(
+    an_agent_works_only_the_channels_given,
     a_person_takes_over_replies_and_resolves,
     replying_takes_a_waiting_conversation,
     an_agent_can_assign_a_colleague,

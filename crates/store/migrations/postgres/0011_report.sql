@@ -36,3 +36,11 @@ CREATE TABLE reviews (
     marked_wrong BIGINT NOT NULL,
     finished_at BIGINT NOT NULL
 );
+
+-- The channels (widget, email, whatsapp, ...) an agent works. An agent with no row here
+-- works every channel; owners always see everything.
+CREATE TABLE user_channels (
+    user_id BIGINT NOT NULL REFERENCES users (id),
+    channel TEXT NOT NULL,
+    PRIMARY KEY (user_id, channel)
+);

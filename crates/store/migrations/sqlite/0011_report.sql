@@ -36,3 +36,11 @@ CREATE TABLE reviews (
     marked_wrong INTEGER NOT NULL,
     finished_at INTEGER NOT NULL
 );
+
+-- The channels (widget, email, whatsapp, ...) an agent works. An agent with no row here
+-- works every channel; owners always see everything.
+CREATE TABLE user_channels (
+    user_id INTEGER NOT NULL REFERENCES users (id),
+    channel TEXT NOT NULL,
+    PRIMARY KEY (user_id, channel)
+);
