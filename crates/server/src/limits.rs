@@ -1,5 +1,6 @@
 //! Rate limits on the public side: per client address on the widget's routes, per
-//! conversation on customer messages, and per address on inbox sign-ins.
+//! conversation on customer messages, and per address and per account on inbox
+//! sign-ins.
 //!
 //! A refused request gets 429 with `Retry-After`, so the widget can tell the customer
 //! when to try again instead of dropping what they wrote. The counters live in this
@@ -9,10 +10,12 @@
 //! settings name: then it is the nearest address in `X-Forwarded-For` that is not one of
 //! them. A header from anyone else is ignored, so a client cannot pick its own bucket.
 
+use std::collections::{HashMap, VecDeque};
 use std::hash::Hash;
 use std::net::{IpAddr, SocketAddr};
 use std::num::NonZeroU32;
-use std::time::Duration;
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::HeaderMap;
@@ -57,7 +60,79 @@ pub(crate) struct Limiters {
     widget_by_address: DefaultKeyedRateLimiter<IpAddr>,
     messages_by_conversation: DefaultKeyedRateLimiter<i64>,
     sign_ins_by_address: DefaultKeyedRateLimiter<IpAddr>,
+    /// Failed sign-ins per account, whatever address they come from.
+    pub(crate) sign_in_failures: AccountLockout,
     clock: DefaultClock,
+}
+
+/// Failed sign-ins before an account is locked, and how long each one counts.
+const FAILED_SIGN_INS_BEFORE_LOCK: usize = 5;
+const FAILED_SIGN_IN_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// Locks an account against sign-in after repeated wrong passwords, from any address:
+/// the per-address limit alone lets an attacker with many addresses keep guessing. Any
+/// email is tracked, known or not, so a lock tells nobody whether the account exists.
+///
+/// Kept in this process's memory: each instance counts its own failures, and a restart
+/// forgets them. Counting in the store would hold the lock across instances.
+pub(crate) struct AccountLockout {
+    max_failures: usize,
+    window: Duration,
+    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
+}
+
+impl AccountLockout {
+    pub(crate) fn new(max_failures: usize, window: Duration) -> Self {
+        Self {
+            max_failures,
+            window,
+            failures: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// 429 while `email` has failed too often within the window.
+    pub(crate) fn check(&self, email: &str) -> Result<(), ApiError> {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(times) = failures.get_mut(email) else {
+            return Ok(());
+        };
+        let now = Instant::now();
+        times.retain(|at| now.duration_since(*at) < self.window);
+        if times.len() < self.max_failures {
+            return Ok(());
+        }
+        // Open again once the oldest failure that still counts has aged out.
+        let oldest = times[times.len() - self.max_failures];
+        Err(too_many(
+            self.window.saturating_sub(now.duration_since(oldest)),
+        ))
+    }
+
+    pub(crate) fn failed(&self, email: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let times = failures.entry(email.to_string()).or_default();
+        times.push_back(Instant::now());
+        // Only the latest few matter.
+        while times.len() > self.max_failures {
+            times.pop_front();
+        }
+    }
+
+    pub(crate) fn succeeded(&self, email: &str) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        failures.remove(email);
+    }
+
+    /// Forgets accounts whose failures no longer count.
+    fn sweep(&self) {
+        let mut failures = self.failures.lock().unwrap_or_else(PoisonError::into_inner);
+        let now = Instant::now();
+        failures.retain(|_, times| {
+            times
+                .back()
+                .is_some_and(|latest| now.duration_since(*latest) < self.window)
+        });
+    }
 }
 
 impl Limiters {
@@ -66,6 +141,10 @@ impl Limiters {
             widget_by_address: per_minute(limits.widget_requests_per_address),
             messages_by_conversation: per_minute(limits.messages_per_conversation),
             sign_ins_by_address: per_minute(SIGN_INS_PER_MINUTE),
+            sign_in_failures: AccountLockout::new(
+                FAILED_SIGN_INS_BEFORE_LOCK,
+                FAILED_SIGN_IN_WINDOW,
+            ),
             clock: DefaultClock::default(),
         }
     }
@@ -82,6 +161,7 @@ impl Limiters {
         self.widget_by_address.retain_recent();
         self.messages_by_conversation.retain_recent();
         self.sign_ins_by_address.retain_recent();
+        self.sign_in_failures.sweep();
     }
 
     fn check_address(
@@ -214,5 +294,40 @@ mod tests {
         assert_eq!(client, ip("198.51.100.7"));
         let garbled = forwarded(&["198.51.100.7, not-an-address"]);
         assert_eq!(client_address(inner, &garbled, &[inner]), inner);
+    }
+
+    #[test]
+    fn an_account_locks_after_repeated_failures_and_opens_again() {
+        let lockout = AccountLockout::new(3, Duration::from_millis(300));
+        for _ in 0..2 {
+            lockout.failed("ana@shop.example");
+        }
+        assert!(
+            lockout.check("ana@shop.example").is_ok(),
+            "two failures: still open"
+        );
+        lockout.failed("ana@shop.example");
+        assert!(
+            lockout.check("ana@shop.example").is_err(),
+            "locked at three"
+        );
+        assert!(
+            lockout.check("bo@shop.example").is_ok(),
+            "others unaffected"
+        );
+
+        std::thread::sleep(Duration::from_millis(350));
+        assert!(
+            lockout.check("ana@shop.example").is_ok(),
+            "open after the window"
+        );
+        lockout.failed("ana@shop.example");
+        lockout.succeeded("ana@shop.example");
+        lockout.failed("ana@shop.example");
+        lockout.failed("ana@shop.example");
+        assert!(
+            lockout.check("ana@shop.example").is_ok(),
+            "a success starts over"
+        );
     }
 }

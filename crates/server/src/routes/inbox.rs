@@ -91,6 +91,10 @@ pub(super) async fn sign_in(
             "signing in takes a JSON body sent as Content-Type: application/json",
         ));
     }
+    // Locked accounts are refused before the password is even checked, right or not.
+    let account = frontdesk_store::normalize_email(&request.email);
+    let lockout = &state.limiters.sign_in_failures;
+    lockout.check(&account)?;
     let found = state.store.user_by_email(&request.email).await?;
     let (user, hash) = match found {
         Some((user, hash)) => (Some(user), hash),
@@ -105,10 +109,12 @@ pub(super) async fn sign_in(
     let user = match (user, matches) {
         (Some(user), true) => user,
         _ => {
+            lockout.failed(&account);
             tracing::info!("inbox sign-in refused");
             return Err(ApiError::SignInFailed);
         }
     };
+    lockout.succeeded(&account);
 
     let token = new_api_token();
     let expires_at = unix_ms_in(SESSION_LIFETIME);

@@ -125,7 +125,31 @@ async fn the_page_runs_only_its_own_script(server: TestServer) {
     assert!(!script.contains("insertAdjacentHTML"));
 }
 
+async fn an_account_locks_after_five_wrong_passwords(server: TestServer) {
+    let hash = hash_password(PASSWORD).unwrap();
+    server
+        .store
+        .add_user("ana@shop.example", Role::Agent, &hash)
+        .await
+        .unwrap();
+    for _ in 0..5 {
+        let wrong = sign_in(&server, "ana@shop.example", "a wrong guess").await;
+        assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Now even the right password waits, and says for how long.
+    let locked = sign_in(&server, "Ana@shop.example", PASSWORD).await;
+    assert_eq!(locked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = locked.headers()[header::RETRY_AFTER]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(wait > 800 && wait <= 900, "{wait}");
+    assert!(!locked.headers().contains_key(header::SET_COOKIE));
+}
+
 on_both_backends!(
+    an_account_locks_after_five_wrong_passwords,
     a_team_member_signs_in_with_a_cookie,
     the_page_runs_only_its_own_script,
 );
