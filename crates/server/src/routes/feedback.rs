@@ -6,7 +6,7 @@ use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::StatusCode;
 use axum::Json;
-use frontdesk_core::{Author, FaqEntry, Message, Ticket, User};
+use frontdesk_core::{Author, Decision, FaqEntry, Message, Ticket, User};
 use frontdesk_store::Readers;
 use serde::{Deserialize, Serialize};
 
@@ -86,22 +86,8 @@ pub(super) async fn learn_from_feedback(
     id: i64,
     body: FeedbackRequest,
 ) -> Result<FeedbackResponse, ApiError> {
-    let reply = state
-        .store
-        .message(id)
-        .await?
-        .ok_or(ApiError::NotFound("no such message"))?;
+    let (reply, decision) = assistant_reply(state, id).await?;
     ensure_reach(state, user, reply.conversation_id).await?;
-    let Some(decision) = reply
-        .decision
-        .as_ref()
-        .filter(|_| reply.author == Author::Assistant)
-    else {
-        return Err(ApiError::bad_field(
-            "id",
-            "only the assistant's replies take feedback; this message is not one",
-        ));
-    };
     let asked = customer_message_before(state, &reply).await?;
 
     let label = match (body.verdict, body.faq_id, body.new_faq) {
@@ -159,6 +145,26 @@ pub(super) async fn learn_from_feedback(
         faq_id: label,
         retraining,
     })
+}
+
+/// Message `id` with its decision, when it is one of the assistant's replies (the only
+/// messages the team judges); 404 or 400 naming the id otherwise.
+pub(super) async fn assistant_reply(
+    state: &AppState,
+    id: i64,
+) -> Result<(Message, Decision), ApiError> {
+    let reply = state
+        .store
+        .message(id)
+        .await?
+        .ok_or(ApiError::NotFound("no such message"))?;
+    match reply.decision.clone() {
+        Some(decision) if reply.author == Author::Assistant => Ok((reply, decision)),
+        _ => Err(ApiError::bad_field(
+            "id",
+            "only the assistant's replies are judged; this message is not one",
+        )),
+    }
 }
 
 /// The customer's message an assistant reply answered: the latest one before it.

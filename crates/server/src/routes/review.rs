@@ -10,7 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::HeaderMap;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use frontdesk_core::{Author, DecisionKind, FaqEntry, Reason};
+use frontdesk_core::{DecisionKind, FaqEntry, Reason};
 use frontdesk_store::ReviewItem;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -22,7 +22,9 @@ use crate::error::ApiError;
 use crate::routes::admin::{
     business_zone, form_refused, layout, owner, page_headers, Owner, PageRefusal,
 };
-use crate::routes::feedback::{learn_from_feedback, FeedbackRequest, MessageId, NewFaq, Verdict};
+use crate::routes::feedback::{
+    assistant_reply, learn_from_feedback, FeedbackRequest, MessageId, NewFaq, Verdict,
+};
 use crate::AppState;
 
 /// Answers given with less confidence than this are worth a look.
@@ -67,6 +69,21 @@ fn period(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<Peri
     let from = from.map_or_else(|| recent.from.to_string(), str::to_string);
     let to = to.map_or_else(|| recent.to.to_string(), str::to_string);
     Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
+}
+
+/// The owner who sent one of the review's forms, or the refusal: not signed in, not an
+/// owner, or a form token from another sign-in (another site's form).
+async fn form_sender(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<Owner, PageRefusal> {
+    let owner = owner(state, headers).await?;
+    if owner.sent_the_form(token) {
+        Ok(owner)
+    } else {
+        Err(ApiError::Forbidden("the form is out of date: reload the page").into())
+    }
 }
 
 async fn queue(state: &AppState, period: &Period) -> Result<Vec<ReviewItem>, ApiError> {
@@ -123,29 +140,10 @@ pub(super) async fn judge(
     MessageId(message_id): MessageId,
     form: Result<Form<VerdictForm>, FormRejection>,
 ) -> Result<Response, PageRefusal> {
-    let owner = owner(&state, &headers).await?;
     let Form(form) = form.map_err(form_refused)?;
-    if !owner.sent_the_form(&form.form_token) {
-        return Err(ApiError::Forbidden("the form is out of date: reload the page").into());
-    }
+    let owner = form_sender(&state, &headers, &form.form_token).await?;
     let period = period(&state, Some(&form.from), Some(&form.to))?;
-    let reply = state
-        .store
-        .message(message_id)
-        .await
-        .map_err(ApiError::from)?
-        .ok_or(ApiError::NotFound("no such message"))?;
-    let Some(decision) = reply
-        .decision
-        .as_ref()
-        .filter(|_| reply.author == Author::Assistant)
-    else {
-        return Err(ApiError::bad_field(
-            "id",
-            "only the assistant's replies are reviewed; this message is not one",
-        )
-        .into());
-    };
+    let (_, decision) = assistant_reply(&state, message_id).await?;
     let answered = decision.kind == DecisionKind::Answer;
 
     let faq_id = Some(form.faq_id.trim().to_string()).filter(|faq| !faq.is_empty());
@@ -220,11 +218,8 @@ pub(super) async fn finish(
     headers: HeaderMap,
     form: Result<Form<FinishForm>, FormRejection>,
 ) -> Result<Response, PageRefusal> {
-    let owner = owner(&state, &headers).await?;
     let Form(form) = form.map_err(form_refused)?;
-    if !owner.sent_the_form(&form.form_token) {
-        return Err(ApiError::Forbidden("the form is out of date: reload the page").into());
-    }
+    let owner = form_sender(&state, &headers, &form.form_token).await?;
     let period = period(&state, Some(&form.from), Some(&form.to))?;
     // The period asked for, and the last week whatever was asked: a review of some quiet
     // days long ago must not pass for this week's.
