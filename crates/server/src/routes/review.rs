@@ -168,8 +168,6 @@ pub(super) async fn judge(
     };
 
     match (verdict, answered) {
-        // A handoff or a question asked back that was right teaches nothing new: the
-        // verdict is recorded for the review alone.
         (Verdict::Right, _) if faq_id.is_some() || new_faq.is_some() => {
             return Err(ApiError::bad_field(
                 "verdict",
@@ -177,6 +175,8 @@ pub(super) async fn judge(
             )
             .into());
         }
+        // A handoff or a question asked back that was right teaches nothing new: the
+        // verdict is recorded for the review alone.
         (Verdict::Right, false) => {
             state
                 .store
