@@ -36,6 +36,7 @@ const PAGES: &[&str] = &[
     "/admin/analytics.csv",
     "/api/v1/analytics",
     "/admin/review",
+    "/admin/knowledge",
     "/admin/analytics?from=QUARTER&to=TODAY",
     "/admin/analytics?from=YEAR&to=TODAY",
 ];

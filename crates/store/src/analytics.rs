@@ -295,3 +295,57 @@ impl Store {
         .map_err(|cause| write_error("a maturity answer", cause))
     }
 }
+
+/// One FAQ entry as the owner's knowledge page lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FaqUsage {
+    pub id: String,
+    pub updated_at: i64,
+    /// Answers that gave it since the period's start.
+    pub uses: i64,
+    pub last_used_at: Option<i64>,
+    /// Of those, the ones the team judged wrong.
+    pub marked_wrong: i64,
+}
+
+impl Store {
+    /// Every FAQ entry, by id, with how often the assistant answered with it since
+    /// `since` (unix milliseconds) and how often such an answer was judged wrong.
+    pub async fn faq_usage(&self, since: i64) -> Result<Vec<FaqUsage>, StoreError> {
+        let (faq, kind) = match &self.pool {
+            Pool::Sqlite(_) => (
+                "json_extract(m.decision, '$.faq_id')",
+                "json_extract(m.decision, '$.decision')",
+            ),
+            Pool::Postgres(_) => ("(m.decision ->> 'faq_id')", "(m.decision ->> 'decision')"),
+        };
+        let sql = format!(
+            "SELECT f.id, f.updated_at, COALESCE(u.uses, 0), u.last_used, COALESCE(u.wrong, 0) \
+             FROM faq_entries f LEFT JOIN ( \
+                 SELECT {faq} AS faq_id, COUNT(*) AS uses, MAX(m.created_at) AS last_used, \
+                 CAST(SUM(CASE WHEN v.verdict = 'wrong' THEN 1 ELSE 0 END) AS BIGINT) AS wrong \
+                 FROM messages m LEFT JOIN review_verdicts v ON v.message_id = m.id \
+                 WHERE m.author = 'assistant' AND m.created_at >= $1 AND {kind} = 'answer' \
+                 GROUP BY {faq}) u ON u.faq_id = f.id \
+             ORDER BY f.id"
+        );
+        let rows: Vec<(String, i64, i64, Option<i64>, i64)> =
+            on_pool!(self, |pool| sqlx::query_as(&sql)
+                .bind(since)
+                .fetch_all(pool)
+                .await)
+            .map_err(|cause| read_error("FAQ usage", cause))?;
+        Ok(rows
+            .into_iter()
+            .map(
+                |(id, updated_at, uses, last_used_at, marked_wrong)| FaqUsage {
+                    id,
+                    updated_at,
+                    uses,
+                    last_used_at,
+                    marked_wrong,
+                },
+            )
+            .collect())
+    }
+}

@@ -60,7 +60,7 @@ use sqlx::postgres::PgPool;
 use sqlx::sqlite::SqlitePool;
 
 pub use crate::analytics::{
-    ConversationFacts, MaturityAnswer, UnansweredQuestion, VolumeSlot, VOLUME_SLOT_MS,
+    ConversationFacts, FaqUsage, MaturityAnswer, UnansweredQuestion, VolumeSlot, VOLUME_SLOT_MS,
 };
 pub use crate::channels::{
     AttachmentFile, Inbound, InboundRecord, OutboxItem, SentPart, StoredChannel, StoredFile,

@@ -364,6 +364,7 @@ pub(super) fn layout(title: &str, owner: Option<&Owner>, content: Markup) -> Mar
                         a href="/admin/report" { "Maturity report" }
                         a href="/admin/analytics" { "Analytics" }
                         a href="/admin/review" { "Weekly review" }
+                        a href="/admin/knowledge" { "Knowledge" }
                         a href="/inbox" { "Inbox" }
                     }
                     @if let Some(owner) = owner {

@@ -7,6 +7,7 @@ mod attachments;
 mod feedback;
 mod health;
 mod inbox;
+mod knowledge;
 mod live;
 mod review;
 mod team;
@@ -92,6 +93,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         )
         .route("/admin/analytics", get(admin::analytics_page))
         .route("/admin/analytics.csv", get(admin::analytics_csv))
+        .route("/admin/knowledge", get(knowledge::page))
         .route("/admin/review", get(review::page))
         .route("/admin/review/finish", post(review::finish))
         .route(

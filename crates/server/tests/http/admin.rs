@@ -433,7 +433,49 @@ async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer)
     }
 }
 
+async fn the_knowledge_page_shows_use_and_what_needs_a_look(server: TestServer) {
+    store_fixture_knowledge(&server).await;
+    let stale = frontdesk_core::FaqEntry {
+        id: "lost-card-old".to_string(),
+        question: "I lost my card, what do I do?".to_string(),
+        answer: "<b>Write</b> to us by post.".to_string(),
+        tags: Vec::new(),
+        url: None,
+    };
+    server.store.import_faqs(&[stale], &|_| {}).await.unwrap();
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+    let agent = member(&server, "ana@shop.example", Role::Agent).await;
+    let (_, customer) = open(&server).await;
+    let answered = say(&server, &customer, LOST_CARD.0).await;
+    let used = answered["messages"][1]["sources"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let refused = get(&server, "/admin/knowledge", Some(&agent)).await;
+    assert_eq!(refused.status(), StatusCode::FORBIDDEN);
+    let page = get(&server, "/admin/knowledge", Some(&owner)).await;
+    assert_eq!(page.status(), StatusCode::OK);
+    let page = page.text().await.unwrap();
+    // The answer used shows one use; the new entry's markup shows as text.
+    let row = page
+        .split("<tr>")
+        .find(|row| row.contains(&format!("<strong>{used}</strong>")));
+    let row = row.unwrap_or_else(|| panic!("no row for {used}: {page}"));
+    assert!(row.contains("<td>1</td>"), "{row}");
+    assert!(page.contains("&lt;b&gt;Write&lt;/b&gt;"), "{page}");
+    assert!(page.contains("unused"), "{page}");
+
+    let found = get(&server, "/admin/knowledge?q=post+WRITE", Some(&owner)).await;
+    let found = found.text().await.unwrap();
+    assert!(found.contains("1 of "), "{found}");
+    assert!(found.contains("lost-card-old"));
+    let bad = get(&server, "/admin/knowledge?stale_days=0", Some(&owner)).await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+}
+
 on_both_backends!(
+    the_knowledge_page_shows_use_and_what_needs_a_look,
     the_owner_reviews_the_week_and_the_assistant_learns,
     only_owners_read_the_figures,
     the_owner_sees_what_happened,
