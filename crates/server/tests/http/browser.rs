@@ -211,6 +211,12 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
         .await;
     owner.keep_screenshot("admin-review").await;
     wait_until_answered_with(&server, UNSURE[1], LOST_CARD_FAQ).await;
+
+    owner.click("a[href='/admin/knowledge']").await;
+    owner
+        .wait_for_text("the knowledge page", &format!("{LOST_CARD_FAQ}\n"))
+        .await;
+    owner.keep_screenshot("admin-knowledge").await;
 }
 
 async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {
