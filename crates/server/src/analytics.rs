@@ -614,7 +614,7 @@ fn content_words(text: &str) -> Vec<String> {
 }
 
 /// Shared words over all words of the two (Jaccard), both sorted and deduplicated.
-fn overlap(a: &[String], b: &[String]) -> f64 {
+pub(crate) fn overlap(a: &[String], b: &[String]) -> f64 {
     let shared = a
         .iter()
         .filter(|word| b.binary_search(word).is_ok())

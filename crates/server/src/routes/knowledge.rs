@@ -17,6 +17,7 @@ use jiff::Timestamp;
 use maud::{html, Markup};
 use serde::Deserialize;
 
+use crate::analytics::overlap;
 use crate::error::ApiError;
 use crate::routes::admin::{layout, owner, page_headers, PageRefusal};
 use crate::AppState;
@@ -148,20 +149,6 @@ fn word_set(text: &str) -> Vec<String> {
     words.sort();
     words.dedup();
     words
-}
-
-/// Shared words over all words of two sorted word sets.
-fn overlap(a: &[String], b: &[String]) -> f64 {
-    let shared = a
-        .iter()
-        .filter(|word| b.binary_search(word).is_ok())
-        .count();
-    let all = a.len() + b.len() - shared;
-    if all == 0 {
-        0.0
-    } else {
-        shared as f64 / all as f64
-    }
 }
 
 fn knowledge_body(
