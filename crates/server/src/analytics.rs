@@ -141,6 +141,20 @@ impl Period {
         Ok(Self { from, to, zone })
     }
 
+    /// From a query string's `from` and `to`, each defaulting to the `default_days` that
+    /// end today.
+    pub fn from_query(
+        from: Option<&str>,
+        to: Option<&str>,
+        default_days: i32,
+        zone: TimeZone,
+    ) -> Result<Self, PeriodError> {
+        let recent = Period::last_days(Timestamp::now(), default_days, zone.clone());
+        let from = from.map_or_else(|| recent.from.to_string(), str::to_string);
+        let to = to.map_or_else(|| recent.to.to_string(), str::to_string);
+        Self::parse(&from, &to, zone)
+    }
+
     /// From text such as `2026-03-02`, as a query string or a command line gives it.
     pub fn parse(from: &str, to: &str, zone: TimeZone) -> Result<Self, PeriodError> {
         let date = |field: &'static str, text: &str| {
@@ -290,20 +304,23 @@ pub struct Waits {
 impl Waits {
     fn of(mut waits_ms: Vec<i64>) -> Self {
         waits_ms.sort_unstable();
-        let at = |share: f64| -> Option<f64> {
-            if waits_ms.is_empty() {
-                return None;
-            }
-            // Nearest rank: the smallest wait at or above `share` of them.
-            let rank = ((share * waits_ms.len() as f64).ceil() as usize).max(1);
-            Some(waits_ms[rank - 1] as f64 / 1000.0)
-        };
+        let seconds: Vec<f64> = waits_ms.iter().map(|ms| *ms as f64 / 1000.0).collect();
         Self {
-            count: waits_ms.len(),
-            median_seconds: at(0.5),
-            p90_seconds: at(0.9),
+            count: seconds.len(),
+            median_seconds: nearest_rank(&seconds, 0.5),
+            p90_seconds: nearest_rank(&seconds, 0.9),
         }
     }
+}
+
+/// The nearest-rank percentile of values sorted smallest first: the smallest value at or
+/// above `share` (0 to 1) of them; `None` for no values.
+pub(crate) fn nearest_rank(sorted: &[f64], share: f64) -> Option<f64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = ((share * sorted.len() as f64).ceil() as usize).clamp(1, sorted.len());
+    Some(sorted[rank - 1])
 }
 
 /// Conversations by what became of them in the period.

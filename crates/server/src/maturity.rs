@@ -371,11 +371,8 @@ fn measure(question: Question, figures: &Analytics, live: &LiveFacts) -> Option<
             }
             let mut waits = live.first_responses.clone();
             waits.sort_by(f64::total_cmp);
-            let at = |share: f64| {
-                let rank = ((share * waits.len() as f64).ceil() as usize).max(1);
-                waits[rank - 1]
-            };
-            let (median, p90) = (at(0.5), at(0.9));
+            let median = analytics::nearest_rank(&waits, 0.5)?;
+            let p90 = analytics::nearest_rank(&waits, 0.9)?;
             let level = if median > 24.0 * 3600.0 {
                 1
             } else if median > 3600.0 {
@@ -474,7 +471,7 @@ fn signals(figures: &Analytics, live: &LiveFacts) -> Vec<Signal> {
     let rate = figures.resolution_rate;
     let mut waits = live.first_responses.clone();
     waits.sort_by(f64::total_cmp);
-    let median = waits.get(waits.len().saturating_sub(1) / 2).copied();
+    let median = analytics::nearest_rank(&waits, 0.5);
     let reviewed = live
         .last_review_at
         .is_some_and(|at| live.now_ms - at <= REVIEW_DAYS * DAY_MS);

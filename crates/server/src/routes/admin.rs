@@ -167,14 +167,9 @@ pub(super) fn business_zone(state: &AppState) -> TimeZone {
 }
 
 fn period_from(state: &AppState, query: &PeriodQuery) -> Result<Period, ApiError> {
-    let zone = business_zone(state);
-    let recent = Period::last_days(now(), DEFAULT_DAYS, zone.clone());
-    let from = query
-        .from
-        .clone()
-        .unwrap_or_else(|| recent.from.to_string());
-    let to = query.to.clone().unwrap_or_else(|| recent.to.to_string());
-    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
+    let (from, to) = (query.from.as_deref(), query.to.as_deref());
+    Period::from_query(from, to, DEFAULT_DAYS, business_zone(state))
+        .map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
 }
 
 async fn report_of(state: &AppState) -> Result<Report, ApiError> {

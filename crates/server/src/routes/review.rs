@@ -64,11 +64,8 @@ pub(super) struct FinishForm {
 }
 
 fn period(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
-    let zone = business_zone(state);
-    let recent = Period::last_days(Timestamp::now(), REVIEW_DAYS, zone.clone());
-    let from = from.map_or_else(|| recent.from.to_string(), str::to_string);
-    let to = to.map_or_else(|| recent.to.to_string(), str::to_string);
-    Period::parse(&from, &to, zone).map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
+    Period::from_query(from, to, REVIEW_DAYS, business_zone(state))
+        .map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
 }
 
 /// The owner who sent one of the review's forms, or the refusal: not signed in, not an
