@@ -235,4 +235,61 @@ mod import {
             "{e}"
         );
     }
+
+    #[test]
+    fn a_check_lists_every_bad_row_in_line_order() {
+        let text = "id,question,answer\n\
+                    a,Is it open?,\n\
+                    b,Is it shut?,Yes.\n\
+                    ,Who runs it?,Ana.\n\
+                    b,Is it shut now?,No.\n";
+        let problems =
+            frontdesk_knowledge::import::check_faqs(Path::new("faq.csv"), text).unwrap_err();
+        let found: Vec<(Option<u64>, &str)> = problems
+            .iter()
+            .map(|p| (p.line, p.message.as_str()))
+            .collect();
+        assert_eq!(
+            found,
+            [
+                (Some(2), "field `answer` is empty"),
+                (Some(4), "field `id` is empty"),
+                (Some(5), "duplicate id `b` (first at line 3)"),
+            ]
+        );
+
+        // The functions that stop at one report the first.
+        let first = faqs_from_str(Path::new("faq.csv"), text).unwrap_err();
+        assert_eq!(first.line, Some(2));
+    }
+
+    #[test]
+    fn a_check_goes_past_lines_that_are_not_json() {
+        let text = "{\"id\": \"a\", \"question\": \"Q?\", \"answer\": \"A.\"}\n\
+                    {\"id\": \"b\", \"question\": \n\
+                    [1, 2]\n\
+                    {\"id\": \"c\", \"question\": \"R?\", \"answer\": \"\"}\n";
+        let problems =
+            frontdesk_knowledge::import::check_faqs(Path::new("faq.jsonl"), text).unwrap_err();
+        let lines: Vec<Option<u64>> = problems.iter().map(|p| p.line).collect();
+        assert_eq!(lines, [Some(2), Some(3), Some(4)], "{problems:?}");
+        assert!(problems[1].message.contains("expected a JSON object"));
+    }
+
+    #[test]
+    fn a_file_wrong_throughout_lists_a_hundred_problems_and_counts_the_rest() {
+        let mut text = String::from("id,question,answer\n");
+        for n in 0..150 {
+            text.push_str(&format!("q{n},Question {n}?,\n"));
+        }
+        let problems =
+            frontdesk_knowledge::import::check_faqs(Path::new("faq.csv"), &text).unwrap_err();
+        assert_eq!(
+            problems.len(),
+            frontdesk_knowledge::import::MAX_LISTED_PROBLEMS + 1
+        );
+        let last = problems.last().unwrap();
+        assert_eq!(last.line, None);
+        assert_eq!(last.message, "and 50 more problems not listed");
+    }
 }

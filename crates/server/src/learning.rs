@@ -76,10 +76,17 @@ impl Learning {
 /// for a retrain. Returns whether the example will be learned without a restart.
 pub(crate) async fn learn(state: &AppState, example: Ticket) -> Result<bool, ApiError> {
     state.store.import_tickets(&[example], &|_| {}).await?;
+    Ok(knowledge_changed(state).await)
+}
+
+/// Asks for a retrain after the stored knowledge changed (an example learned, a file
+/// uploaded, an entry edited or deleted). Returns whether the change will be learned
+/// without a restart.
+pub(crate) async fn knowledge_changed(state: &AppState) -> bool {
     state.learning.wanted.notify_one();
     // Several instances on one database all answer customers: all of them learn it.
     state.events.knowledge_changed().await;
-    Ok(state.learning.retrains())
+    state.learning.retrains()
 }
 
 /// Runs for the life of the server: rebuilds the assistant each time it is asked to.

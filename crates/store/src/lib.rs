@@ -300,6 +300,20 @@ impl Store {
         outcome
     }
 
+    /// Removes the FAQ entry `id`, moving the knowledge revision so that the assistant is
+    /// rebuilt without it. Returns whether there was such an entry. Tickets that name it
+    /// are kept: they teach nothing until an entry of that id comes back.
+    pub async fn delete_faq(&self, id: &str) -> Result<bool, StoreError> {
+        let deleted = match &self.pool {
+            Pool::Sqlite(pool) => sqlite::delete_faq(pool, id).await,
+            Pool::Postgres(pool) => postgres::delete_faq(pool, id).await,
+        };
+        if let Ok(true) = deleted {
+            tracing::info!(faq = id, "FAQ entry deleted");
+        }
+        deleted
+    }
+
     /// Every FAQ entry, ordered by id (bytewise).
     pub async fn faqs(&self) -> Result<Vec<FaqEntry>, StoreError> {
         match &self.pool {

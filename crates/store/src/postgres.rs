@@ -387,6 +387,29 @@ pub(crate) async fn products(pool: &PgPool) -> Result<Vec<Product>, StoreError> 
     sql::products(rows)
 }
 
+pub(crate) async fn delete_faq(pool: &PgPool, id: &str) -> Result<bool, StoreError> {
+    let kind = KnowledgeKind::Faq;
+    let now = plan::now_unix_ms();
+    let result = async {
+        let mut tx = begin_import(pool, kind).await?;
+        let removed = sqlx::query(sql::DELETE_FAQ)
+            .bind(id)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        let outcome = ImportOutcome {
+            removed,
+            ..ImportOutcome::default()
+        };
+        finish_import(tx, kind, outcome, now).await?;
+        Ok(removed > 0)
+    };
+    result.await.map_err(|cause| StoreError::Write {
+        what: "the FAQ entry's removal",
+        cause,
+    })
+}
+
 pub(crate) async fn faqs(pool: &PgPool) -> Result<Vec<FaqEntry>, StoreError> {
     let rows: Vec<sql::FaqRow> = sqlx::query_as(sql::SELECT_FAQS)
         .fetch_all(pool)

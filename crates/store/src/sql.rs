@@ -13,6 +13,8 @@ use crate::{KindState, StoreError};
 pub(crate) const BUMP_REVISION: &str =
     "UPDATE knowledge_revisions SET revision = revision + 1, changed_at = $2 WHERE kind = $1";
 
+pub(crate) const DELETE_FAQ: &str = "DELETE FROM faq_entries WHERE id = $1";
+
 pub(crate) fn count_rows(kind: KnowledgeKind) -> &'static str {
     match kind {
         KnowledgeKind::Faq => "SELECT count(*) FROM faq_entries",

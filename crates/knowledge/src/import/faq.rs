@@ -15,7 +15,7 @@ use unicode_normalization::UnicodeNormalization;
 
 use super::blocks::{render, Block, BlockKind};
 use super::records::{read_rows, Row, Schema};
-use super::{format_of, markdown, read_text, Format, ImportError};
+use super::{first_problem, format_of, markdown, read_text, Format, ImportError, Problems};
 
 const FORMATS: &[Format] = &[Format::Jsonl, Format::Csv, Format::Markdown];
 const EXPECTED: &str = ".jsonl, .csv or .md";
@@ -37,21 +37,33 @@ pub fn read_faqs(path: &Path) -> Result<Vec<FaqEntry>, ImportError> {
 
 /// Reads FAQ entries from text; `path` picks the format by extension and names errors.
 pub fn faqs_from_str(path: &Path, text: &str) -> Result<Vec<FaqEntry>, ImportError> {
-    let entries = match format_of(path, FORMATS, EXPECTED)? {
-        Format::Markdown => markdown_entries(path, text)?,
-        format => read_rows(path, text, format, &SCHEMA)?
-            .iter()
-            .map(|row| Ok((row.line, entry_from_row(row).map_err(at(path, row.line))?)))
-            .collect::<Result<_, ImportError>>()?,
-    };
-    if entries.is_empty() {
-        return Err(ImportError::file(path, "no entries found"));
-    }
-    unique_ids(path, entries)
+    check_faqs(path, text).map_err(first_problem)
 }
 
-fn at(path: &Path, line: u64) -> impl Fn(String) -> ImportError + '_ {
-    move |message| ImportError::at(path, line, message)
+/// Reads FAQ entries from text like [`faqs_from_str`], but goes on past a bad entry and
+/// returns every problem found (up to [`MAX_LISTED_PROBLEMS`](super::MAX_LISTED_PROBLEMS)).
+pub fn check_faqs(path: &Path, text: &str) -> Result<Vec<FaqEntry>, Vec<ImportError>> {
+    let format = format_of(path, FORMATS, EXPECTED).map_err(|e| vec![e])?;
+    let mut problems = Problems::default();
+    let entries = match format {
+        Format::Markdown => markdown_entries(path, text, &mut problems),
+        format => read_rows(path, text, format, &SCHEMA, &mut problems)
+            .map_err(|e| vec![e])?
+            .iter()
+            .filter_map(|row| match entry_from_row(row) {
+                Ok(entry) => Some((row.line, entry)),
+                Err(message) => {
+                    problems.add(ImportError::at(path, row.line, message));
+                    None
+                }
+            })
+            .collect(),
+    };
+    if entries.is_empty() && problems.is_empty() {
+        return Err(vec![ImportError::file(path, "no entries found")]);
+    }
+    let entries = unique_ids(path, entries, &mut problems);
+    problems.or(path, entries)
 }
 
 fn entry_from_row(row: &Row) -> Result<FaqEntry, String> {
@@ -64,16 +76,22 @@ fn entry_from_row(row: &Row) -> Result<FaqEntry, String> {
     })
 }
 
-/// Drops the line numbers once ids are known to be unique.
-fn unique_ids(path: &Path, entries: Vec<(u64, FaqEntry)>) -> Result<Vec<FaqEntry>, ImportError> {
+/// Drops the line numbers, adding each repeat of an id to `problems`.
+fn unique_ids(
+    path: &Path,
+    entries: Vec<(u64, FaqEntry)>,
+    problems: &mut Problems,
+) -> Vec<FaqEntry> {
     let mut first_seen: HashMap<&str, u64> = HashMap::with_capacity(entries.len());
     for (line, entry) in &entries {
-        if let Some(first) = first_seen.insert(&entry.id, *line) {
+        if let Some(&first) = first_seen.get(entry.id.as_str()) {
             let message = format!("duplicate id `{}` (first at line {first})", entry.id);
-            return Err(ImportError::at(path, *line, message));
+            problems.add(ImportError::at(path, *line, message));
+        } else {
+            first_seen.insert(&entry.id, *line);
         }
     }
-    Ok(entries.into_iter().map(|(_, entry)| entry).collect())
+    entries.into_iter().map(|(_, entry)| entry).collect()
 }
 
 // ---- Markdown ------------------------------------------------------------------------------
@@ -84,7 +102,7 @@ struct Question<'a> {
     answer: Vec<Block>,
 }
 
-fn markdown_entries(path: &Path, text: &str) -> Result<Vec<(u64, FaqEntry)>, ImportError> {
+fn markdown_entries(path: &Path, text: &str, problems: &mut Problems) -> Vec<(u64, FaqEntry)> {
     let blocks = markdown::parse(text);
     let questions = questions(&blocks);
     let mut used: HashSet<String> = questions
@@ -95,16 +113,18 @@ fn markdown_entries(path: &Path, text: &str) -> Result<Vec<(u64, FaqEntry)>, Imp
     for question in &questions {
         let heading = question.heading;
         if heading.text.trim().is_empty() {
-            return Err(ImportError::at(
+            problems.add(ImportError::at(
                 path,
                 heading.line,
                 "field `question` is empty",
             ));
+            continue;
         }
         let answer = render(&question.answer);
         if answer.is_empty() {
             let message = format!("field `answer` is empty (no text under `{}`)", heading.text);
-            return Err(ImportError::at(path, heading.line, message));
+            problems.add(ImportError::at(path, heading.line, message));
+            continue;
         }
         let id = match &heading.anchor {
             Some(anchor) => anchor.clone(),
@@ -119,7 +139,7 @@ fn markdown_entries(path: &Path, text: &str) -> Result<Vec<(u64, FaqEntry)>, Imp
         };
         entries.push((heading.line, entry));
     }
-    Ok(entries)
+    entries
 }
 
 /// Groups blocks under `## ` headings. Text before the first one is an introduction, and a
@@ -163,7 +183,7 @@ fn unique_slug(text: &str, used: &mut HashSet<String>) -> String {
 
 /// Lowercase ASCII letters and digits joined by single dashes; accents are dropped
 /// ("Café" gives "cafe") and apostrophes vanish ("Can't" gives "cant").
-pub(crate) fn slug(text: &str) -> String {
+pub fn slug(text: &str) -> String {
     let mut out = String::new();
     for c in text.nfkd().filter(|c| !is_combining_mark(*c)) {
         if c.is_ascii_alphanumeric() {

@@ -12,9 +12,12 @@
 //! Every file is first decoded by [`decode_text`], which accepts UTF-8 (with or without a
 //! BOM), UTF-16 with a BOM and legacy code pages such as Windows-1252, and turns CRLF into LF.
 //!
-//! A file either imports whole or fails whole: the first problem found becomes an
-//! [`ImportError`] naming the file and, where one applies, the line. Owners fix the file and
-//! import it again, which is easier to reason about than a half-imported FAQ.
+//! A file either imports whole or fails whole: a problem becomes an [`ImportError`] naming
+//! the file and, where one applies, the line. Owners fix the file and import it again, which
+//! is easier to reason about than a half-imported FAQ. The `read_*` and `*_from_str`
+//! functions stop at the first problem; the `check_*` functions of the row-shaped kinds
+//! (FAQ entries, tickets, products) go on through the file and list every bad row, for an
+//! owner who would rather fix them all in one go.
 //!
 //! Each `read_*` function has a `*_from_str` twin that takes the text directly; the path is
 //! then only a label for errors, for the format (by extension) and for document names.
@@ -35,9 +38,14 @@ use std::path::{Path, PathBuf};
 
 pub use docs::{docs_from_str, read_docs};
 pub use encoding::decode_text;
-pub use faq::{faqs_from_str, read_faqs};
-pub use products::{products_from_str, read_products};
-pub use tickets::{read_tickets, tickets_from_str};
+pub use faq::{check_faqs, faqs_from_str, read_faqs, slug};
+pub use products::{check_products, products_from_str, read_products};
+pub use tickets::{check_tickets, read_tickets, tickets_from_str};
+
+/// A `check_*` function lists at most this many problems, and counts the rest in one more:
+/// a file that is wrong on every row (another kind of export, say) would otherwise list
+/// thousands.
+pub const MAX_LISTED_PROBLEMS: usize = 100;
 
 /// Why a file could not be imported, with where in the file the problem is.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -77,6 +85,47 @@ impl fmt::Display for ImportError {
             None => write!(f, "{}: {}", self.file.display(), self.message),
         }
     }
+}
+
+/// The problems found in one file so far, for the `check_*` functions.
+#[derive(Debug, Default)]
+pub(crate) struct Problems {
+    listed: Vec<ImportError>,
+    unlisted: usize,
+}
+
+impl Problems {
+    pub(crate) fn add(&mut self, problem: ImportError) {
+        if self.listed.len() < MAX_LISTED_PROBLEMS {
+            self.listed.push(problem);
+        } else {
+            self.unlisted += 1;
+        }
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.listed.is_empty()
+    }
+
+    /// `value` when nothing was found; otherwise the problems in line order (those about
+    /// the whole file first), with one more counting any left unlisted.
+    pub(crate) fn or<T>(self, path: &Path, value: T) -> Result<T, Vec<ImportError>> {
+        if self.listed.is_empty() {
+            return Ok(value);
+        }
+        let mut listed = self.listed;
+        listed.sort_by_key(|problem| problem.line);
+        if self.unlisted > 0 {
+            let message = format!("and {} more problems not listed", self.unlisted);
+            listed.push(ImportError::file(path, message));
+        }
+        Err(listed)
+    }
+}
+
+/// The first of a `check_*` function's problems, for the functions that stop at one.
+pub(crate) fn first_problem(mut problems: Vec<ImportError>) -> ImportError {
+    problems.swap_remove(0)
 }
 
 /// The file formats the importers know, chosen by file extension.

@@ -44,7 +44,7 @@ use frontdesk_core::{Product, ProductStatus, ProductVariant};
 
 use super::blocks::render;
 use super::records::{csv_column_keys, read_rows, Row, Schema};
-use super::{format_of, html, read_text, Format, ImportError};
+use super::{first_problem, format_of, html, read_text, Format, ImportError, Problems};
 
 const FORMATS: &[Format] = &[Format::Csv];
 const EXPECTED: &str = ".csv";
@@ -159,23 +159,36 @@ pub fn read_products(path: &Path) -> Result<Vec<Product>, ImportError> {
 
 /// Reads a product catalog from CSV text; `path` must end in `.csv` and names errors.
 pub fn products_from_str(path: &Path, text: &str) -> Result<Vec<Product>, ImportError> {
-    format_of(path, FORMATS, EXPECTED)?;
+    check_products(path, text).map_err(first_problem)
+}
+
+/// Reads a product catalog from CSV text like [`products_from_str`], but goes on past a
+/// bad row and returns every problem found (up to
+/// [`MAX_LISTED_PROBLEMS`](super::MAX_LISTED_PROBLEMS)).
+pub fn check_products(path: &Path, text: &str) -> Result<Vec<Product>, Vec<ImportError>> {
+    format_of(path, FORMATS, EXPECTED).map_err(|e| vec![e])?;
     let layout = Layout::of(&csv_column_keys(text));
-    let rows = read_rows(path, text, Format::Csv, layout.schema())?;
+    let mut problems = Problems::default();
+    let rows =
+        read_rows(path, text, Format::Csv, layout.schema(), &mut problems).map_err(|e| vec![e])?;
     let mut catalog = Catalog::default();
     for row in &rows {
-        let at = |message| ImportError::at(path, row.line, message);
-        let product_row = layout.read(row).map_err(at)?;
-        catalog.add(product_row, row.line).map_err(at)?;
+        let added = layout
+            .read(row)
+            .and_then(|product_row| catalog.add(product_row, row.line));
+        if let Err(message) = added {
+            problems.add(ImportError::at(path, row.line, message));
+        }
     }
-    if catalog.products.is_empty() {
-        return Err(ImportError::file(path, "no products found"));
+    if catalog.products.is_empty() && problems.is_empty() {
+        return Err(vec![ImportError::file(path, "no products found")]);
     }
-    Ok(catalog
+    let products = catalog
         .products
         .into_iter()
         .map(|draft| draft.product)
-        .collect())
+        .collect();
+    problems.or(path, products)
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value};
 
-use super::{Format, ImportError};
+use super::{Format, ImportError, Problems};
 
 /// One record of a JSON Lines or CSV file, with the line it starts on.
 pub(crate) struct Row {
@@ -146,39 +146,48 @@ fn type_name(value: &Value) -> &'static str {
 }
 
 /// Reads all rows of a JSON Lines or CSV file.
+/// The readable rows; a row that cannot be read is added to `problems` and left out. The
+/// error is for a file that cannot be read at all (a bad header, an unclosed quote).
 pub(crate) fn read_rows(
     path: &Path,
     text: &str,
     format: Format,
     schema: &Schema,
+    problems: &mut Problems,
 ) -> Result<Vec<Row>, ImportError> {
     match format {
-        Format::Csv => csv_rows(path, text, schema),
-        _ => jsonl_rows(path, text),
+        Format::Csv => csv_rows(path, text, schema, problems),
+        _ => Ok(jsonl_rows(path, text, problems)),
     }
 }
 
 // ---- JSON Lines ----------------------------------------------------------------------------
 
-fn jsonl_rows(path: &Path, text: &str) -> Result<Vec<Row>, ImportError> {
+fn jsonl_rows(path: &Path, text: &str, problems: &mut Problems) -> Vec<Row> {
     let mut rows = Vec::new();
     for (index, line) in text.lines().enumerate() {
         let line_no = index as u64 + 1;
         if line.trim().is_empty() {
             continue;
         }
-        let value: Value = serde_json::from_str(line)
-            .map_err(|e| ImportError::at(path, line_no, json_error(&e)))?;
+        let value: Value = match serde_json::from_str(line) {
+            Ok(value) => value,
+            Err(e) => {
+                problems.add(ImportError::at(path, line_no, json_error(&e)));
+                continue;
+            }
+        };
         let Value::Object(object) = value else {
             let message = format!("expected a JSON object, found {}", type_name(&value));
-            return Err(ImportError::at(path, line_no, message));
+            problems.add(ImportError::at(path, line_no, message));
+            continue;
         };
         rows.push(Row {
             line: line_no,
             fields: Fields::Json(object),
         });
     }
-    Ok(rows)
+    rows
 }
 
 /// serde_json's message without its "at line 1 column N" (always line 1 here, since each
@@ -193,7 +202,12 @@ fn json_error(e: &serde_json::Error) -> String {
 
 // ---- CSV -----------------------------------------------------------------------------------
 
-fn csv_rows(path: &Path, text: &str, schema: &Schema) -> Result<Vec<Row>, ImportError> {
+fn csv_rows(
+    path: &Path,
+    text: &str,
+    schema: &Schema,
+    problems: &mut Problems,
+) -> Result<Vec<Row>, ImportError> {
     let delimiter = sniff_delimiter(text);
     // The csv crate reads an unclosed quote to the end of the file without complaint, so a
     // single stray quote would silently swallow every following row; check for it first.
@@ -214,7 +228,13 @@ fn csv_rows(path: &Path, text: &str, schema: &Schema) -> Result<Vec<Row>, Import
 
     let mut rows = Vec::new();
     for record in records {
-        let record = record.map_err(|e| csv_error(path, &e))?;
+        let record = match record {
+            Ok(record) => record,
+            Err(e) => {
+                problems.add(csv_error(path, &e));
+                continue;
+            }
+        };
         // Spreadsheets export trailing rows of empty cells; they are not entries.
         if record.iter().all(|v| v.trim().is_empty()) {
             continue;

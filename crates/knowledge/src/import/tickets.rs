@@ -14,7 +14,7 @@ use frontdesk_core::Ticket;
 use sha2::{Digest, Sha256};
 
 use super::records::{read_rows, Row, Schema};
-use super::{format_of, read_text, Format, ImportError};
+use super::{first_problem, format_of, read_text, Format, ImportError, Problems};
 
 const FORMATS: &[Format] = &[Format::Jsonl, Format::Csv];
 const EXPECTED: &str = ".jsonl or .csv";
@@ -33,20 +33,27 @@ pub fn read_tickets(path: &Path) -> Result<Vec<Ticket>, ImportError> {
 
 /// Reads past tickets from text; `path` picks the format by extension and names errors.
 pub fn tickets_from_str(path: &Path, text: &str) -> Result<Vec<Ticket>, ImportError> {
-    let format = format_of(path, FORMATS, EXPECTED)?;
-    let rows = read_rows(path, text, format, &SCHEMA)?;
-    if rows.is_empty() {
-        return Err(ImportError::file(path, "no entries found"));
+    check_tickets(path, text).map_err(first_problem)
+}
+
+/// Reads past tickets from text like [`tickets_from_str`], but goes on past a bad row and
+/// returns every problem found (up to [`MAX_LISTED_PROBLEMS`](super::MAX_LISTED_PROBLEMS)).
+pub fn check_tickets(path: &Path, text: &str) -> Result<Vec<Ticket>, Vec<ImportError>> {
+    let format = format_of(path, FORMATS, EXPECTED).map_err(|e| vec![e])?;
+    let mut problems = Problems::default();
+    let rows = read_rows(path, text, format, &SCHEMA, &mut problems).map_err(|e| vec![e])?;
+    if rows.is_empty() && problems.is_empty() {
+        return Err(vec![ImportError::file(path, "no entries found")]);
     }
     let mut tickets = Tickets::default();
     for row in &rows {
-        let (ticket, derived) =
-            ticket_from_row(row).map_err(|m| ImportError::at(path, row.line, m))?;
-        tickets
-            .add(ticket, derived, row.line)
-            .map_err(|m| ImportError::at(path, row.line, m))?;
+        let added = ticket_from_row(row)
+            .and_then(|(ticket, derived)| tickets.add(ticket, derived, row.line));
+        if let Err(message) = added {
+            problems.add(ImportError::at(path, row.line, message));
+        }
     }
-    Ok(tickets.list)
+    problems.or(path, tickets.list)
 }
 
 /// The ticket, and whether its id was derived from the content.

@@ -117,6 +117,26 @@ pub(super) async fn owner(state: &AppState, headers: &HeaderMap) -> Result<Owner
     })
 }
 
+/// What a form sent with another sign-in's token (another site's form, or a page left open
+/// across a sign-out) is told.
+pub(super) const FORM_OUT_OF_DATE: &str =
+    "the form is out of date: reload the page and send it again";
+
+/// The owner who sent one of the owner's forms, or the refusal: not signed in, not an
+/// owner, or a form token from another sign-in (another site's form).
+pub(super) async fn form_sender(
+    state: &AppState,
+    headers: &HeaderMap,
+    token: &str,
+) -> Result<Owner, PageRefusal> {
+    let owner = owner(state, headers).await?;
+    if owner.sent_the_form(token) {
+        Ok(owner)
+    } else {
+        Err(ApiError::Forbidden(FORM_OUT_OF_DATE).into())
+    }
+}
+
 impl Owner {
     /// Whether `token` is the one this owner's forms carry (compared in constant time).
     pub(super) fn sent_the_form(&self, token: &str) -> bool {
@@ -213,14 +233,8 @@ pub(super) async fn save_answers(
     headers: HeaderMap,
     form: Result<Form<AnswersForm>, FormRejection>,
 ) -> Result<Response, PageRefusal> {
-    let owner = owner(&state, &headers).await?;
     let Form(form) = form.map_err(form_refused)?;
-    if !owner.sent_the_form(&form.form_token) {
-        return Err(ApiError::Forbidden(
-            "the form is out of date: reload the page and send it again",
-        )
-        .into());
-    }
+    let owner = form_sender(&state, &headers, &form.form_token).await?;
     let given = [
         (Question::Channels, &form.channels),
         (Question::Resolution, &form.resolution),

@@ -2,8 +2,8 @@
 //! was used and judged wrong, and the entries worth a look: stale ones, unused ones, and
 //! near-duplicates whose answers disagree.
 //!
-//! Read-only for now: content still comes in through `frontdesk import`; uploading,
-//! editing and deleting from this page are the next step.
+//! Uploading files and writing, editing and deleting entries live in `knowledge_edit`; this
+//! page links to them and says what the last change was.
 
 use std::collections::HashMap;
 
@@ -20,6 +20,7 @@ use serde::Deserialize;
 use crate::analytics::overlap;
 use crate::error::ApiError;
 use crate::routes::admin::{layout, owner, page_headers, PageRefusal};
+use crate::routes::knowledge_edit::{entry_link, upload_form};
 use crate::AppState;
 
 const DAY_MS: i64 = 24 * 60 * 60 * 1000;
@@ -43,6 +44,9 @@ pub(super) struct KnowledgeQuery {
     /// Words to look for in ids, questions and answers.
     q: Option<String>,
     stale_days: Option<i64>,
+    /// The entry just saved or deleted, to say so at the top.
+    saved: Option<String>,
+    deleted: Option<String>,
 }
 
 /// An entry with what the page says of it.
@@ -99,11 +103,32 @@ pub(super) async fn page(
         })
         .collect();
     let compared = faqs.len() <= MAX_ENTRIES_COMPARED;
-    let body = layout(
-        "Knowledge",
-        Some(&owner),
-        knowledge_body(&stats, &rows, words, stale_days, faqs.len(), compared),
-    );
+    let done = match (query.saved.as_deref(), query.deleted.as_deref()) {
+        (Some(id), _) => Some(("Saved", id)),
+        (None, Some(id)) => Some(("Deleted", id)),
+        (None, None) => None,
+    };
+    let listing = Listing {
+        rows: &rows,
+        words,
+        stale_days,
+        total: faqs.len(),
+        compared,
+    };
+    let content = html! {
+        @if let Some((what, id)) = done {
+            p.done { (what) " the entry " code { (id) } ". "
+                @if state.learning.retrains() {
+                    "The assistant is being rebuilt and answers from the change within seconds."
+                } @else {
+                    "The assistant answers from the change after the next start or "
+                    code { "frontdesk retrain" } "."
+                }
+            }
+        }
+        (knowledge_body(&stats, &owner.form_token(), &listing))
+    };
+    let body = layout("Knowledge", Some(&owner), content);
     Ok((page_headers(), body).into_response())
 }
 
@@ -151,14 +176,25 @@ fn word_set(text: &str) -> Vec<String> {
     words
 }
 
-fn knowledge_body(
-    stats: &[KindStats],
-    rows: &[Row<'_>],
-    words: Option<&str>,
+/// The entries the page lists, and how they were chosen.
+struct Listing<'a> {
+    rows: &'a [Row<'a>],
+    words: Option<&'a str>,
     stale_days: i64,
+    /// Entries stored, listed or not.
     total: usize,
+    /// Whether near-duplicates were looked for.
     compared: bool,
-) -> Markup {
+}
+
+fn knowledge_body(stats: &[KindStats], form_token: &str, listing: &Listing<'_>) -> Markup {
+    let Listing {
+        rows,
+        words,
+        stale_days,
+        total,
+        compared,
+    } = *listing;
     let flagged = |row: &Row<'_>| row.stale || row.unused || !row.conflicts_with.is_empty();
     html! {
         table {
@@ -173,10 +209,16 @@ fn knowledge_body(
                 }
             }
         }
-        p.note {
-            "Content is imported with " code { "frontdesk import faq|tickets|docs|products FILE" }
-            "; uploading and editing here are still to come."
+        section {
+            h2 { "Upload" }
+            (upload_form(form_token))
+            p.note {
+                "Files of any size also import with "
+                code { "frontdesk import faq|tickets|docs|products FILE" } "."
+            }
         }
+        h2 { "FAQ entries" }
+        p { a.button href="/admin/knowledge/faq" { "New FAQ entry" } }
         form.period method="get" action="/admin/knowledge" {
             label { "Search " input type="search" name="q" value=(words.unwrap_or("")); }
             label { "Stale after (days) " input type="number" name="stale_days" min="1" max="3650" value=(stale_days); }
@@ -199,7 +241,10 @@ fn knowledge_body(
             tbody {
                 @for row in rows {
                     tr {
-                        td { strong { (row.faq.id) } br; (row.faq.question) }
+                        td {
+                            a href=(entry_link(&row.faq.id)) { strong { (row.faq.id) } }
+                            br; (row.faq.question)
+                        }
                         td { (cut(&row.faq.answer)) }
                         td { (row.usage.map_or(0, |u| u.uses)) }
                         td { (row.usage.map_or(0, |u| u.marked_wrong)) }

@@ -8,6 +8,7 @@ mod feedback;
 mod health;
 mod inbox;
 mod knowledge;
+mod knowledge_edit;
 mod live;
 mod review;
 mod team;
@@ -94,6 +95,21 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/admin/analytics", get(admin::analytics_page))
         .route("/admin/analytics.csv", get(admin::analytics_csv))
         .route("/admin/knowledge", get(knowledge::page))
+        .route(
+            "/admin/knowledge/upload",
+            post(knowledge_edit::upload)
+                .layer(DefaultBodyLimit::max(knowledge_edit::UPLOAD_MAX_BYTES)),
+        )
+        .route(
+            "/admin/knowledge/faq",
+            get(knowledge_edit::entry_page)
+                .post(knowledge_edit::save_entry)
+                .layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
+        .route(
+            "/admin/knowledge/faq/delete",
+            post(knowledge_edit::delete_entry).layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
         .route("/admin/review", get(review::page))
         .route("/admin/review/finish", post(review::finish))
         .route(

@@ -20,7 +20,7 @@ use serde::Deserialize;
 use crate::analytics::{zone_name, Period};
 use crate::error::ApiError;
 use crate::routes::admin::{
-    business_zone, form_refused, layout, owner, page_headers, Owner, PageRefusal,
+    business_zone, form_refused, form_sender, layout, owner, page_headers, Owner, PageRefusal,
 };
 use crate::routes::feedback::{
     assistant_reply, learn_from_feedback, FeedbackRequest, MessageId, NewFaq, Verdict,
@@ -66,21 +66,6 @@ pub(super) struct FinishForm {
 fn period(state: &AppState, from: Option<&str>, to: Option<&str>) -> Result<Period, ApiError> {
     Period::from_query(from, to, REVIEW_DAYS, business_zone(state))
         .map_err(|err| ApiError::bad_field(err.field(), err.to_string()))
-}
-
-/// The owner who sent one of the review's forms, or the refusal: not signed in, not an
-/// owner, or a form token from another sign-in (another site's form).
-async fn form_sender(
-    state: &AppState,
-    headers: &HeaderMap,
-    token: &str,
-) -> Result<Owner, PageRefusal> {
-    let owner = owner(state, headers).await?;
-    if owner.sent_the_form(token) {
-        Ok(owner)
-    } else {
-        Err(ApiError::Forbidden("the form is out of date: reload the page").into())
-    }
 }
 
 async fn queue(state: &AppState, period: &Period) -> Result<Vec<ReviewItem>, ApiError> {

@@ -8,7 +8,7 @@ use reqwest::redirect::Policy;
 use reqwest::{header, StatusCode};
 use serde_json::Value;
 
-use crate::feedback::store_fixture_knowledge;
+use crate::feedback::{store_fixture_knowledge, wait_until_answered_with, wait_until_decided};
 use crate::inbox::{session_cookie, sign_in};
 use crate::support::{TestServer, LOST_CARD};
 use crate::widget::{open, say, UNSURE};
@@ -410,27 +410,7 @@ async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer)
     assert_eq!(review["met"], true, "{report}");
 
     // The correction is learned in the background: the same question is then answered.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
-    loop {
-        let decision: Value = server
-            .client
-            .post(server.url("/api/v1/answer"))
-            .json(&serde_json::json!({ "message": UNSURE[1] }))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        if decision["faq_id"] == RIGHT_FAQ {
-            break;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "not learned: {decision}"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    wait_until_answered_with(&server, UNSURE[1], RIGHT_FAQ).await;
 }
 
 async fn the_knowledge_page_shows_use_and_what_needs_a_look(server: TestServer) {
@@ -474,7 +454,163 @@ async fn the_knowledge_page_shows_use_and_what_needs_a_look(server: TestServer) 
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
 }
 
+/// Sends the knowledge page's upload form.
+async fn upload(
+    server: &TestServer,
+    cookie: &str,
+    token: &str,
+    kind: &str,
+    (file_name, content): (&str, &str),
+) -> reqwest::Response {
+    let file = reqwest::multipart::Part::text(content.to_string()).file_name(file_name.to_string());
+    let form = reqwest::multipart::Form::new()
+        .text("form_token", token.to_string())
+        .text("kind", kind.to_string())
+        .part("file", file);
+    not_following()
+        .post(server.url("/admin/knowledge/upload"))
+        .header(header::COOKIE, cookie)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The page a redirect points at.
+fn location(response: &reqwest::Response) -> &str {
+    response.headers()[header::LOCATION].to_str().unwrap()
+}
+
+const HOURS_QUESTION: &str = "When is the branch on the high street open?";
+
+async fn the_owner_uploads_edits_and_deletes_knowledge(server: TestServer) {
+    store_fixture_knowledge(&server).await;
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+    let agent = member(&server, "ana@shop.example", Role::Agent).await;
+    let page = get(&server, "/admin/knowledge", Some(&owner)).await;
+    let token = form_token(&page.text().await.unwrap());
+    let stored = server.store.faqs().await.unwrap().len();
+
+    // Two bad rows are both listed, by line, and nothing of the file is stored.
+    let bad = "id,question,answer\n\
+               branch-hours,When is the branch open?,Nine to five.\n\
+               no-answer,Where is it?,\n\
+               ,Who runs it?,Ana.\n";
+    let refused = upload(
+        &server,
+        &owner,
+        &token,
+        "faq",
+        ("<b onclick=x>hours.csv", bad),
+    )
+    .await;
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = refused.text().await.unwrap();
+    assert!(refused.contains("has 2 problems"), "{refused}");
+    assert!(
+        refused.contains("<td>3</td><td>field `answer` is empty</td>"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("<td>4</td><td>field `id` is empty</td>"),
+        "{refused}"
+    );
+    assert!(
+        refused.contains("&lt;b onclick=x&gt;hours.csv"),
+        "{refused}"
+    );
+    assert_eq!(server.store.faqs().await.unwrap().len(), stored);
+
+    // Only the owner, with the page's own token, may upload.
+    let good = "id,question,answer\n\
+                branch-hours,When is the branch on the high street open?,\"Nine to five, Monday to Saturday.\"\n";
+    let by_agent = upload(&server, &agent, &token, "faq", ("hours.csv", good)).await;
+    assert_eq!(by_agent.status(), StatusCode::FORBIDDEN);
+    let forged = upload(&server, &owner, "forged", "faq", ("hours.csv", good)).await;
+    assert_eq!(forged.status(), StatusCode::FORBIDDEN);
+    let wrong_kind = upload(&server, &owner, &token, "recipes", ("hours.csv", good)).await;
+    assert_eq!(wrong_kind.status(), StatusCode::BAD_REQUEST);
+
+    // A good file is stored and answered from after the retrain in the background.
+    let accepted = upload(&server, &owner, &token, "faq", ("hours.csv", good)).await;
+    assert_eq!(accepted.status(), StatusCode::OK);
+    let accepted = accepted.text().await.unwrap();
+    assert!(accepted.contains("1 new, 0 updated"), "{accepted}");
+    wait_until_answered_with(&server, HOURS_QUESTION, "branch-hours").await;
+
+    // The entry is edited in its form; a new one with mistakes comes back with them named.
+    let form = get(
+        &server,
+        "/admin/knowledge/faq?id=branch-hours",
+        Some(&owner),
+    )
+    .await;
+    assert_eq!(form.status(), StatusCode::OK);
+    assert!(form
+        .text()
+        .await
+        .unwrap()
+        .contains("Nine to five, Monday to Saturday."));
+    let edit = [
+        ("form_token", token.as_str()),
+        ("existing", "branch-hours"),
+        ("question", HOURS_QUESTION),
+        ("answer", "Nine to six, every day but Sunday."),
+        ("tags", "hours, branch"),
+        ("url", "https://shop.example/branches"),
+    ];
+    let saved = post_form(&server, &owner, "/admin/knowledge/faq", &edit).await;
+    assert_eq!(saved.status(), StatusCode::SEE_OTHER);
+    assert_eq!(location(&saved), "/admin/knowledge?saved=branch%2Dhours");
+    let entry = server.store.faqs().await.unwrap();
+    let entry = entry.iter().find(|faq| faq.id == "branch-hours").unwrap();
+    assert_eq!(entry.answer, "Nine to six, every day but Sunday.");
+    assert_eq!(entry.tags, ["hours", "branch"]);
+    let listed = get(&server, "/admin/knowledge?saved=branch-hours", Some(&owner)).await;
+    assert!(listed
+        .text()
+        .await
+        .unwrap()
+        .contains("Saved the entry <code>branch-hours</code>"));
+
+    let careless = [
+        ("form_token", token.as_str()),
+        ("id", "branch-hours"),
+        ("question", "<i>Parking?</i>"),
+        ("answer", ""),
+        ("url", "javascript:alert(1)"),
+    ];
+    let sent_back = post_form(&server, &owner, "/admin/knowledge/faq", &careless).await;
+    assert_eq!(sent_back.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let sent_back = sent_back.text().await.unwrap();
+    assert!(sent_back.contains("3 fields need a change"), "{sent_back}");
+    assert!(sent_back.contains("exists already"), "{sent_back}");
+    assert!(
+        sent_back.contains("value=\"&lt;i&gt;Parking?&lt;/i&gt;\""),
+        "{sent_back}"
+    );
+    let by_agent = post_form(&server, &agent, "/admin/knowledge/faq", &edit).await;
+    assert_eq!(by_agent.status(), StatusCode::FORBIDDEN);
+
+    // Deleted, the entry is gone from the store and from the assistant's answers.
+    let delete = [("form_token", token.as_str()), ("id", "branch-hours")];
+    let deleted = post_form(&server, &owner, "/admin/knowledge/faq/delete", &delete).await;
+    assert_eq!(deleted.status(), StatusCode::SEE_OTHER);
+    assert!(!server
+        .store
+        .faqs()
+        .await
+        .unwrap()
+        .iter()
+        .any(|f| f.id == "branch-hours"));
+    let again = post_form(&server, &owner, "/admin/knowledge/faq/delete", &delete).await;
+    assert_eq!(again.status(), StatusCode::NOT_FOUND);
+    let forgotten = |decision: &Value| decision["faq_id"] != "branch-hours";
+    wait_until_decided(&server, HOURS_QUESTION, "answered without it", forgotten).await;
+}
+
 on_both_backends!(
+    the_owner_uploads_edits_and_deletes_knowledge,
     the_knowledge_page_shows_use_and_what_needs_a_look,
     the_owner_reviews_the_week_and_the_assistant_learns,
     only_owners_read_the_figures,

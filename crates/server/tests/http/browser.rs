@@ -217,6 +217,23 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
         .wait_for_text("the knowledge page", &format!("{LOST_CARD_FAQ}\n"))
         .await;
     owner.keep_screenshot("admin-knowledge").await;
+
+    // A file with bad rows is refused, each bad row named by its line.
+    let folder = tempfile::tempdir().unwrap();
+    let file = folder.path().join("opening-hours.csv");
+    let rows = "id,question,answer\nhours,When are you open?,\nparking,,Behind the shop.\n";
+    std::fs::write(&file, rows).unwrap();
+    owner
+        .choose_file("form.upload input[type=file]", &file)
+        .await;
+    owner.click("form.upload button[type=submit]").await;
+    owner
+        .wait_for_text("the upload's row errors", "3\tfield `question` is empty")
+        .await;
+    owner
+        .wait_for_text("the upload's row errors", "2\tfield `answer` is empty")
+        .await;
+    owner.keep_screenshot("admin-knowledge-upload").await;
 }
 
 async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {
@@ -974,6 +991,16 @@ impl Page {
                 Err(_) => tokio::time::sleep(POLL_EVERY).await,
             }
         }
+    }
+
+    /// Chooses the file at `path` in the file field `css` finds.
+    async fn choose_file(&self, css: &str, path: &std::path::Path) {
+        let field = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("{}: no {css}: {err}", self.name));
+        field.send_keys(&path.display().to_string()).await.unwrap();
     }
 
     /// Types `text` into the field `css` finds, as keystrokes.

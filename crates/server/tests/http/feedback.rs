@@ -52,15 +52,27 @@ async fn answer(server: &TestServer, message: &str) -> Value {
 /// Polls the answer endpoint until `message` is answered with `faq`: retraining runs in
 /// the background and swaps the assistant in when done.
 pub(crate) async fn wait_until_answered_with(server: &TestServer, message: &str, faq: &str) {
+    let what = format!("answered with {faq}");
+    wait_until_decided(server, message, &what, |decision| decision["faq_id"] == faq).await;
+}
+
+/// Polls the answer endpoint until its decision on `message` is one `accept` takes
+/// (`what` says which, for the failure); fails after a minute.
+pub(crate) async fn wait_until_decided(
+    server: &TestServer,
+    message: &str,
+    what: &str,
+    accept: impl Fn(&Value) -> bool,
+) {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
         let decision = answer(server, message).await;
-        if decision["faq_id"] == faq {
+        if accept(&decision) {
             return;
         }
         assert!(
             Instant::now() < deadline,
-            "still not answered with {faq} after 60 s: {decision}"
+            "still not {what} after 60 s: {decision}"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
