@@ -75,6 +75,11 @@
     ".error { margin: 0; padding: 8px 12px; background: #fdecea; color: #8a1c12;",
     "  font-size: 13px; }",
     ".error[hidden] { display: none; }",
+    ".rating { margin: 0; padding: 8px 12px; border-top: 1px solid #e5e5e5; }",
+    ".rating[hidden] { display: none; }",
+    ".rating p { margin: 0 0 6px; }",
+    ".rating button { min-width: 36px; margin-right: 4px; border: 1px solid #2b5d4f;",
+    "  border-radius: 6px; background: #fff; color: #2b5d4f; padding: 4px 8px; }",
     "form { display: flex; gap: 8px; padding: 10px; border-top: 1px solid #dedbd3; }",
     "textarea { flex: 1; resize: none; font: inherit; padding: 8px;",
     "  border: 1px solid #b9b5aa; border-radius: 8px; min-height: 40px; }",
@@ -99,7 +104,9 @@
     reconnectTimer: null,
     sending: false,
     shown: {},
-    draft: null
+    draft: null,
+    // Whether the customer rated the conversation since it was last resolved.
+    rated: false
   };
 
   // ----- storage: a browser may refuse it (private modes); the chat still works.
@@ -196,7 +203,26 @@
 
   panel.appendChild(header);
   panel.appendChild(log);
+  // The one question asked once the conversation is resolved.
+  var SCORE_WORDS = ["very poor", "poor", "all right", "good", "very good"];
+  var rating = el("div", "rating");
+  rating.hidden = true;
+  var ratingQuestion = el("p", "", "How did we do? Rate this conversation:");
+  rating.appendChild(ratingQuestion);
+  var scoreButtons = SCORE_WORDS.map(function (words, index) {
+    var score = index + 1;
+    var button = el("button", "score", String(score));
+    button.type = "button";
+    button.setAttribute("aria-label", score + " of 5: " + words);
+    button.addEventListener("click", function () {
+      rate(score);
+    });
+    rating.appendChild(button);
+    return button;
+  });
+
   panel.appendChild(errorLine);
+  panel.appendChild(rating);
   panel.appendChild(form);
   root.appendChild(panel);
   root.appendChild(launcher);
@@ -355,8 +381,43 @@
     if (!STATUS_TEXT[status]) {
       return;
     }
+    if (status !== "resolved") {
+      // Reopened: the next resolution asks again.
+      state.rated = false;
+    }
     state.status = status;
     statusLine.textContent = STATUS_TEXT[status];
+    showRating();
+  }
+
+  function showRating() {
+    rating.hidden = state.status !== "resolved" || !state.token;
+    ratingQuestion.textContent = state.rated
+      ? "Thank you for your rating."
+      : "How did we do? Rate this conversation:";
+    scoreButtons.forEach(function (button) {
+      button.hidden = state.rated;
+    });
+  }
+
+  function rate(score) {
+    if (!state.token) {
+      return;
+    }
+    showError("");
+    var url = apiUrl("/" + encodeURIComponent(state.token) + "/rating");
+    request("POST", url, { score: score })
+      .then(function (result) {
+        if (result.status === 200) {
+          state.rated = true;
+          showRating();
+        } else {
+          showError(failureText(result));
+        }
+      })
+      .catch(function (failure) {
+        showError(failureText(failure));
+      });
   }
 
   function showError(text) {

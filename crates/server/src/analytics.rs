@@ -11,7 +11,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use frontdesk_store::{ConversationFacts, Store, StoreError, UnansweredQuestion, VolumeSlot};
+use frontdesk_store::{
+    ConversationFacts, Satisfaction, Store, StoreError, UnansweredQuestion, VolumeSlot,
+};
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
 use jiff::Timestamp;
@@ -85,8 +87,10 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
     ),
     (
         "satisfaction",
-        "Customer ratings after a resolution. Not collected yet: the widget and email do not \
-         ask for a rating in this release.",
+        "Ratings customers gave in the period, from 1 (very poor) to 5 (very good), to the one \
+         question asked once their conversation was resolved: in the chat on the widget, by a \
+         link in the resolution message on other channels. Satisfied means 4 or 5, out of \
+         every rating; a customer who rates again replaces their rating.",
     ),
 ];
 
@@ -399,8 +403,7 @@ pub struct Analytics {
     pub volume_by_channel: BTreeMap<String, i64>,
     pub volume_by_day: Vec<DayVolume>,
     pub unanswered: Vec<QuestionGroup>,
-    /// Always `null` for now: see the `satisfaction` definition.
-    pub satisfaction: Option<f64>,
+    pub satisfaction: SatisfactionFigures,
     pub definitions: BTreeMap<&'static str, &'static str>,
 }
 
@@ -412,8 +415,36 @@ pub async fn analytics(
     hours: Option<&BusinessHours>,
     now: Timestamp,
 ) -> Result<Analytics, StoreError> {
-    let (facts, volume, unanswered) = gather(store, period).await?;
-    Ok(compute(period, &facts, &volume, &unanswered, hours, now))
+    let (from, to) = period.bounds_ms();
+    let ((facts, volume, unanswered), ratings) =
+        tokio::try_join!(gather(store, period), store.satisfaction(from, to))?;
+    let mut figures = compute(period, &facts, &volume, &unanswered, hours, now);
+    figures.satisfaction = SatisfactionFigures::of(&ratings);
+    Ok(figures)
+}
+
+/// The period's satisfaction ratings, as the pages show them.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct SatisfactionFigures {
+    pub ratings: u64,
+    /// The mean score, 1 to 5.
+    pub mean: Option<f64>,
+    /// Ratings of 4 or 5, out of every rating.
+    pub satisfied_rate: Option<f64>,
+    /// How many ratings of each score, 1 to 5.
+    pub by_score: [u64; 5],
+}
+
+impl SatisfactionFigures {
+    pub fn of(ratings: &Satisfaction) -> Self {
+        let count = ratings.ratings();
+        SatisfactionFigures {
+            ratings: count,
+            mean: ratings.mean(),
+            satisfied_rate: (count > 0).then(|| ratings.satisfied() as f64 / count as f64),
+            by_score: ratings.by_score,
+        }
+    }
 }
 
 /// What the period's figures are computed from, read from the store side by side.
@@ -522,7 +553,7 @@ pub fn compute(
         volume_by_channel,
         volume_by_day,
         unanswered: group_questions(unanswered),
-        satisfaction: None,
+        satisfaction: SatisfactionFigures::default(),
         definitions: DEFINITIONS.iter().copied().collect(),
     }
 }

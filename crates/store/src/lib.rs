@@ -46,6 +46,7 @@ mod mailbox;
 mod plan;
 mod postgres;
 mod review;
+mod satisfaction;
 mod sql;
 mod sqlite;
 mod team;
@@ -73,6 +74,7 @@ use crate::live::Live;
 pub use crate::live::{ConversationLock, Listener, Notice, MAX_NOTIFICATION_BYTES};
 pub use crate::mailbox::MailboxPosition;
 pub use crate::review::ReviewItem;
+pub use crate::satisfaction::{Satisfaction, LOW_RATING};
 pub use crate::team::{normalize_email, ApiToken};
 pub use crate::usage::{utc_day, ConversationUsage, DayUsage, GenerationRecord};
 

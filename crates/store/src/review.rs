@@ -5,6 +5,7 @@ use frontdesk_core::Decision;
 
 use crate::conversations::{read_error, write_error};
 use crate::plan::now_unix_ms;
+use crate::satisfaction::LOW_RATING;
 use crate::{Pool, Store, StoreError};
 
 /// The most replies one review lists.
@@ -27,6 +28,8 @@ pub struct ReviewItem {
     pub verdict: Option<String>,
     /// With `wrong`: the FAQ that should have answered.
     pub verdict_faq: Option<String>,
+    /// The customer's satisfaction rating of the conversation (1 to 5), if given.
+    pub rating: Option<i32>,
 }
 
 type ItemRow = (
@@ -39,6 +42,7 @@ type ItemRow = (
     i64,
     Option<String>,
     Option<String>,
+    Option<i32>,
 );
 
 impl Store {
@@ -63,12 +67,13 @@ impl Store {
             "SELECT m.id, m.conversation_id, m.created_at, {decision}, m.text, q.text, \
              (SELECT COUNT(*) FROM messages p WHERE p.conversation_id = m.conversation_id \
                  AND p.author = 'customer' AND p.id < m.id), \
-             v.verdict, v.faq_id \
+             v.verdict, v.faq_id, CAST(r.score AS INTEGER) \
              FROM messages m \
              LEFT JOIN messages q ON q.id = (SELECT MAX(p.id) FROM messages p \
                  WHERE p.conversation_id = m.conversation_id AND p.author = 'customer' \
                  AND p.id < m.id) \
              LEFT JOIN review_verdicts v ON v.message_id = m.id \
+             LEFT JOIN satisfaction_ratings r ON r.conversation_id = m.conversation_id \
              WHERE {worth_a_look} \
              ORDER BY CASE WHEN v.message_id IS NULL THEN 0 ELSE 1 END, m.id LIMIT $4"
         );
@@ -92,6 +97,7 @@ impl Store {
                 customer_messages: row.6,
                 verdict: row.7,
                 verdict_faq: row.8,
+                rating: row.9,
             })
             .collect())
     }
@@ -198,12 +204,15 @@ fn decision_fields(pool: &Pool) -> (&'static str, &'static str, &'static str) {
 }
 
 /// The condition on `m` (an assistant message) and `v` (its verdict) that puts a reply in
-/// the review: $1 and $2 bound the period, $3 is the confidence an answer must reach.
+/// the review: $1 and $2 bound the period, $3 is the confidence an answer must reach. A
+/// reply in a conversation the customer rated low is in it too.
 fn worth_a_look(kind: &str, reason: &str, confidence: &str) -> String {
     format!(
         "m.author = 'assistant' AND m.created_at >= $1 AND m.created_at < $2 \
          AND (({kind} = 'answer' AND {confidence} < $3) OR {kind} = 'escalate' \
              OR ({kind} = 'clarify' AND {reason} = 'low_confidence') \
-             OR v.message_id IS NOT NULL)"
+             OR v.message_id IS NOT NULL \
+             OR m.conversation_id IN (SELECT conversation_id FROM satisfaction_ratings \
+                 WHERE score <= {LOW_RATING}))"
     )
 }

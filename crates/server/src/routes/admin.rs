@@ -23,7 +23,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
-use crate::analytics::{self, definition, Analytics, Period, Waits};
+use crate::analytics::{self, definition, Analytics, Period, SatisfactionFigures, Waits};
 use crate::auth::api_token_hash;
 use crate::error::ApiError;
 use crate::extract::{session_cookie_token, TeamMember};
@@ -498,6 +498,14 @@ fn owners_answer(assessment: &Assessment, question: Question) -> Option<u8> {
         .and_then(|answer| answer.level)
 }
 
+/// "12 ratings, mean 4.2 of 5", or that there are none.
+fn satisfaction_detail(figures: &SatisfactionFigures) -> String {
+    match figures.mean {
+        Some(mean) => format!("{} ratings, mean {mean:.1} of 5", figures.ratings),
+        None => "no ratings in this period".to_string(),
+    }
+}
+
 fn analytics_body(figures: &Analytics) -> Markup {
     let outcomes = &figures.outcomes;
     let rate = |rate: Option<f64>| rate.map_or("—".to_string(), percent);
@@ -524,7 +532,8 @@ fn analytics_body(figures: &Analytics) -> Markup {
                 definition("first_response_human")))
             (figure("Asked for a person early", &figures.asked_for_person_early.to_string(),
                 "conversations", definition("asked_for_person_early")))
-            (figure("Satisfaction", "—", "not collected yet", definition("satisfaction")))
+            (figure("Satisfied customers", &rate(figures.satisfaction.satisfied_rate),
+                &satisfaction_detail(&figures.satisfaction), definition("satisfaction")))
         }
         section {
             h2 { "Outcomes" }
@@ -759,6 +768,9 @@ fn csv_definition(row: &str) -> &str {
         "first_response_human_median_seconds"
         | "first_response_human_p90_seconds"
         | "handoffs_waiting" => "first_response_human",
+        "satisfaction_ratings" | "satisfaction_mean" | "satisfaction_satisfied_rate" => {
+            "satisfaction"
+        }
         other => other,
     }
 }
@@ -805,6 +817,15 @@ fn csv_of(figures: &Analytics) -> Result<String, csv::Error> {
         (
             "asked_for_person_early",
             figures.asked_for_person_early.to_string(),
+        ),
+        (
+            "satisfaction_ratings",
+            figures.satisfaction.ratings.to_string(),
+        ),
+        ("satisfaction_mean", number(figures.satisfaction.mean)),
+        (
+            "satisfaction_satisfied_rate",
+            number(figures.satisfaction.satisfied_rate),
         ),
     ];
     for (name, value) in rows {

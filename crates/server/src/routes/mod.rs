@@ -10,6 +10,7 @@ mod inbox;
 mod knowledge;
 mod knowledge_edit;
 mod live;
+mod rating;
 mod review;
 mod team;
 mod usage;
@@ -39,6 +40,17 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             post(widget::post_message).get(widget::list_messages),
         )
         .route("/api/v1/widget/conversations/{token}/live", get(live::live))
+        .route(
+            "/api/v1/widget/conversations/{token}/rating",
+            post(rating::rate_from_widget),
+        )
+        // The page a rating link in an email or a chat message opens.
+        .route(
+            "/rate/{token}",
+            get(rating::rating_page)
+                .post(rating::rate_from_page)
+                .layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
         .route_layer(from_fn_with_state(
             (state.clone(), AddressLimit::Widget),
             limits::by_address,

@@ -1,5 +1,6 @@
 //! The weekly review: one queue of the assistant replies of the last days worth a second
-//! look (unsure answers, handoffs, questions asked back, anything already judged), where
+//! look (unsure answers, handoffs, questions asked back, replies in conversations the
+//! customer rated low, anything already judged), where
 //! the owner marks each right or wrong, names the FAQ that should have answered or writes
 //! it, and finishes the review. A wrong reply corrected here teaches the assistant the
 //! same way as the feedback API (it is that API's code); finishing is what the maturity
@@ -340,6 +341,9 @@ fn review_item(item: &ReviewItem, token: &str, period: &Period) -> Markup {
                 (shown_time(item.created_at, period.zone())) " · conversation " (item.conversation_id)
                 " · " (what)
                 @if early_request { " · asked for a person within three messages" }
+                @if let Some(rating) = item.rating {
+                    " · the customer rated the conversation " (rating) " of 5"
+                }
             }
             p { strong { "Customer: " } span.text { (item.question.as_deref().unwrap_or("—")) } }
             p { strong { "Assistant: " } span.text { (item.reply) } }

@@ -294,11 +294,34 @@ pub(super) async fn resolve(
         Some(faq) => Some(super::feedback::known_faq(&state, faq).await?),
         None => None,
     };
-    let resolved = move_with_notice(&state, &user, id, StatusChange::Resolve, RESOLVED).await?;
+    let notice = resolved_notice(&state, id).await?;
+    let resolved = move_with_notice(&state, &user, id, StatusChange::Resolve, &notice).await?;
     if let Some(faq) = faq {
         learn_from_resolution(&state, id, faq).await?;
     }
     Ok(resolved)
+}
+
+/// What the customer is told when their conversation is resolved. On a channel other than
+/// the widget (which asks in the chat), the notice asks for a rating with a link to the
+/// rating page, when the server knows the address customers reach it at.
+async fn resolved_notice(state: &AppState, id: i64) -> Result<String, ApiError> {
+    let conversation = state
+        .store
+        .conversation(id)
+        .await?
+        .ok_or(ApiError::NotFound("no such conversation"))?;
+    let public_url = state.settings.public_url.as_deref();
+    let Some(url) = public_url.filter(|_| conversation.channel != Channel::Widget) else {
+        return Ok(RESOLVED.to_string());
+    };
+    // Only a digest of a token is stored, so the link gets a token of its own.
+    let token = super::new_conversation_token();
+    state.store.replace_conversation_token(id, &token).await?;
+    Ok(format!(
+        "{RESOLVED} How did we do? Rate this conversation from 1 to 5: {}",
+        super::rating::rating_link(url, &token)
+    ))
 }
 
 /// A handed-off conversation resolved with an FAQ teaches the assistant: the customer's

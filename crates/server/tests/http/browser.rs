@@ -435,7 +435,7 @@ async fn a_person_replies_live(server: TestServer, customer: Page, agent: Page) 
     // Gone if the page reloads: the reply below must arrive in this same document.
     customer.js("window.__sameDocument = true;", vec![]).await;
 
-    agent.open_in_inbox(&server, ASK_FOR_A_PERSON).await;
+    let conversation = agent.open_in_inbox(&server, ASK_FOR_A_PERSON).await;
     agent
         .wait_for_messages("the customer's two questions", "customer", |texts| {
             texts == [LOST_CARD.0, ASK_FOR_A_PERSON]
@@ -492,6 +492,26 @@ async fn a_person_replies_live(server: TestServer, customer: Page, agent: Page) 
     customer
         .wait_for_status("the resolved status", "Marked as resolved")
         .await;
+
+    // Resolved, the widget asks for a rating; the customer gives four of five.
+    let widget = customer.widget().await;
+    let four = widget
+        .find(Locator::Css(".rating button[aria-label^='4 of 5']"))
+        .await
+        .unwrap();
+    four.click().await.unwrap();
+    customer
+        .wait_for(
+            "the thanks for the rating",
+            "return document.querySelector('[data-frontdesk-widget]')
+               .shadowRoot.querySelector('.rating').innerText;",
+            vec![],
+            |text| text.as_str().filter(|t| t.contains("Thank you")).map(drop),
+        )
+        .await;
+    customer.keep_screenshot("widget-rated").await;
+    let rating = server.store.rating_of(conversation).await.unwrap();
+    assert_eq!(rating, Some((4, None)));
 }
 
 async fn markup_shows_as_text(server: TestServer, customer: Page, agent: Page) {
@@ -1184,11 +1204,14 @@ impl Page {
 
     /// The id of the listed conversation whose summary quotes `quote`.
     /// Signs in to the inbox and opens the conversation that quotes `quote`.
-    async fn open_in_inbox(&self, server: &TestServer, quote: &str) {
+    /// Signs in to the inbox and opens the conversation whose summary quotes `quote`;
+    /// returns its id.
+    async fn open_in_inbox(&self, server: &TestServer, quote: &str) -> i64 {
         self.goto(&server.url("/inbox")).await;
         self.sign_in().await;
         let id = self.find_conversation(quote).await;
         self.open_conversation(id).await;
+        id
     }
 
     async fn find_conversation(&self, quote: &str) -> i64 {

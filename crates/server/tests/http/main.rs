@@ -20,5 +20,6 @@ mod live;
 mod mailbox;
 mod products;
 mod provider;
+mod rating;
 mod team;
 mod widget;

@@ -1,0 +1,14 @@
+-- Customers' satisfaction ratings (PostgreSQL). Kept parallel to
+-- migrations/sqlite/0012_satisfaction.sql.
+
+-- One rating per conversation, asked after it is resolved; a customer who rates again
+-- replaces their rating.
+CREATE TABLE satisfaction_ratings (
+    conversation_id BIGINT PRIMARY KEY REFERENCES conversations (id),
+    score SMALLINT NOT NULL,
+    comment TEXT,
+    rated_at BIGINT NOT NULL,
+    CONSTRAINT satisfaction_ratings_score CHECK (score BETWEEN 1 AND 5)
+);
+
+CREATE INDEX satisfaction_ratings_rated_at ON satisfaction_ratings (rated_at);
