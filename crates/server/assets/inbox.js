@@ -60,17 +60,33 @@ async function showInbox(me) {
   listen();
 }
 
-async function refreshList() {
+// The list's query from the filters: "mine" is the signed-in member's assigned ones.
+function listQuery() {
+  const query = new URLSearchParams();
   const status = $("filter").value;
-  const query = status ? `?status=${encodeURIComponent(status)}` : "";
-  const { conversations } = await api("GET", `/api/v1/conversations${query}`);
+  if (status === "mine") {
+    query.set("status", "assigned");
+    query.set("assignee", state.me.email);
+  } else if (status) {
+    query.set("status", status);
+  }
+  const channel = $("channel-filter").value;
+  if (channel) query.set("channel", channel);
+  const assignee = $("assignee-filter").value.trim();
+  if (assignee && status !== "mine") query.set("assignee", assignee);
+  const text = query.toString();
+  return text ? `?${text}` : "";
+}
+
+async function refreshList() {
+  // The server lists the latest active first: that is what needs an answer.
+  const { conversations, more } = await api("GET", `/api/v1/conversations${listQuery()}`);
   const list = $("conversations");
   list.replaceChildren();
+  $("more-note").hidden = !more;
   if (conversations.length === 0) {
     list.append(element("li", "Nothing here."));
   }
-  // Newest activity first: that is what needs an answer.
-  conversations.sort((a, b) => b.updated_at - a.updated_at);
   for (const conversation of conversations) {
     const button = element("button");
     button.type = "button";
@@ -250,6 +266,8 @@ function wire() {
     showSignIn();
   });
   $("filter").addEventListener("change", () => refreshList());
+  $("channel-filter").addEventListener("change", () => refreshList());
+  $("assignee-filter").addEventListener("change", () => refreshList());
   $("reply").addEventListener("submit", async (event) => {
     event.preventDefault();
     const text = $("reply-text").value;

@@ -32,6 +32,14 @@ impl Reach {
         })
     }
 
+    /// The channels a limited member works; `None` for every channel.
+    pub(crate) fn channels(&self) -> Option<&[Channel]> {
+        match self {
+            Reach::All => None,
+            Reach::Channels(channels) => Some(channels),
+        }
+    }
+
     pub(crate) fn covers(&self, channel: Channel) -> bool {
         match self {
             Reach::All => true,

@@ -43,11 +43,19 @@ pub(super) struct ListQuery {
     status: Option<String>,
     channel: Option<String>,
     assignee: Option<String>,
+    limit: Option<u32>,
 }
+
+/// Conversations listed unless the request asks for another number.
+const LIST_DEFAULT: u32 = 100;
+/// The most one request lists: the inbox shows a page, not the whole history.
+const LIST_MAX: u32 = 500;
 
 #[derive(Serialize)]
 pub(super) struct ConversationList {
     conversations: Vec<Conversation>,
+    /// Whether more conversations match than were listed.
+    more: bool,
 }
 
 /// A conversation with messages: all of them when read, the new ones after a change.
@@ -88,24 +96,37 @@ pub(super) async fn me(TeamMember(user): TeamMember) -> Json<User> {
     Json(user)
 }
 
-/// `GET /api/v1/conversations?status=&channel=&assignee=`, oldest first.
+/// `GET /api/v1/conversations?status=&channel=&assignee=&limit=`: the latest active
+/// first, `limit` of them (100 unless asked, at most 500), on the caller's channels.
 pub(super) async fn list(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
     query: Result<Query<ListQuery>, QueryRejection>,
 ) -> Result<Json<ConversationList>, ApiError> {
     let Query(query) = query.map_err(|rejection| ApiError::bad_request(rejection.body_text()))?;
+    let limit = query.limit.unwrap_or(LIST_DEFAULT);
+    if !(1..=LIST_MAX).contains(&limit) {
+        let message = format!("list from 1 to {LIST_MAX} conversations at a time");
+        return Err(ApiError::bad_field("limit", message));
+    }
+    let reach = Reach::of(&state, &user).await?;
     let filter = ConversationFilter {
         status: parse_param("status", query.status.as_deref())?,
         channel: parse_param::<Channel>("channel", query.channel.as_deref())?,
         assignee: query
             .assignee
             .map(|email| frontdesk_store::normalize_email(&email)),
+        channels: reach.channels().map(<[Channel]>::to_vec),
+        // One more than listed tells whether there are more.
+        latest: Some(limit + 1),
     };
     let mut conversations = state.store.conversations(&filter).await?;
-    let reach = Reach::of(&state, &user).await?;
-    conversations.retain(|conversation| reach.covers(conversation.channel));
-    Ok(Json(ConversationList { conversations }))
+    let more = conversations.len() > limit as usize;
+    conversations.truncate(limit as usize);
+    Ok(Json(ConversationList {
+        conversations,
+        more,
+    }))
 }
 
 /// One conversation and every message in it, private notes included.

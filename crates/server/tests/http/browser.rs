@@ -291,6 +291,26 @@ async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page)
     agent
         .assert_nothing_ran("main img, main script, main b")
         .await;
+
+    // The channel filter keeps the list to one channel.
+    agent.choose_option("#channel-filter", "email").await;
+    agent
+        .wait_for_text("the list of email conversations", "Nothing here.")
+        .await;
+    agent.choose_option("#channel-filter", "whatsapp").await;
+    let listed = agent
+        .wait_for(
+            "the list of WhatsApp conversations",
+            "const titles = document.querySelectorAll('#conversations button strong');
+             return titles.length ? Array.from(titles, (title) => title.textContent) : null;",
+            vec![],
+            |seen| (!seen.is_null()).then(|| strings(seen)),
+        )
+        .await;
+    assert!(
+        listed.iter().all(|title| title.contains("· whatsapp ·")),
+        "{listed:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1011,6 +1031,16 @@ impl Page {
                 Err(_) => tokio::time::sleep(POLL_EVERY).await,
             }
         }
+    }
+
+    /// Chooses the option of value `value` in the select `css` finds, as a person would.
+    async fn choose_option(&self, css: &str, value: &str) {
+        let select = self
+            .client
+            .find(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("{}: no {css}: {err}", self.name));
+        select.select_by_value(value).await.unwrap();
     }
 
     /// Chooses the file at `path` in the file field `css` finds.

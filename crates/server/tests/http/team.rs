@@ -441,7 +441,48 @@ async fn an_agent_works_only_the_channels_given(server: TestServer) {
     assert!(!received.contains(&format!("\"conversation_id\":{widget_id}")));
 }
 
+fn listed_ids(list: &Value) -> Vec<i64> {
+    list["conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_i64().unwrap())
+        .collect()
+}
+
+async fn the_list_shows_the_latest_active_first_a_page_at_a_time(server: TestServer) {
+    let owner = member(&server, "owner@shop.example", Role::Owner).await;
+    let mut opened = Vec::new();
+    for n in 0..3 {
+        let (id, token) = open(&server).await;
+        say(&server, &token, &format!("hello, this is customer {n}")).await;
+        opened.push((id, token));
+    }
+    // The first customer writes again: theirs is now the latest activity.
+    say(&server, &opened[0].1, "are you there?").await;
+    let ids: Vec<i64> = opened.iter().map(|(id, _)| *id).collect();
+
+    let all = get_json(&server, &owner, "/api/v1/conversations").await;
+    assert_eq!(listed_ids(&all), [ids[0], ids[2], ids[1]]);
+    assert_eq!(all["more"], false);
+    let page = get_json(&server, &owner, "/api/v1/conversations?limit=2").await;
+    assert_eq!(listed_ids(&page), [ids[0], ids[2]]);
+    assert_eq!(page["more"], true);
+    let by_email = get_json(&server, &owner, "/api/v1/conversations?channel=email").await;
+    assert_eq!(listed_ids(&by_email), Vec::<i64>::new());
+
+    for bad in ["0", "501", "many"] {
+        let path = format!("/api/v1/conversations?limit={bad}");
+        let response = as_member(server.client.get(server.url(&path)), &owner)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{path}");
+    }
+}
+
 on_both_backends!(
+    the_list_shows_the_latest_active_first_a_page_at_a_time,
     an_agent_works_only_the_channels_given,
     a_person_takes_over_replies_and_resolves,
     replying_takes_a_waiting_conversation,

@@ -102,8 +102,8 @@ impl Store {
         row.map(conversation).transpose()
     }
 
-    /// Conversations oldest first, only those that match every part of `filter` that
-    /// is set.
+    /// The conversations that match every part of `filter` that is set: oldest first, or
+    /// the latest active first when the filter sets `latest`.
     pub async fn conversations(
         &self,
         filter: &ConversationFilter,
@@ -116,33 +116,51 @@ impl Store {
             return Ok(Vec::new());
         }
         // `$1 IS NULL` keeps one statement for every combination; the CAST tells
-        // PostgreSQL the parameter's type, which it cannot infer from IS NULL alone.
+        // PostgreSQL the parameter's type, which it cannot infer from IS NULL alone. The
+        // channel list travels as ",widget,email," so both backends test it alike.
+        let order = match filter.latest {
+            Some(_) => "ORDER BY updated_at DESC, id DESC LIMIT $5",
+            None => "ORDER BY id",
+        };
         let sql = format!(
             "SELECT {CONVERSATION_COLUMNS} FROM conversations \
              WHERE (CAST($1 AS TEXT) IS NULL OR status = $1) \
                AND (CAST($2 AS TEXT) IS NULL OR channel = $2) \
                AND (CAST($3 AS TEXT) IS NULL OR assignee = $3) \
-             ORDER BY id"
+               AND (CAST($4 AS TEXT) IS NULL OR $4 LIKE '%,' || channel || ',%') \
+             {order}"
         );
         let status = filter.status.map(ConversationStatus::as_str);
         let channel = filter.channel.map(Channel::as_str);
         let assignee = filter.assignee.as_deref();
+        let channels = filter.channels.as_ref().map(|channels| {
+            let names: Vec<&str> = channels.iter().map(|c| c.as_str()).collect();
+            format!(",{},", names.join(","))
+        });
+        // PostgreSQL refuses a parameter the statement does not use: $5 only with a limit.
+        let latest = filter.latest.map(i64::from);
         let rows: Vec<ConversationRow> = match &self.pool {
             Pool::Sqlite(pool) => {
-                sqlx::query_as(&sql)
+                let mut query = sqlx::query_as(&sql)
                     .bind(status)
                     .bind(channel)
                     .bind(assignee)
-                    .fetch_all(pool)
-                    .await
+                    .bind(channels.as_deref());
+                if let Some(latest) = latest {
+                    query = query.bind(latest);
+                }
+                query.fetch_all(pool).await
             }
             Pool::Postgres(pool) => {
-                sqlx::query_as(&sql)
+                let mut query = sqlx::query_as(&sql)
                     .bind(status)
                     .bind(channel)
                     .bind(assignee)
-                    .fetch_all(pool)
-                    .await
+                    .bind(channels.as_deref());
+                if let Some(latest) = latest {
+                    query = query.bind(latest);
+                }
+                query.fetch_all(pool).await
             }
         }
         .map_err(|cause| read_error("conversations", cause))?;
@@ -333,6 +351,11 @@ pub struct ConversationFilter {
     pub channel: Option<Channel>,
     /// The assignee's email.
     pub assignee: Option<String>,
+    /// Only conversations on these channels (an agent limited to some), when given.
+    pub channels: Option<Vec<Channel>>,
+    /// At most this many, those with the latest activity first. `None`: every one that
+    /// matches, oldest first.
+    pub latest: Option<u32>,
 }
 
 /// Who is reading a conversation's messages.
