@@ -59,6 +59,8 @@ pub async fn run(workspace: &Workspace, command: ConversationsCommand) -> anyhow
                 status,
                 channel,
                 assignee: assignee.map(|email| frontdesk_store::normalize_email(&email)),
+                // The command lists every match, oldest first, for scripts to page through.
+                ..ConversationFilter::default()
             };
             list(workspace, &filter, json).await
         }
