@@ -205,6 +205,7 @@ async fn conversations_filter_by_channel_and_assignee(store: Store) {
             status: Some(ConversationStatus::Assigned),
             channel: Some(Channel::Email),
             assignee: None,
+            ..ConversationFilter::default()
         })
         .await
         .unwrap();
