@@ -6,7 +6,7 @@
 // X-Frontdesk-Inbox header, which the server requires of requests signed in by cookie.
 "use strict";
 
-const state = { me: null, openId: null, events: null };
+const state = { me: null, openId: null, events: null, canned: new Map() };
 
 const $ = (id) => document.getElementById(id);
 
@@ -199,8 +199,34 @@ function showConversation(conversation) {
   $("resolve").disabled = conversation.status === "resolved";
 }
 
+// The canned replies, filled in with this conversation's customer's name.
+async function loadCannedReplies(id) {
+  const { replies } = await api("GET", `/api/v1/canned-replies?conversation=${id}`);
+  const select = $("canned");
+  select.replaceChildren(select.options[0]);
+  state.canned = new Map();
+  for (const reply of replies) {
+    const option = element("option", reply.title);
+    option.value = String(reply.id);
+    state.canned.set(option.value, reply.text);
+    select.append(option);
+  }
+}
+
+function useCannedReply() {
+  const select = $("canned");
+  const text = state.canned.get(select.value);
+  select.value = "";
+  if (text === undefined) return;
+  const field = $("reply-text");
+  // Added after what is typed already, never over it.
+  field.value = field.value.trim() ? `${field.value.trimEnd()}\n\n${text}` : text;
+  field.focus();
+}
+
 async function openConversation(id) {
   state.openId = id;
+  loadCannedReplies(id).catch(() => {});
   const { conversation, messages } = await api("GET", `/api/v1/conversations/${id}`);
   $("conversation").hidden = false;
   $("messages").replaceChildren();
@@ -265,6 +291,7 @@ function wire() {
     await api("DELETE", "/api/v1/sessions").catch(() => {});
     showSignIn();
   });
+  $("canned").addEventListener("change", useCannedReply);
   $("filter").addEventListener("change", () => refreshList());
   $("channel-filter").addEventListener("change", () => refreshList());
   $("assignee-filter").addEventListener("change", () => refreshList());

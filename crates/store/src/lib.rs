@@ -37,6 +37,7 @@ macro_rules! on_pool {
 }
 
 mod analytics;
+mod canned;
 mod channels;
 mod connect;
 mod conversations;
@@ -63,6 +64,7 @@ use sqlx::sqlite::SqlitePool;
 pub use crate::analytics::{
     ConversationFacts, FaqUsage, MaturityAnswer, UnansweredQuestion, VolumeSlot, VOLUME_SLOT_MS,
 };
+pub use crate::canned::CannedReply;
 pub use crate::channels::{
     AttachmentFile, Inbound, InboundRecord, OutboxItem, SentPart, StoredChannel, StoredFile,
     WebhookProblem,

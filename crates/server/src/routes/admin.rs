@@ -338,7 +338,7 @@ pub(super) async fn report_json(
     Ok(Json(report_of(&state).await?))
 }
 
-fn require_owner(user: &User) -> Result<(), ApiError> {
+pub(super) fn require_owner(user: &User) -> Result<(), ApiError> {
     if user.role == Role::Owner {
         Ok(())
     } else {
@@ -374,6 +374,7 @@ pub(super) fn layout(title: &str, owner: Option<&Owner>, content: Markup) -> Mar
                         a href="/admin/analytics" { "Analytics" }
                         a href="/admin/review" { "Weekly review" }
                         a href="/admin/knowledge" { "Knowledge" }
+                        a href="/admin/replies" { "Canned replies" }
                         a href="/inbox" { "Inbox" }
                     }
                     @if let Some(owner) = owner {

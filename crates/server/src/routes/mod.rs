@@ -4,6 +4,7 @@
 mod admin;
 mod answer;
 mod attachments;
+mod canned;
 mod feedback;
 mod health;
 mod inbox;
@@ -21,7 +22,7 @@ use axum::extract::DefaultBodyLimit;
 use axum::http::header;
 use axum::middleware::from_fn_with_state;
 use axum::response::IntoResponse;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 use axum::Router;
 
 use crate::error::ApiError;
@@ -94,6 +95,11 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
             "/api/v1/messages/{id}/attachments/{position}",
             get(attachments::download),
         )
+        .route(
+            "/api/v1/canned-replies",
+            get(canned::list).post(canned::save),
+        )
+        .route("/api/v1/canned-replies/{id}", delete(canned::delete))
         .route("/api/v1/events", get(team::events))
         .route("/api/v1/usage/generation", get(usage::generation))
         .route("/api/openapi.json", get(openapi))
@@ -121,6 +127,16 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route(
             "/admin/knowledge/faq/delete",
             post(knowledge_edit::delete_entry).layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
+        .route(
+            "/admin/replies",
+            get(canned::page)
+                .post(canned::save_from_page)
+                .layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
+        )
+        .route(
+            "/admin/replies/{id}/delete",
+            post(canned::delete_from_page).layer(DefaultBodyLimit::max(admin::FORM_MAX_BYTES)),
         )
         .route("/admin/review", get(review::page))
         .route("/admin/review/finish", post(review::finish))

@@ -234,6 +234,29 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
         .wait_for_text("the upload's row errors", "2\tfield `answer` is empty")
         .await;
     owner.keep_screenshot("admin-knowledge-upload").await;
+
+    // The owner writes a canned reply for the team.
+    owner.click("a[href='/admin/replies']").await;
+    owner
+        .wait_for_text("the canned replies page", "No canned replies yet.")
+        .await;
+    owner
+        .type_into("form.entry input[name=title]", "Refund sent")
+        .await;
+    owner
+        .type_into(
+            "form.entry textarea[name=body]",
+            "Hello {name}, your refund is on its way.",
+        )
+        .await;
+    owner.click("form.entry button[type=submit]").await;
+    owner
+        .wait_for_text(
+            "the saved canned reply",
+            "Hello {name}, your refund is on its way.",
+        )
+        .await;
+    owner.keep_screenshot("admin-replies").await;
 }
 
 async fn whatsapp_in_the_inbox(server: TestServer, _customer: Page, agent: Page) {
@@ -430,6 +453,11 @@ async fn generated_answer_streams_in(server: TestServer, customer: Page, _agent:
 
 async fn a_person_replies_live(server: TestServer, customer: Page, agent: Page) {
     add_agent(&server).await;
+    let canned = server
+        .store
+        .save_canned_reply("Thanks", "Thank you, {name}: glad we could help.", None)
+        .await
+        .unwrap();
     let answer = faq_answer(LOST_CARD.1);
 
     customer.goto(&server.url("/demo")).await;
@@ -532,6 +560,25 @@ async fn a_person_replies_live(server: TestServer, customer: Page, agent: Page) 
     customer.keep_screenshot("widget-rated").await;
     let rating = server.store.rating_of(conversation).await.unwrap();
     assert_eq!(rating, Some((4, None)));
+
+    // A canned reply goes into the reply field, the name filled in ("there": the widget
+    // knows no name).
+    agent
+        .wait_for(
+            "the canned reply in the list",
+            "return document.querySelectorAll('#canned option').length;",
+            vec![],
+            |count| count.as_i64().filter(|count| *count == 2).map(drop),
+        )
+        .await;
+    agent.choose_option("#canned", &canned.id.to_string()).await;
+    let typed = agent
+        .js(
+            "return document.getElementById('reply-text').value;",
+            vec![],
+        )
+        .await;
+    assert_eq!(typed, json!("Thank you, there: glad we could help."));
 }
 
 async fn markup_shows_as_text(server: TestServer, customer: Page, agent: Page) {

@@ -6,6 +6,7 @@ mod support;
 mod admin;
 mod answer;
 mod browser;
+mod canned;
 mod channels;
 mod connections;
 mod email;
