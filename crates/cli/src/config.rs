@@ -3,16 +3,19 @@
 //! its `FRONTDESK_*` environment variable, its command-line flag. `frontdesk config
 //! default` prints the file with every setting at its default (see [`default_file`]).
 
+use std::collections::BTreeMap;
 use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 
 use anyhow::Context;
+use frontdesk_core::Channel;
 use frontdesk_generate::{
     GenerationSettings, TokenPrice, DEFAULT_FIRST_TOKEN_TIMEOUT, DEFAULT_MAX_TOKENS,
     DEFAULT_TEMPERATURE, DEFAULT_TIME_BUDGET,
 };
 use frontdesk_knowledge::rules::{default_sensitive_topics, SensitiveTopic};
 use frontdesk_knowledge::DEFAULT_ANSWER_THRESHOLD;
+use frontdesk_server::hours::HoursError;
 use frontdesk_server::{
     BusinessHours, HandoffSettings, RateLimits, DEFAULT_HEADER_READ_TIMEOUT,
     DEFAULT_MAX_BODY_BYTES, DEFAULT_MAX_CONNECTIONS,
@@ -124,6 +127,9 @@ pub struct HandoffConfig {
     /// Unset: the team is taken to be in at all hours.
     #[serde(default)]
     pub business_hours: Option<BusinessHoursConfig>,
+    /// Channels whose inbox keeps other hours, by channel name.
+    #[serde(default)]
+    pub channel_hours: BTreeMap<String, BusinessHoursConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Deserialize)]
@@ -150,32 +156,49 @@ fn closed() -> String {
     "closed".to_string()
 }
 
+impl BusinessHoursConfig {
+    fn business_hours(&self) -> Result<BusinessHours, HoursError> {
+        let days = [
+            self.monday.as_str(),
+            self.tuesday.as_str(),
+            self.wednesday.as_str(),
+            self.thursday.as_str(),
+            self.friday.as_str(),
+            self.saturday.as_str(),
+            self.sunday.as_str(),
+        ];
+        BusinessHours::new(&self.timezone, days)
+    }
+}
+
 impl HandoffConfig {
     /// The server's handoff settings; fails naming the setting that is wrong.
     pub fn settings(&self) -> anyhow::Result<HandoffSettings> {
         let business_hours = match &self.business_hours {
-            Some(hours) => {
-                let days = [
-                    hours.monday.as_str(),
-                    hours.tuesday.as_str(),
-                    hours.wednesday.as_str(),
-                    hours.thursday.as_str(),
-                    hours.friday.as_str(),
-                    hours.saturday.as_str(),
-                    hours.sunday.as_str(),
-                ];
-                Some(
-                    BusinessHours::new(&hours.timezone, days)
-                        .context("handoff.business_hours is not usable")?,
-                )
-            }
+            Some(hours) => Some(
+                hours
+                    .business_hours()
+                    .context("handoff.business_hours is not usable")?,
+            ),
             None => None,
         };
+        let mut channel_hours = Vec::with_capacity(self.channel_hours.len());
+        for (name, hours) in &self.channel_hours {
+            let setting = format!("handoff.channel_hours.{name}");
+            let channel: Channel = name
+                .parse()
+                .map_err(|err| anyhow::anyhow!("{setting} names no channel: {err}"))?;
+            let hours = hours
+                .business_hours()
+                .with_context(|| format!("{setting} is not usable"))?;
+            channel_hours.push((channel, hours));
+        }
         let expected_wait = self
             .expected_wait_minutes
             .map(|minutes| std::time::Duration::from_secs(u64::from(minutes) * 60));
         Ok(HandoffSettings {
             business_hours,
+            channel_hours,
             expected_wait,
         })
     }
@@ -519,6 +542,12 @@ default_sensitive_topics = true
 # friday = "09:00-17:30"
 # saturday = "closed"
 # sunday = "closed"
+# A channel whose inbox keeps other hours (widget, email, whatsapp, telegram, messenger,
+# instagram): customers there are told its own, and its handoffs' waits are counted in
+# them. The same fields as business_hours.
+# [handoff.channel_hours.whatsapp]
+# timezone = "Europe/London"
+# monday = "08:00-20:00"
 
 [generation]
 # Answers phrased by a language model from the sources the assistant found, through any

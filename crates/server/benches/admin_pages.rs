@@ -1,7 +1,8 @@
-//! How long the owner's pages take with a large store: 100,000 conversations and
-//! 1,000,000 messages spread over a year, on SQLite (a file, as `frontdesk serve` uses
-//! by default) and, when `FRONTDESK_BENCH_POSTGRES_URL` is set, on PostgreSQL in a schema
-//! of its own that is dropped afterwards.
+//! How long the owner's pages and the inbox's reads take with a large store: 100,000
+//! conversations and 1,000,000 messages spread over a year, 1,000 FAQ entries and 50
+//! canned replies, on SQLite (a file, as `frontdesk serve` uses by default) and, when
+//! `FRONTDESK_BENCH_POSTGRES_URL` is set, on PostgreSQL in a schema of its own that is
+//! dropped afterwards.
 //!
 //! `cargo bench -p frontdesk-server --bench admin_pages`
 //!
@@ -29,6 +30,11 @@ const ROWS_PER_INSERT: usize = 1_000;
 
 const OWNER: &str = "owner@bench.example";
 
+/// FAQ entries in the knowledge base, which the generated answers name in turn.
+const FAQ_ENTRIES: i64 = 1_000;
+/// Canned replies the team keeps.
+const CANNED_REPLIES: usize = 50;
+
 /// The pages measured: the default periods, a quarter, and the whole year.
 const PAGES: &[&str] = &[
     "/admin/analytics",
@@ -37,6 +43,12 @@ const PAGES: &[&str] = &[
     "/api/v1/analytics",
     "/admin/review",
     "/admin/knowledge",
+    "/admin/replies",
+    "/inbox",
+    "/api/v1/conversations",
+    "/api/v1/conversations?status=resolved",
+    "/api/v1/conversations?limit=500",
+    "/api/v1/canned-replies?conversation=1",
     "/admin/analytics?from=QUARTER&to=TODAY",
     "/admin/analytics?from=YEAR&to=TODAY",
 ];
@@ -101,6 +113,18 @@ async fn measure(backend: &str, url: &str, conversations: i64, requests: usize) 
         .await
         .expect("a token");
 
+    store
+        .import_faqs(&faq_entries(), &|_| {})
+        .await
+        .expect("FAQ entries");
+    for n in 0..CANNED_REPLIES {
+        let body = format!("Hello {{name}}, here is answer number {n}.");
+        store
+            .save_canned_reply(&format!("Reply {n}"), &body, None)
+            .await
+            .expect("a canned reply");
+    }
+
     breakdown(backend, &store).await;
 
     let server = Server::new(store.clone(), ServerSettings::default()).expect("settings");
@@ -136,6 +160,7 @@ async fn measure(backend: &str, url: &str, conversations: i64, requests: usize) 
             let response = client
                 .get(format!("http://{address}{path}"))
                 .header("Cookie", format!("frontdesk_session={token}"))
+                .header("X-Frontdesk-Inbox", "1")
                 .send()
                 .await
                 .expect("the server answers");
@@ -157,6 +182,24 @@ async fn measure(backend: &str, url: &str, conversations: i64, requests: usize) 
     let _ = stop.send(());
     let _ = serving.await;
     store.close().await;
+}
+
+/// FAQ entries of a shop, alike enough that the knowledge page's comparison of every
+/// pair has work to do.
+fn faq_entries() -> Vec<frontdesk_core::FaqEntry> {
+    const TOPICS: [&str; 5] = ["delivery", "returns", "payment", "sizes", "warranty"];
+    (0..FAQ_ENTRIES)
+        .map(|n| {
+            let topic = TOPICS[(n % 5) as usize];
+            frontdesk_core::FaqEntry {
+                id: format!("faq-{n}"),
+                question: format!("What about {topic} for order type {n}?"),
+                answer: format!("For order type {n}, {topic} works as described on page {n}."),
+                tags: vec![topic.to_string()],
+                url: None,
+            }
+        })
+        .collect()
 }
 
 /// What each of the store's reads costs for the analytics page's default period.
@@ -183,7 +226,8 @@ async fn breakdown(backend: &str, store: &Store) {
     analytics::gather(store, &period).await.expect("all three");
     let together_took = timed.elapsed();
     let timed = Instant::now();
-    let figures = analytics::compute(&period, &facts, &volume, &unanswered, None, now);
+    let none = frontdesk_server::HandoffSettings::default();
+    let figures = analytics::compute(&period, &facts, &volume, &unanswered, &none, now);
     let compute_took = timed.elapsed();
     println!(
         "{backend}: last 28 days: facts of {} conversations {facts_took:.1?}, volume in {} \
@@ -400,8 +444,12 @@ fn message(c: &Generated, position: i64) -> (&'static str, String, Option<String
         (true, 75..=89) => ("escalate", "\"low_confidence\""),
         (true, _) => ("escalate", "\"person_requested\""),
     };
+    let faq = match kind {
+        "answer" => format!("\"faq-{}\"", c.id % FAQ_ENTRIES),
+        _ => "null".to_string(),
+    };
     let decision = format!(
-        "{{\"decision\":\"{kind}\",\"faq_id\":null,\"confidence\":0.5,\"text\":\"A reply.\",\
+        "{{\"decision\":\"{kind}\",\"faq_id\":{faq},\"confidence\":0.5,\"text\":\"A reply.\",\
          \"reason\":{reason},\"sources\":[]}}"
     );
     ("assistant", "A reply.".to_string(), Some(decision))

@@ -19,7 +19,7 @@ use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
-use crate::hours::BusinessHours;
+use crate::hours::{BusinessHours, HandoffSettings};
 
 /// A customer who writes again within this long after an answer was not helped by it.
 pub const QUIET_AFTER_ANSWER: Duration = Duration::from_secs(24 * 60 * 60);
@@ -412,7 +412,7 @@ pub struct Analytics {
 pub async fn analytics(
     store: &Store,
     period: &Period,
-    hours: Option<&BusinessHours>,
+    hours: &HandoffSettings,
     now: Timestamp,
 ) -> Result<Analytics, StoreError> {
     let (from, to) = period.bounds_ms();
@@ -479,7 +479,7 @@ pub fn compute(
     facts: &[ConversationFacts],
     volume: &[VolumeSlot],
     unanswered: &[UnansweredQuestion],
-    hours: Option<&BusinessHours>,
+    hours: &HandoffSettings,
     now: Timestamp,
 ) -> Analytics {
     let now_ms = now.as_millisecond();
@@ -525,7 +525,10 @@ pub fn compute(
 
         if let Some(handed) = conversation.handed_off_at.filter(|at| period.contains(*at)) {
             match conversation.first_human_reply_at.filter(|at| *at >= handed) {
-                Some(replied) => human_waits.push(work_time_ms(hours, handed, replied)),
+                Some(replied) => {
+                    let hours = hours.hours_for_name(&conversation.channel);
+                    human_waits.push(work_time_ms(hours, handed, replied))
+                }
                 None => handoffs_waiting += 1,
             }
             let asked_for_a_person =
@@ -742,7 +745,7 @@ mod tests {
             &facts,
             &[],
             &[],
-            None,
+            &HandoffSettings::default(),
             now,
         );
         assert_eq!(first_week.outcomes.resolved_without_person, 0);
@@ -755,7 +758,7 @@ mod tests {
             &facts,
             &[],
             &[],
-            None,
+            &HandoffSettings::default(),
             now,
         );
         assert_eq!(next_week.outcomes.resolved_without_person, 1);
@@ -778,7 +781,11 @@ mod tests {
         let period = week("2026-03-02", "2026-03-08");
         let hours = office_hours();
 
-        let figures = compute(&period, &[weekend.clone()], &[], &[], Some(&hours), now);
+        let settings = HandoffSettings {
+            business_hours: Some(hours.clone()),
+            ..HandoffSettings::default()
+        };
+        let figures = compute(&period, &[weekend.clone()], &[], &[], &settings, now);
         assert_eq!(figures.first_response_human.count, 1);
         assert_eq!(figures.first_response_human.median_seconds, Some(1800.0));
         assert_eq!(figures.asked_for_person_early, 1);
@@ -787,8 +794,29 @@ mod tests {
         assert_eq!(figures.first_response_assistant.median_seconds, Some(1.0));
 
         // Without business hours the whole weekend counts.
-        let plain = compute(&period, &[weekend], &[], &[], None, now);
+        let plain = compute(
+            &period,
+            &[weekend.clone()],
+            &[],
+            &[],
+            &Default::default(),
+            now,
+        );
         assert_eq!(plain.first_response_human.median_seconds, Some(167_398.0));
+
+        // So it does on a channel whose inbox is always in, whatever the business's hours.
+        weekend.channel = "whatsapp".to_string();
+        let always = BusinessHours::new("Europe/London", ["00:00-24:00"; 7]).unwrap();
+        let per_channel = HandoffSettings {
+            business_hours: Some(hours),
+            channel_hours: vec![(frontdesk_core::Channel::Whatsapp, always)],
+            ..HandoffSettings::default()
+        };
+        let whatsapp = compute(&period, &[weekend], &[], &[], &per_channel, now);
+        assert_eq!(
+            whatsapp.first_response_human.median_seconds,
+            Some(167_398.0)
+        );
     }
 
     #[test]

@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError, Weak};
 
 use frontdesk_core::{
-    Author, Conversation, ConversationStatus, Decision, DecisionKind, DeliveryState, Message,
-    NewMessage, Reason, StatusChange, Visibility,
+    Author, Channel, Conversation, ConversationStatus, Decision, DecisionKind, DeliveryState,
+    Message, NewMessage, Reason, StatusChange, Visibility,
 };
 use frontdesk_knowledge::{shows_buying_intent, PreviousTurn};
 use frontdesk_store::{ConversationLock, GenerationRecord, Readers, Store};
@@ -317,7 +317,7 @@ async fn reply_with(
     // The engine gives every handoff a reason; low confidence is the honest default.
     let reason = decision.reason.unwrap_or(Reason::LowConfidence);
     let mut reply = reply;
-    if let Some(notice) = what_happens_next(state).await {
+    if let Some(notice) = what_happens_next(state, conversation.channel).await {
         reply.text = format!("{} {notice}", reply.text);
     }
     let change = StatusChange::HandOff {
@@ -338,9 +338,10 @@ async fn reply_with(
     Ok((stored, conversation))
 }
 
-/// When a person will reply, as far as the business hours and recent handoffs tell.
-/// A failed look at recent waits leaves the wait unsaid rather than failing the handoff.
-async fn what_happens_next(state: &AppState) -> Option<String> {
+/// When a person will reply on `channel`, as far as its business hours and recent
+/// handoffs tell. A failed look at recent waits leaves the wait unsaid rather than
+/// failing the handoff.
+async fn what_happens_next(state: &AppState, channel: Channel) -> Option<String> {
     let handoff = &state.settings.handoff;
     let measured = match handoff.expected_wait {
         Some(_) => None,
@@ -352,7 +353,7 @@ async fn what_happens_next(state: &AppState) -> Option<String> {
             }
         },
     };
-    handoff_notice(handoff, measured, jiff::Timestamp::now())
+    handoff_notice(handoff, channel, measured, jiff::Timestamp::now())
 }
 
 /// A first unsure turn asks the customer to say it another way; the second unsure turn in

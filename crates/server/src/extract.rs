@@ -26,6 +26,25 @@ impl<T: DeserializeOwned> FromRequest<AppState> for JsonBody<T> {
     }
 }
 
+/// Like [`JsonBody`], for the few requests whose texts run longer than the server's
+/// body limit allows (a canned reply, a rating's comment in any script): up to `LIMIT`
+/// bytes, whatever that limit is.
+pub(crate) struct LongJsonBody<T, const LIMIT: usize>(pub T);
+
+impl<T: DeserializeOwned, const LIMIT: usize> FromRequest<AppState> for LongJsonBody<T, LIMIT> {
+    type Rejection = ApiError;
+
+    async fn from_request(request: Request, _state: &AppState) -> Result<Self, ApiError> {
+        // The body is read here with this limit, not through `Bytes`, which the server's
+        // own (smaller) limit governs. Its other failure, a client that hung up half way,
+        // leaves nobody to read the answer.
+        let bytes = axum::body::to_bytes(request.into_body(), LIMIT)
+            .await
+            .map_err(|_| ApiError::TooLarge { limit: LIMIT })?;
+        parse_json(&bytes).map(LongJsonBody)
+    }
+}
+
 /// Like [`JsonBody`], for requests whose body is optional: no body at all reads as
 /// `T::default()`.
 pub(crate) struct OptionalJsonBody<T>(pub T);

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::time::Duration;
 
+use frontdesk_core::Channel;
 use jiff::civil::{Time, Weekday};
 use jiff::tz::TimeZone;
 use jiff::{Timestamp, Zoned};
@@ -116,12 +117,18 @@ impl BusinessHours {
         let mut date = first_day;
         while date <= last_day {
             if let Some((opens, closes)) = self.day(date.weekday()) {
-                let instant = |time: Time| {
+                let instant = |date: jiff::civil::Date, time: Time| {
                     date.to_datetime(time)
                         .to_zoned(self.zone.clone())
                         .map(|zoned| zoned.timestamp())
                 };
-                if let (Ok(opening), Ok(closing)) = (instant(opens), instant(closes)) {
+                // "24:00" is kept as the last instant of the day; it closes at the next
+                // midnight, or each day would lose a millisecond.
+                let closing = match closes == Time::MAX {
+                    true => date.tomorrow().and_then(|next| instant(next, Time::MIN)),
+                    false => instant(date, closes),
+                };
+                if let (Ok(opening), Ok(closing)) = (instant(date, opens), closing) {
                     let from = opening.max(start);
                     let until = closing.min(end);
                     if until > from {
@@ -180,19 +187,50 @@ fn parse_day(text: &str) -> Result<Option<(Time, Time)>, HoursError> {
 pub struct HandoffSettings {
     /// `None`: the team is taken to be in at all hours.
     pub business_hours: Option<BusinessHours>,
+    /// Channels whose inbox keeps other hours than `business_hours` (a WhatsApp line
+    /// answered into the evening, say).
+    pub channel_hours: Vec<(Channel, BusinessHours)>,
     /// The wait to quote while the team is in. `None`: measured from recent handoffs,
     /// and not quoted until there are enough of them.
     pub expected_wait: Option<Duration>,
 }
 
-/// The sentence added to the assistant's handoff message, if there is anything honest
-/// to add: when the team is back, or how long a reply usually takes.
+impl HandoffSettings {
+    /// The hours a person answers `channel` in: its own, else the business's.
+    pub fn hours_for(&self, channel: Channel) -> Option<&BusinessHours> {
+        self.channel_hours
+            .iter()
+            .find(|(kept, _)| *kept == channel)
+            .map(|(_, hours)| hours)
+            .or(self.business_hours.as_ref())
+    }
+
+    /// Like [`HandoffSettings::hours_for`], for a channel by the name the store keeps;
+    /// a name this version does not know gets the business's hours.
+    pub fn hours_for_name(&self, channel: &str) -> Option<&BusinessHours> {
+        match channel.parse::<Channel>() {
+            Ok(channel) => self.hours_for(channel),
+            Err(_) => self.business_hours.as_ref(),
+        }
+    }
+
+    /// The business's time zone, which days are counted in: UTC without hours.
+    pub fn zone(&self) -> TimeZone {
+        self.business_hours
+            .as_ref()
+            .map_or(TimeZone::UTC, |hours| hours.zone().clone())
+    }
+}
+
+/// The sentence added to the assistant's handoff message on `channel`, if there is
+/// anything honest to add: when the team is back, or how long a reply usually takes.
 pub fn handoff_notice(
     settings: &HandoffSettings,
+    channel: Channel,
     measured_wait: Option<Duration>,
     now: Timestamp,
 ) -> Option<String> {
-    if let Some(hours) = &settings.business_hours {
+    if let Some(hours) = settings.hours_for(channel) {
         match hours.at(now) {
             TeamIs::In => {}
             TeamIs::BackAt(opening) => {
@@ -314,9 +352,10 @@ mod tests {
     fn notice(now: &str) -> Option<String> {
         let settings = HandoffSettings {
             business_hours: Some(hours()),
+            channel_hours: Vec::new(),
             expected_wait: Some(Duration::from_secs(20 * 60)),
         };
-        handoff_notice(&settings, None, at(now))
+        handoff_notice(&settings, Channel::Widget, None, at(now))
     }
 
     #[test]
@@ -346,11 +385,17 @@ mod tests {
     fn without_a_wait_to_quote_nothing_is_promised() {
         let settings = HandoffSettings::default();
         assert_eq!(
-            handoff_notice(&settings, None, at("2026-07-01T09:00:00Z")),
+            handoff_notice(&settings, Channel::Widget, None, at("2026-07-01T09:00:00Z")),
             None
         );
         let measured = Some(Duration::from_secs(3 * 3600));
-        let text = handoff_notice(&settings, measured, at("2026-07-01T09:00:00Z")).unwrap();
+        let text = handoff_notice(
+            &settings,
+            Channel::Widget,
+            measured,
+            at("2026-07-01T09:00:00Z"),
+        )
+        .unwrap();
         assert_eq!(text, "A reply usually takes about 3 hours.");
     }
 

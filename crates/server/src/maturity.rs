@@ -17,12 +17,11 @@ use std::str::FromStr;
 
 use frontdesk_core::KnowledgeKind;
 use frontdesk_store::{Store, StoreError};
-use jiff::tz::TimeZone;
 use jiff::Timestamp;
 use serde::Serialize;
 
 use crate::analytics::{self, Analytics, Period};
-use crate::hours::BusinessHours;
+use crate::hours::HandoffSettings;
 
 /// Fewer conversations (with an outcome, for the resolution rate) than this say too
 /// little to place the channels or the resolution rate: the owner's answer counts
@@ -594,10 +593,10 @@ pub struct Report {
 /// conversations, the knowledge base and the owner's stored answers.
 pub async fn report(
     store: &Store,
-    hours: Option<&BusinessHours>,
+    hours: &HandoffSettings,
     now: Timestamp,
 ) -> Result<Report, StoreError> {
-    let zone = hours.map_or(TimeZone::UTC, |hours| hours.zone().clone());
+    let zone = hours.zone();
     let period = Period::last_days(now, REPORT_DAYS, zone);
     let (from, to) = period.bounds_ms();
     let (facts, volume, unanswered) = analytics::gather(store, &period).await?;
@@ -637,9 +636,9 @@ pub async fn report(
             let replied = conversation
                 .first_human_reply_at
                 .is_some_and(|at| at >= handed);
-            (!replied).then_some(handed)
+            (!replied).then_some((handed, hours.hours_for_name(&conversation.channel)))
         })
-        .filter(|handed| analytics::work_time_ms(hours, *handed, now_ms) > pickup_ms)
+        .filter(|(handed, hours)| analytics::work_time_ms(*hours, *handed, now_ms) > pickup_ms)
         .count() as u64;
 
     let stats = store.knowledge_stats().await?;
@@ -814,8 +813,9 @@ mod tests {
                 }
             })
             .collect();
-        let period = Period::last_days(now, REPORT_DAYS, TimeZone::UTC);
-        let figures = analytics::compute(&period, &facts, &[], &[], None, now);
+        let period = Period::last_days(now, REPORT_DAYS, jiff::tz::TimeZone::UTC);
+        let figures =
+            analytics::compute(&period, &facts, &[], &[], &HandoffSettings::default(), now);
         assert_eq!(figures.outcomes.resolved_without_person, 24);
         assert_eq!(figures.outcomes.handed_off, 6);
 

@@ -30,6 +30,8 @@ pub struct ReviewItem {
     pub verdict_faq: Option<String>,
     /// The customer's satisfaction rating of the conversation (1 to 5), if given.
     pub rating: Option<i32>,
+    /// What the customer added to their rating.
+    pub rating_comment: Option<String>,
 }
 
 type ItemRow = (
@@ -43,6 +45,7 @@ type ItemRow = (
     Option<String>,
     Option<String>,
     Option<i32>,
+    Option<String>,
 );
 
 impl Store {
@@ -67,7 +70,7 @@ impl Store {
             "SELECT m.id, m.conversation_id, m.created_at, {decision}, m.text, q.text, \
              (SELECT COUNT(*) FROM messages p WHERE p.conversation_id = m.conversation_id \
                  AND p.author = 'customer' AND p.id < m.id), \
-             v.verdict, v.faq_id, CAST(r.score AS INTEGER) \
+             v.verdict, v.faq_id, CAST(r.score AS INTEGER), r.comment \
              FROM messages m \
              LEFT JOIN messages q ON q.id = (SELECT MAX(p.id) FROM messages p \
                  WHERE p.conversation_id = m.conversation_id AND p.author = 'customer' \
@@ -98,6 +101,7 @@ impl Store {
                 verdict: row.7,
                 verdict_faq: row.8,
                 rating: row.9,
+                rating_comment: row.10,
             })
             .collect())
     }

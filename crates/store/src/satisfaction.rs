@@ -3,7 +3,9 @@
 
 use serde::Serialize;
 
-use crate::conversations::{read_error, write_error};
+use frontdesk_core::Conversation;
+
+use crate::conversations::{read_error, token_digest, write_error};
 use crate::plan::now_unix_ms;
 use crate::{Store, StoreError};
 
@@ -57,6 +59,42 @@ impl Store {
             .await
             .map(|_| ()))
         .map_err(|cause| write_error("a satisfaction rating", cause))
+    }
+
+    /// Stores a rating link's secret for conversation `conversation_id` (only its digest
+    /// is kept). The secret opens that conversation's rating and nothing else.
+    pub async fn add_rating_link(
+        &self,
+        conversation_id: i64,
+        token: &str,
+    ) -> Result<(), StoreError> {
+        let sql = "INSERT INTO rating_links (token_digest, conversation_id, created_at) \
+                   VALUES ($1, $2, $3)";
+        on_pool!(self, |pool| sqlx::query(sql)
+            .bind(token_digest(token))
+            .bind(conversation_id)
+            .bind(now_unix_ms())
+            .execute(pool)
+            .await
+            .map(|_| ()))
+        .map_err(|cause| write_error("a rating link", cause))
+    }
+
+    /// The conversation a rating link's secret is for, if any.
+    pub async fn conversation_by_rating_link(
+        &self,
+        token: &str,
+    ) -> Result<Option<Conversation>, StoreError> {
+        let sql = "SELECT conversation_id FROM rating_links WHERE token_digest = $1";
+        let id: Option<i64> = on_pool!(self, |pool| sqlx::query_scalar(sql)
+            .bind(token_digest(token))
+            .fetch_optional(pool)
+            .await)
+        .map_err(|cause| read_error("a rating link", cause))?;
+        match id {
+            Some(id) => self.conversation(id).await,
+            None => Ok(None),
+        }
     }
 
     /// The rating of one conversation, with its comment.

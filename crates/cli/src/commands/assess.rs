@@ -60,12 +60,7 @@ pub async fn run(workspace: &Workspace, args: AssessArgs) -> anyhow::Result<Exit
             .await
             .with_context(|| format!("cannot store the answer to {question}"))?;
     }
-    let report = maturity::report(
-        &store,
-        settings.business_hours.as_ref(),
-        jiff::Timestamp::now(),
-    )
-    .await;
+    let report = maturity::report(&store, &settings, jiff::Timestamp::now()).await;
     store.close().await;
     let report = report.context("cannot read the figures the report needs")?;
 

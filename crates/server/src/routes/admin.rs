@@ -178,12 +178,7 @@ fn now() -> Timestamp {
 }
 
 pub(super) fn business_zone(state: &AppState) -> TimeZone {
-    state
-        .settings
-        .handoff
-        .business_hours
-        .as_ref()
-        .map_or(TimeZone::UTC, |hours| hours.zone().clone())
+    state.settings.handoff.zone()
 }
 
 fn period_from(state: &AppState, query: &PeriodQuery) -> Result<Period, ApiError> {
@@ -193,13 +188,11 @@ fn period_from(state: &AppState, query: &PeriodQuery) -> Result<Period, ApiError
 }
 
 async fn report_of(state: &AppState) -> Result<Report, ApiError> {
-    let hours = state.settings.handoff.business_hours.as_ref();
-    Ok(maturity::report(&state.store, hours, now()).await?)
+    Ok(maturity::report(&state.store, &state.settings.handoff, now()).await?)
 }
 
 async fn analytics_of(state: &AppState, period: &Period) -> Result<Analytics, ApiError> {
-    let hours = state.settings.handoff.business_hours.as_ref();
-    Ok(analytics::analytics(&state.store, period, hours, now()).await?)
+    Ok(analytics::analytics(&state.store, period, &state.settings.handoff, now()).await?)
 }
 
 /// `GET /admin`: the report is the owner's front page.
@@ -342,17 +335,17 @@ pub(super) fn require_owner(user: &User) -> Result<(), ApiError> {
     if user.role == Role::Owner {
         Ok(())
     } else {
-        Err(ApiError::Forbidden(
-            "only an owner sees the business's figures",
-        ))
+        Err(ApiError::Forbidden("only an owner may do this"))
     }
 }
 
-pub(super) fn page_headers() -> [(header::HeaderName, &'static str); 3] {
+pub(super) fn page_headers() -> [(header::HeaderName, &'static str); 4] {
     [
         (header::CONTENT_SECURITY_POLICY, super::inbox::PAGE_POLICY),
         (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
         (header::CACHE_CONTROL, "no-store"),
+        // Ids and rating links in these pages' addresses stay on this site.
+        (header::REFERRER_POLICY, "no-referrer"),
     ]
 }
 

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::access::Reach;
 use crate::error::ApiError;
-use crate::extract::{JsonBody, TeamMember};
+use crate::extract::{LongJsonBody, TeamMember};
 use crate::routes::admin::{
     form_refused, form_sender, layout, owner, page_headers, require_owner, PageRefusal,
 };
@@ -25,6 +25,8 @@ use crate::AppState;
 const NO_NAME: &str = "there";
 const MAX_TITLE_CHARS: usize = 80;
 const MAX_BODY_CHARS: usize = 5_000;
+/// Room for the longest text in any script (up to four bytes a character), escaped.
+const CANNED_BODY_MAX: usize = 32 * 1024;
 
 #[derive(Deserialize)]
 pub(super) struct ForConversation {
@@ -107,7 +109,7 @@ pub(super) async fn list(
 pub(super) async fn save(
     State(state): State<AppState>,
     TeamMember(user): TeamMember,
-    JsonBody(new): JsonBody<NewCannedReply>,
+    LongJsonBody(new): LongJsonBody<NewCannedReply, CANNED_BODY_MAX>,
 ) -> Result<(StatusCode, Json<CannedReply>), ApiError> {
     require_owner(&user)?;
     let (title, body) = checked(&new.title, &new.body)
@@ -163,7 +165,13 @@ fn checked<'a>(
             format!("give a text of 1 to {MAX_BODY_CHARS} characters"),
         ));
     }
-    if title.contains('\0') || body.contains('\0') {
+    if title.chars().any(char::is_control) {
+        return Err((
+            "title",
+            "write the title on one line, without control characters".into(),
+        ));
+    }
+    if body.contains('\0') {
         return Err(("body", "remove the NUL character".to_string()));
     }
     Ok((title, body))
@@ -296,6 +304,8 @@ mod tests {
             Some(("Late parcel", "Sorry!"))
         );
         assert_eq!(checked(" ", "x").err().map(|e| e.0), Some("title"));
+        assert_eq!(checked("a\0b", "x").err().map(|e| e.0), Some("title"));
+        assert_eq!(checked("two\nlines", "x").err().map(|e| e.0), Some("title"));
         assert_eq!(checked("t", "").err().map(|e| e.0), Some("body"));
         let long = "x".repeat(MAX_BODY_CHARS + 1);
         assert_eq!(checked("t", &long).err().map(|e| e.0), Some("body"));

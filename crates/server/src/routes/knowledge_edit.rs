@@ -297,10 +297,10 @@ fn multipart_refused(err: MultipartError) -> ApiError {
 /// importer by its extension and names a document.
 fn plain_file_name(sent: &str) -> Result<String, ApiError> {
     let last = sent.rsplit(['/', '\\']).next().unwrap_or_default().trim();
-    if last.is_empty() || last.chars().any(char::is_control) {
+    if last.is_empty() || last.chars().any(is_unsafe_char) {
         return Err(ApiError::bad_field(
             "file",
-            "the file name is empty or has control characters: rename the file",
+            "the file name is empty or has control or direction characters: rename the file",
         ));
     }
     Ok(last.to_string())
@@ -570,9 +570,10 @@ impl EntryForm {
             } else {
                 given.to_string()
             };
-            if id.chars().count() > MAX_ID_CHARS || id.chars().any(char::is_control) {
+            if id.chars().count() > MAX_ID_CHARS || id.chars().any(is_unsafe_char) {
                 let message = format!(
-                    "use at most {MAX_ID_CHARS} characters, none of them control characters"
+                    "use at most {MAX_ID_CHARS} characters, none of them control or direction \
+                     characters"
                 );
                 mistakes.push(("id", message));
             } else if faqs.iter().any(|faq| faq.id == id) {
@@ -604,6 +605,13 @@ impl EntryForm {
             url: Some(url.to_string()).filter(|url| !url.is_empty()),
         })
     }
+}
+
+/// Control characters, and the marks that reverse the direction of the text after them:
+/// in a file name or an id they would make it read as something else ("txt.exe" shown as
+/// "exe.txt").
+fn is_unsafe_char(c: char) -> bool {
+    c.is_control() || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Whether customers may be sent to `text`: an http(s) address with a host. Anything else
@@ -778,6 +786,7 @@ mod tests {
         );
         assert!(plain_file_name("dir/").is_err());
         assert!(plain_file_name("a\nb.csv").is_err());
+        assert!(plain_file_name("\u{202e}vsc.exe").is_err());
     }
 
     #[test]

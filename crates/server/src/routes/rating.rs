@@ -1,8 +1,9 @@
 //! The one question asked once a conversation is resolved: how satisfied was the customer,
-//! from 1 to 5, with a comment if they like. The widget asks it in the chat; a conversation
-//! on another channel (email, say) is sent a link to a small page that asks it. Both reach
-//! the conversation by its customer-side token, which cannot be guessed, and both are on
-//! the public side's rate limit. Rating again replaces the rating.
+//! from 1 to 5, with a comment if they like. The widget asks it in the chat, reaching the
+//! conversation by its customer-side token; a conversation on another channel (email, say)
+//! is sent a link to a small page that asks it, whose secret opens that rating and nothing
+//! else. Neither can be guessed, and both are on the public side's rate limit. Rating
+//! again replaces the rating.
 
 use axum::extract::rejection::{FormRejection, QueryRejection};
 use axum::extract::{Path, Query, State};
@@ -14,13 +15,15 @@ use maud::{html, Markup, DOCTYPE};
 use serde::{Deserialize, Serialize};
 
 use crate::error::ApiError;
-use crate::extract::JsonBody;
+use crate::extract::LongJsonBody;
 use crate::routes::admin::page_headers;
 use crate::routes::widget::find;
 use crate::AppState;
 
 /// Longer comments are refused: the rating is one question, not a letter.
 const MAX_COMMENT_CHARS: usize = 2_000;
+/// Room for the longest comment in any script (up to four bytes a character), escaped.
+const RATING_BODY_MAX: usize = 16 * 1024;
 
 /// What the scores mean, as the rating page and the widget label them.
 const SCORE_WORDS: [&str; 5] = ["Very poor", "Poor", "All right", "Good", "Very good"];
@@ -55,7 +58,7 @@ pub(super) struct RatingForm {
 pub(super) async fn rate_from_widget(
     State(state): State<AppState>,
     Path(token): Path<String>,
-    JsonBody(request): JsonBody<RatingRequest>,
+    LongJsonBody(request): LongJsonBody<RatingRequest, RATING_BODY_MAX>,
 ) -> Result<Json<Rated>, ApiError> {
     let conversation = find(&state, &token).await?;
     let score = checked_score(request.score).map_err(|m| ApiError::bad_field("score", m))?;
@@ -75,7 +78,13 @@ pub(super) async fn rating_page(
     Path(token): Path<String>,
     query: Result<Query<ScoreQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    find(&state, &token).await?;
+    let conversation = match linked(&state, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
+    };
+    if conversation.status != ConversationStatus::Resolved {
+        return Ok(still_open());
+    }
     // A mangled link still opens the page, with no score chosen.
     let chosen = query
         .ok()
@@ -91,15 +100,23 @@ pub(super) async fn rate_from_page(
     Path(token): Path<String>,
     form: Result<Form<RatingForm>, FormRejection>,
 ) -> Result<Response, ApiError> {
-    let Form(form) = form.map_err(|err| ApiError::bad_request(err.body_text()))?;
-    let conversation = find(&state, &token).await?;
-    let checked = form
-        .score
-        .trim()
-        .parse::<i64>()
-        .map_err(|_| CHOOSE_A_SCORE.to_string())
-        .and_then(|score| checked_score(score).map_err(str::to_string))
-        .and_then(|score| Ok((score, checked_comment(&form.comment)?)));
+    let conversation = match linked(&state, &token).await? {
+        Ok(conversation) => conversation,
+        Err(refusal) => return Ok(refusal),
+    };
+    if conversation.status != ConversationStatus::Resolved {
+        return Ok(still_open());
+    }
+    let checked = match form {
+        Ok(Form(form)) => form
+            .score
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| CHOOSE_A_SCORE.to_string())
+            .and_then(|score| checked_score(score).map_err(str::to_string))
+            .and_then(|score| Ok((score, checked_comment(&form.comment)?.map(str::to_string)))),
+        Err(_) => Err("the form was not sent whole: choose a score and send it again".to_string()),
+    };
     let (score, comment) = match checked {
         Ok(checked) => checked,
         Err(problem) => {
@@ -107,12 +124,33 @@ pub(super) async fn rate_from_page(
             return Ok(page(StatusCode::UNPROCESSABLE_ENTITY, form));
         }
     };
-    rate(&state, &conversation, score, comment).await?;
+    rate(&state, &conversation, score, comment.as_deref()).await?;
     let thanks = html! {
         p { "Thank you: your rating (" (score) ", " (SCORE_WORDS[usize::from(score) - 1])
             ") is recorded. You may close this page." }
     };
     Ok(page(StatusCode::OK, thanks))
+}
+
+/// The conversation a rating link is for, or the page saying the link is not known.
+async fn linked(state: &AppState, token: &str) -> Result<Result<Conversation, Response>, ApiError> {
+    match state.store.conversation_by_rating_link(token).await? {
+        Some(conversation) => Ok(Ok(conversation)),
+        None => {
+            let unknown = html! {
+                p { "This rating link is not known. Check that the whole link was copied." }
+            };
+            Ok(Err(page(StatusCode::NOT_FOUND, unknown)))
+        }
+    }
+}
+
+fn still_open() -> Response {
+    let open = html! {
+        p { "This conversation is open again, so it cannot be rated yet: you will be asked \
+             once it is resolved." }
+    };
+    page(StatusCode::CONFLICT, open)
 }
 
 async fn rate(
@@ -162,7 +200,8 @@ fn checked_comment(comment: &str) -> Result<Option<&str>, String> {
     Ok(Some(comment).filter(|comment| !comment.is_empty()))
 }
 
-/// A rating page: no sign-in, no script, the same headers as the owner's pages.
+/// A rating page: no sign-in, no script, the same headers as the owner's pages (which
+/// send no referrer: the page's address is a secret).
 fn page(status: StatusCode, content: Markup) -> Response {
     let body = html! {
         (DOCTYPE)

@@ -346,6 +346,9 @@ fn review_item(item: &ReviewItem, token: &str, period: &Period) -> Markup {
                 }
             }
             p { strong { "Customer: " } span.text { (item.question.as_deref().unwrap_or("—")) } }
+            @if let Some(comment) = &item.rating_comment {
+                p { strong { "With the rating: " } span.text { (comment) } }
+            }
             p { strong { "Assistant: " } span.text { (item.reply) } }
             @match item.verdict.as_deref() {
                 Some("right") => p.verdict.good { "Judged right." },

@@ -113,8 +113,10 @@ pub(super) async fn list(
     let filter = ConversationFilter {
         status: parse_param("status", query.status.as_deref())?,
         channel: parse_param::<Channel>("channel", query.channel.as_deref())?,
+        // Empty means "anyone", as an empty status or channel means any.
         assignee: query
             .assignee
+            .filter(|email| !email.trim().is_empty())
             .map(|email| frontdesk_store::normalize_email(&email)),
         channels: reach.channels().map(<[Channel]>::to_vec),
         // One more than listed tells whether there are more.
@@ -336,9 +338,10 @@ async fn resolved_notice(state: &AppState, id: i64) -> Result<String, ApiError> 
     let Some(url) = public_url.filter(|_| conversation.channel != Channel::Widget) else {
         return Ok(RESOLVED.to_string());
     };
-    // Only a digest of a token is stored, so the link gets a token of its own.
+    // A secret of its own: the conversation's token would open its messages too, and a
+    // link in an email is forwarded and opened by mail scanners.
     let token = super::new_conversation_token();
-    state.store.replace_conversation_token(id, &token).await?;
+    state.store.add_rating_link(id, &token).await?;
     Ok(format!(
         "{RESOLVED} How did we do? Rate this conversation from 1 to 5: {}",
         super::rating::rating_link(url, &token)

@@ -67,6 +67,15 @@ async fn agents_get_canned_replies_with_the_customers_name(server: TestServer) {
     let blank: Value = blank.json().await.unwrap();
     assert_eq!(blank["field"], "body", "{blank}");
 
+    let nul_title = post(&server, &owner, json!({ "title": "a\u{0}b", "body": "Hi" })).await;
+    let nul_title: Value = nul_title.json().await.unwrap();
+    assert_eq!(nul_title["field"], "title", "{nul_title}");
+    // A text of 5,000 characters in any script fits.
+    let long = json!({ "title": "Long", "body": "好".repeat(5_000) });
+    let long: Value = post(&server, &owner, long).await.json().await.unwrap();
+    let long_id = long["id"].as_i64().unwrap_or_else(|| panic!("{long}"));
+    server.store.delete_canned_reply(long_id).await.unwrap();
+
     // Saving a title again replaces its text.
     let again = json!({ "title": "Late parcel", "body": "Hi {name}, it left today. {name}?" });
     let replaced: Value = post(&server, &owner, again).await.json().await.unwrap();

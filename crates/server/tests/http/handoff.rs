@@ -42,6 +42,7 @@ async fn outside_business_hours_the_customer_is_told_when_the_team_is_back() {
     let settings = ServerSettings {
         handoff: HandoffSettings {
             business_hours: Some(BusinessHours::new("UTC", days).unwrap()),
+            channel_hours: Vec::new(),
             expected_wait: Some(Duration::from_secs(10 * 60)),
         },
         ..ServerSettings::default()
@@ -65,9 +66,12 @@ async fn outside_business_hours_the_customer_is_told_when_the_team_is_back() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn inside_business_hours_the_expected_wait_is_quoted() {
+    // The business is closed, but the widget's inbox keeps hours of its own: always in.
+    let always = BusinessHours::new("UTC", ["00:00-24:00"; 7]).unwrap();
     let settings = ServerSettings {
         handoff: HandoffSettings {
-            business_hours: Some(BusinessHours::new("UTC", ["00:00-24:00"; 7]).unwrap()),
+            business_hours: Some(BusinessHours::new("UTC", ["closed"; 7]).unwrap()),
+            channel_hours: vec![(frontdesk_core::Channel::Widget, always)],
             expected_wait: Some(Duration::from_secs(15 * 60)),
         },
         ..ServerSettings::default()

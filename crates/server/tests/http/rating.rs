@@ -77,6 +77,12 @@ async fn the_widget_asks_once_resolved_and_the_owner_sees_it(server: TestServer)
     let first = rate_in_widget(&server, &token, json!({ "score": 4 })).await;
     assert_eq!(first.status(), StatusCode::OK);
     let comment = "<script>alert(1)</script> slow to answer";
+    // A comment of 2,000 characters in any script fits.
+    let long = json!({ "score": 3, "comment": "好".repeat(2_000) });
+    assert_eq!(
+        rate_in_widget(&server, &token, long).await.status(),
+        StatusCode::OK
+    );
     let rated = rate_in_widget(&server, &token, json!({ "score": 1, "comment": comment })).await;
     assert_eq!(rated.status(), StatusCode::OK);
     let stored = server.store.rating_of(id).await.unwrap();
@@ -97,6 +103,10 @@ async fn the_widget_asks_once_resolved_and_the_owner_sees_it(server: TestServer)
     assert!(review.contains(&in_review), "{review}");
     assert!(
         review.contains("the customer rated the conversation 1 of 5"),
+        "{review}"
+    );
+    assert!(
+        review.contains("&lt;script&gt;alert(1)&lt;/script&gt; slow to answer"),
         "{review}"
     );
 }
@@ -152,6 +162,17 @@ async fn other_channels_get_a_link_to_a_rating_page(server: TestServer) {
         .strip_prefix(&format!("{PUBLIC_URL}/rate/"))
         .unwrap_or_else(|| panic!("not a rating link: {link}"));
     assert_ne!(token, unused_token);
+    // The link's secret opens the rating and nothing else: not the conversation's messages.
+    let messages = format!("/api/v1/widget/conversations/{token}/messages");
+    let read = server
+        .client
+        .get(server.url(&messages))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(read.status(), StatusCode::NOT_FOUND);
+    let rated_by_widget = rate_in_widget(&server, token, json!({ "score": 5 })).await;
+    assert_eq!(rated_by_widget.status(), StatusCode::NOT_FOUND);
 
     // Opening the link stores nothing (mail scanners open links); the form does.
     let page = server
@@ -186,6 +207,7 @@ async fn other_channels_get_a_link_to_a_rating_page(server: TestServer) {
     let stored = server.store.rating_of(id).await.unwrap();
     assert_eq!(stored, Some((2, Some("took a week".to_string()))));
 
+    // What a customer may meet is a page, not an error for programs.
     let gone = server
         .client
         .get(server.url("/rate/nonsense"))
@@ -193,6 +215,19 @@ async fn other_channels_get_a_link_to_a_rating_page(server: TestServer) {
         .await
         .unwrap();
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+    assert!(gone
+        .text()
+        .await
+        .unwrap()
+        .contains("This rating link is not known"));
+    let by_conversation_token = server.url(&format!("/rate/{unused_token}"));
+    let refused = server
+        .client
+        .get(by_conversation_token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::NOT_FOUND);
 }
 
 on_both_backends!(

@@ -12,3 +12,12 @@ CREATE TABLE satisfaction_ratings (
 );
 
 CREATE INDEX satisfaction_ratings_rated_at ON satisfaction_ratings (rated_at);
+
+-- The secret in a rating link sent on a channel other than the widget. It opens the
+-- rating page of its conversation and nothing else (the conversation's own token would
+-- also read and write its messages); only a digest of it is kept.
+CREATE TABLE rating_links (
+    token_digest TEXT PRIMARY KEY,
+    conversation_id INTEGER NOT NULL REFERENCES conversations (id),
+    created_at INTEGER NOT NULL
+);

@@ -4,7 +4,9 @@
 -- Replies an agent picks instead of typing, with {name} where the customer's name goes.
 -- The title names one in the inbox's list, so it is unique.
 CREATE TABLE canned_replies (
-    id INTEGER PRIMARY KEY,
+    -- AUTOINCREMENT: an id is never given again, so a stale page's Delete button
+    -- cannot remove another reply.
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
     title TEXT NOT NULL,
     body TEXT NOT NULL,
     updated_by INTEGER REFERENCES users (id),

@@ -48,35 +48,6 @@ impl Store {
         row.map(conversation).transpose()
     }
 
-    /// Gives conversation `id` a new customer-side token, for a link sent to a customer
-    /// on a channel whose own messages never carry one (the old token stops working).
-    /// Not for widget conversations: the widget holds its token. Returns whether the
-    /// conversation exists.
-    pub async fn replace_conversation_token(
-        &self,
-        id: i64,
-        token: &str,
-    ) -> Result<bool, StoreError> {
-        let sql = "UPDATE conversations SET token = $1 WHERE id = $2";
-        let digest = token_digest(token);
-        let updated = match &self.pool {
-            Pool::Sqlite(pool) => sqlx::query(sql)
-                .bind(&digest)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()),
-            Pool::Postgres(pool) => sqlx::query(sql)
-                .bind(&digest)
-                .bind(id)
-                .execute(pool)
-                .await
-                .map(|done| done.rows_affected()),
-        };
-        let updated = updated.map_err(|cause| write_error("a conversation's token", cause))?;
-        Ok(updated > 0)
-    }
-
     /// The conversation a customer-side token opens, if any.
     pub async fn conversation_by_token(
         &self,
