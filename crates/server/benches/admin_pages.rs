@@ -412,6 +412,17 @@ fn statements(conversations: i64, now: i64, postgres: bool) -> Vec<String> {
             ));
         }
     }
+    // The column the store fills as it stores an answer, filled as the migration that
+    // added it filled the messages already there.
+    statements.push(if postgres {
+        "UPDATE messages SET answer_faq_id = decision ->> 'faq_id' \
+         WHERE author = 'assistant' AND decision ->> 'decision' = 'answer'"
+            .to_string()
+    } else {
+        "UPDATE messages SET answer_faq_id = json_extract(decision, '$.faq_id') \
+         WHERE author = 'assistant' AND json_extract(decision, '$.decision') = 'answer'"
+            .to_string()
+    });
     statements
 }
 

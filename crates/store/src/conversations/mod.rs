@@ -486,6 +486,18 @@ pub(crate) struct MessageInsert<'a> {
     pub sources: String,
 }
 
+impl MessageInsert<'_> {
+    /// The FAQ entry the assistant answered with, kept in a column of its own so that
+    /// counting each entry's uses reads an index instead of every decision's JSON.
+    pub(crate) fn answer_faq_id(&self) -> Option<&str> {
+        let decision = self.message.decision.as_ref()?;
+        match decision.kind {
+            frontdesk_core::DecisionKind::Answer => decision.faq_id.as_deref(),
+            _ => None,
+        }
+    }
+}
+
 impl<'a> MessageInsert<'a> {
     fn new(message: &'a NewMessage) -> Result<Self, StoreError> {
         let to_json = |cause| StoreError::Corrupt {

@@ -116,8 +116,8 @@ pub(super) async fn write_message(
         let message_id: i64 = sqlx::query_scalar(
             "INSERT INTO messages \
                (conversation_id, author, text, decision, sources, delivery, created_at, \
-                visibility, user_id) \
-             VALUES ($1, $2, $3, CAST($4 AS JSONB), CAST($5 AS JSONB), $6, $7, $8, $9) RETURNING id",
+                visibility, user_id, answer_faq_id) \
+             VALUES ($1, $2, $3, CAST($4 AS JSONB), CAST($5 AS JSONB), $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(id)
         .bind(insert.message.author.as_str())
@@ -128,6 +128,7 @@ pub(super) async fn write_message(
         .bind(now)
         .bind(insert.message.visibility.as_str())
         .bind(insert.message.user_id)
+        .bind(insert.answer_faq_id())
         .fetch_one(&mut *tx)
         .await?;
         if queued {

@@ -97,8 +97,8 @@ pub(super) async fn write_message(
         let message_id: i64 = sqlx::query_scalar(
             "INSERT INTO messages \
                (conversation_id, author, text, decision, sources, delivery, created_at, \
-                visibility, user_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+                visibility, user_id, answer_faq_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id",
         )
         .bind(id)
         .bind(insert.message.author.as_str())
@@ -109,6 +109,7 @@ pub(super) async fn write_message(
         .bind(now)
         .bind(insert.message.visibility.as_str())
         .bind(insert.message.user_id)
+        .bind(insert.answer_faq_id())
         .fetch_one(&mut *tx)
         .await?;
         if queued {
