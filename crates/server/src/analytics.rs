@@ -89,7 +89,8 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
         "satisfaction",
         "Ratings customers gave in the period, from 1 (very poor) to 5 (very good), to the one \
          question asked once their conversation was resolved: in the chat on the widget, by a \
-         link in the resolution message on other channels. Satisfied means 4 or 5, out of \
+         link in the resolution message on other channels (when the server's public \
+         address is set). Satisfied means 4 or 5, out of \
          every rating; a customer who rates again replaces their rating.",
     ),
 ];
@@ -671,11 +672,20 @@ fn content_words(text: &str) -> Vec<String> {
 }
 
 /// Shared words over all words of the two (Jaccard), both sorted and deduplicated.
-pub(crate) fn overlap(a: &[String], b: &[String]) -> f64 {
-    let shared = a
-        .iter()
-        .filter(|word| b.binary_search(word).is_ok())
-        .count();
+pub(crate) fn overlap<T: Ord>(a: &[T], b: &[T]) -> f64 {
+    // Both sorted: one walk through the two counts what they share.
+    let (mut i, mut j, mut shared) = (0, 0, 0);
+    while i < a.len() && j < b.len() {
+        match a[i].cmp(&b[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
     let all = a.len() + b.len() - shared;
     if all == 0 {
         0.0

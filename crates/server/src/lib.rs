@@ -306,6 +306,12 @@ impl Server {
         F: Future<Output = ()> + Send + 'static,
     {
         let settings = &self.state.settings;
+        if settings.public_url.is_none() {
+            tracing::info!(
+                "no public address set (server.public_url): customers on channels other than \
+                 the widget are not sent a rating link when their conversation is resolved"
+            );
+        }
         let connections = Connections::new(settings.header_read_timeout, settings.max_connections);
         let sweeper = tokio::spawn(sweep_limits(self.state.clone()));
         let trainer = tokio::spawn(learning::retrain_when_asked(self.state.clone()));

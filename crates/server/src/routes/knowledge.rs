@@ -148,12 +148,31 @@ fn conflicting_pairs(faqs: &[FaqEntry]) -> HashMap<&str, Vec<&str>> {
     if faqs.len() > MAX_ENTRIES_COMPARED {
         return conflicts;
     }
-    let words: Vec<(Vec<String>, Vec<String>)> = faqs
+    // Words become numbers first: the pairs grow with the square of the entries, and
+    // comparing numbers is what keeps a thousand entries (half a million pairs) quick.
+    let mut numbers: HashMap<String, u32> = HashMap::new();
+    let mut word_numbers = |text: &str| -> Vec<u32> {
+        let mut set: Vec<u32> = word_set(text)
+            .into_iter()
+            .map(|word| {
+                let next = u32::try_from(numbers.len()).unwrap_or(u32::MAX);
+                *numbers.entry(word).or_insert(next)
+            })
+            .collect();
+        set.sort_unstable();
+        set
+    };
+    let words: Vec<(Vec<u32>, Vec<u32>)> = faqs
         .iter()
-        .map(|faq| (word_set(&faq.question), word_set(&faq.answer)))
+        .map(|faq| (word_numbers(&faq.question), word_numbers(&faq.answer)))
         .collect();
     for (i, first) in faqs.iter().enumerate() {
         for (j, second) in faqs.iter().enumerate().skip(i + 1) {
+            let (a, b) = (words[i].0.len(), words[j].0.len());
+            // Sets this different in size cannot share enough of their words.
+            if (a.min(b) as f64) < SAME_QUESTION * a.max(b) as f64 {
+                continue;
+            }
             let same_question = overlap(&words[i].0, &words[j].0) >= SAME_QUESTION;
             if same_question && overlap(&words[i].1, &words[j].1) < DIFFERENT_ANSWER {
                 conflicts.entry(&first.id).or_default().push(&second.id);

@@ -259,9 +259,17 @@ async fn store(state: &AppState, records: &Records) -> Result<Stored, ApiError> 
 async fn read_upload(mut multipart: Multipart) -> Result<Upload, ApiError> {
     let mut upload = Upload::default();
     let mut has_file = false;
+    let mut seen = HashSet::new();
     while let Some(field) = multipart.next_field().await.map_err(multipart_refused)? {
         let name = field.name().unwrap_or_default().to_string();
         match name.as_str() {
+            // One of each: a second would silently replace the first.
+            "form_token" | "kind" | "file" if !seen.insert(name.clone()) => {
+                return Err(ApiError::bad_field(
+                    &name,
+                    "the upload form has this field twice: send one file at a time",
+                ))
+            }
             "form_token" => upload.form_token = field.text().await.map_err(multipart_refused)?,
             "kind" => upload.kind = field.text().await.map_err(multipart_refused)?,
             "file" => {
