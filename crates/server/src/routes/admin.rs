@@ -33,6 +33,7 @@ use crate::AppState;
 use super::inbox::asset;
 
 const ADMIN_CSS: &str = include_str!("../../assets/admin.css");
+const ADMIN_JS: &str = include_str!("../../assets/admin.js");
 
 /// The analytics page shows the last this many days unless asked for others.
 const DEFAULT_DAYS: i32 = 28;
@@ -204,6 +205,11 @@ pub(super) async fn style() -> Response {
     asset("text/css; charset=utf-8", ADMIN_CSS)
 }
 
+/// `GET /admin/admin.js`: shows the pages' times in the viewer's zone as well.
+pub(super) async fn script() -> Response {
+    asset("text/javascript; charset=utf-8", ADMIN_JS)
+}
+
 /// `GET /admin/report`
 pub(super) async fn report_page(
     State(state): State<AppState>,
@@ -358,6 +364,7 @@ pub(super) fn layout(title: &str, owner: Option<&Owner>, content: Markup) -> Mar
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) " · Frontdesk" }
                 link rel="stylesheet" href="/admin/admin.css";
+                script src="/admin/admin.js" defer {}
             }
             body {
                 header {

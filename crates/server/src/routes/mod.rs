@@ -105,6 +105,7 @@ pub(crate) fn routes(state: &AppState) -> Router<AppState> {
         .route("/api/openapi.json", get(openapi))
         .route("/admin", get(admin::home))
         .route("/admin/admin.css", get(admin::style))
+        .route("/admin/admin.js", get(admin::script))
         .route("/admin/report", get(admin::report_page))
         .route(
             "/admin/report/answers",

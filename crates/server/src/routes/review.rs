@@ -394,12 +394,15 @@ fn cut(text: &str) -> String {
 }
 
 /// A time as the business reads it, in its own time zone.
-fn shown_time(unix_ms: i64, zone: &TimeZone) -> String {
-    Timestamp::from_millisecond(unix_ms)
-        .map(|time| {
-            time.to_zoned(zone.clone())
-                .strftime("%Y-%m-%d %H:%M")
-                .to_string()
-        })
-        .unwrap_or_default()
+/// A moment as the page shows it: in the business's time zone, marked up with the UTC
+/// instant so that the page's script can show it in the viewer's zone too.
+fn shown_time(unix_ms: i64, zone: &TimeZone) -> Markup {
+    let Ok(time) = Timestamp::from_millisecond(unix_ms) else {
+        return html! {};
+    };
+    let shown = time
+        .to_zoned(zone.clone())
+        .strftime("%Y-%m-%d %H:%M")
+        .to_string();
+    html! { time datetime=(time.to_string()) { (shown) } }
 }

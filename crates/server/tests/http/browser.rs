@@ -196,6 +196,10 @@ async fn owner_reads_the_figures(server: TestServer, customer: Page, owner: Page
     owner
         .wait_for_text("the review queue", "No verdict yet.")
         .await;
+    // Each reply's time is shown in the viewer's zone too, by the pages' script.
+    owner
+        .wait_for_text("the reply times in the viewer's zone", "(your time)")
+        .await;
     owner.assert_nothing_ran("img").await;
     let first = "article.review:nth-of-type(1)";
     owner.click(&format!("{first} input[value=wrong]")).await;
