@@ -78,12 +78,8 @@ pub(super) async fn rating_page(
     Path(token): Path<String>,
     query: Result<Query<ScoreQuery>, QueryRejection>,
 ) -> Result<Response, ApiError> {
-    let conversation = match linked(&state, &token).await? {
-        Ok(conversation) => conversation,
-        Err(refusal) => return Ok(refusal),
-    };
-    if conversation.status != ConversationStatus::Resolved {
-        return Ok(still_open());
+    if let Err(refusal) = linked(&state, &token).await? {
+        return Ok(refusal);
     }
     // A mangled link still opens the page, with no score chosen.
     let chosen = query
@@ -104,9 +100,6 @@ pub(super) async fn rate_from_page(
         Ok(conversation) => conversation,
         Err(refusal) => return Ok(refusal),
     };
-    if conversation.status != ConversationStatus::Resolved {
-        return Ok(still_open());
-    }
     let checked = match form {
         Ok(Form(form)) => form
             .score
@@ -132,25 +125,23 @@ pub(super) async fn rate_from_page(
     Ok(page(StatusCode::OK, thanks))
 }
 
-/// The conversation a rating link is for, or the page saying the link is not known.
+/// The resolved conversation a rating link is for, or the page saying why it cannot be
+/// rated: the link is not known, or the conversation is open again.
 async fn linked(state: &AppState, token: &str) -> Result<Result<Conversation, Response>, ApiError> {
-    match state.store.conversation_by_rating_link(token).await? {
-        Some(conversation) => Ok(Ok(conversation)),
-        None => {
-            let unknown = html! {
-                p { "This rating link is not known. Check that the whole link was copied." }
-            };
-            Ok(Err(page(StatusCode::NOT_FOUND, unknown)))
-        }
-    }
-}
-
-fn still_open() -> Response {
-    let open = html! {
-        p { "This conversation is open again, so it cannot be rated yet: you will be asked \
-             once it is resolved." }
+    let Some(conversation) = state.store.conversation_by_rating_link(token).await? else {
+        let unknown = html! {
+            p { "This rating link is not known. Check that the whole link was copied." }
+        };
+        return Ok(Err(page(StatusCode::NOT_FOUND, unknown)));
     };
-    page(StatusCode::CONFLICT, open)
+    if conversation.status != ConversationStatus::Resolved {
+        let open = html! {
+            p { "This conversation is open again, so it cannot be rated yet: you will be \
+                 asked once it is resolved." }
+        };
+        return Ok(Err(page(StatusCode::CONFLICT, open)));
+    }
+    Ok(Ok(conversation))
 }
 
 async fn rate(

@@ -26,6 +26,11 @@ fn with_public_url() -> ServerSettings {
     }
 }
 
+async fn resolve(server: &TestServer, owner: &str, id: i64) -> Value {
+    let path = format!("/api/v1/conversations/{id}/resolve");
+    post_json(server, owner, &path, json!({})).await
+}
+
 async fn rate_in_widget(server: &TestServer, token: &str, body: Value) -> reqwest::Response {
     let path = format!("/api/v1/widget/conversations/{token}/rating");
     server
@@ -51,13 +56,7 @@ async fn the_widget_asks_once_resolved_and_the_owner_sees_it(server: TestServer)
     // Not before the conversation is resolved, and only scores from 1 to 5.
     let early = rate_in_widget(&server, &token, json!({ "score": 5 })).await;
     assert_eq!(early.status(), StatusCode::CONFLICT);
-    let resolved = post_json(
-        &server,
-        &owner,
-        &format!("/api/v1/conversations/{id}/resolve"),
-        json!({}),
-    )
-    .await;
+    let resolved = resolve(&server, &owner, id).await;
     assert_eq!(resolved["conversation"]["status"], "resolved", "{resolved}");
     // The widget asks in the chat: its notice carries no link.
     let notice = resolved["messages"][0]["text"].as_str().unwrap();
@@ -146,13 +145,7 @@ async fn other_channels_get_a_link_to_a_rating_page(server: TestServer) {
         .await
         .unwrap();
 
-    let resolved = post_json(
-        &server,
-        &owner,
-        &format!("/api/v1/conversations/{id}/resolve"),
-        json!({}),
-    )
-    .await;
+    let resolved = resolve(&server, &owner, id).await;
     let notice = resolved["messages"][0]["text"].as_str().unwrap();
     let link_start = notice
         .find(PUBLIC_URL)
