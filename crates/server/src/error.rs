@@ -66,39 +66,10 @@ impl ApiError {
         }
     }
 
-    fn status(&self) -> StatusCode {
+    /// What the error says, and the field at fault when one is. An internal error's cause
+    /// is logged here, where it is turned into words for the caller.
+    pub(crate) fn message(&self) -> (String, Option<&str>) {
         match self {
-            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
-            ApiError::Unauthorized | ApiError::SignInFailed | ApiError::WebhookRefused(_) => {
-                StatusCode::UNAUTHORIZED
-            }
-            ApiError::Forbidden(_) | ApiError::OriginRefused(_) => StatusCode::FORBIDDEN,
-            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
-            ApiError::Conflict(_) => StatusCode::CONFLICT,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-}
-
-impl From<StoreError> for ApiError {
-    fn from(err: StoreError) -> Self {
-        match err {
-            StoreError::ConversationNotFound { .. } => ApiError::NotFound("no such conversation"),
-            StoreError::StatusChangeRefused { .. } => ApiError::Conflict(err.to_string()),
-            other => ApiError::Internal(other.to_string()),
-        }
-    }
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = self.status();
-        let (message, field) = match &self {
             ApiError::BadRequest { message, field } => (message.clone(), field.as_deref()),
             ApiError::Unauthorized => (
                 "this endpoint needs an API token: send Authorization: Bearer TOKEN".to_string(),
@@ -137,7 +108,42 @@ impl IntoResponse for ApiError {
                     None,
                 )
             }
-        };
+        }
+    }
+
+    pub(crate) fn status(&self) -> StatusCode {
+        match self {
+            ApiError::BadRequest { .. } => StatusCode::BAD_REQUEST,
+            ApiError::Unauthorized | ApiError::SignInFailed | ApiError::WebhookRefused(_) => {
+                StatusCode::UNAUTHORIZED
+            }
+            ApiError::Forbidden(_) | ApiError::OriginRefused(_) => StatusCode::FORBIDDEN,
+            ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
+            ApiError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::NotReady(_) => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Conflict(_) => StatusCode::CONFLICT,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(err: StoreError) -> Self {
+        match err {
+            StoreError::ConversationNotFound { .. } => ApiError::NotFound("no such conversation"),
+            StoreError::StatusChangeRefused { .. } => ApiError::Conflict(err.to_string()),
+            other => ApiError::Internal(other.to_string()),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let (message, field) = self.message();
         let body = ErrorBody {
             error: &message,
             field,

@@ -88,7 +88,22 @@ impl IntoResponse for PageRefusal {
                 );
                 (StatusCode::FORBIDDEN, page_headers(), body).into_response()
             }
-            PageRefusal::Failed(err) => err.into_response(),
+            // A person sent this from a page: the answer is a page too, saying what was
+            // wrong in the API's own words.
+            PageRefusal::Failed(err) => {
+                let status = err.status();
+                let (message, field) = err.message();
+                let body = layout(
+                    "That did not work",
+                    None,
+                    html! {
+                        p.mistakes { (message) }
+                        @if let Some(field) = field { p.note { "The field at fault: " code { (field) } } }
+                        p { a href="/admin" { "Back to the owner's pages" } }
+                    },
+                );
+                (status, page_headers(), body).into_response()
+            }
         }
     }
 }

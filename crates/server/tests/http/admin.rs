@@ -311,11 +311,8 @@ async fn the_owner_reviews_the_week_and_the_assistant_learns(server: TestServer)
     // Not finished while replies wait for a verdict; another site's form is refused.
     let early = post_form(&server, &owner, "/admin/review/finish", &period).await;
     assert_eq!(early.status(), StatusCode::BAD_REQUEST);
-    let early: Value = early.json().await.unwrap();
-    assert!(early["error"]
-        .as_str()
-        .unwrap()
-        .contains("still have no verdict"));
+    let early = early.text().await.unwrap();
+    assert!(early.contains("still have no verdict"), "{early}");
     let forged = [
         ("form_token", "0"),
         ("from", &week_ago),
@@ -452,6 +449,17 @@ async fn the_knowledge_page_shows_use_and_what_needs_a_look(server: TestServer) 
     assert!(found.contains("lost-card-old"));
     let bad = get(&server, "/admin/knowledge?stale_days=0", Some(&owner)).await;
     assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    // Refused from a page, answered with a page naming what was wrong.
+    assert!(bad.headers()[header::CONTENT_TYPE]
+        .to_str()
+        .unwrap()
+        .starts_with("text/html"));
+    let bad = bad.text().await.unwrap();
+    assert!(
+        bad.contains("give a number of days from 1 to 3650"),
+        "{bad}"
+    );
+    assert!(bad.contains("<code>stale_days</code>"), "{bad}");
 }
 
 /// Sends the knowledge page's upload form.
