@@ -369,13 +369,7 @@ async fn an_agent_works_only_the_channels_given(server: TestServer) {
 
     // The list, and every route on the widget conversation, are closed to the agent.
     let listed = get_json(&server, &agent, "/api/v1/conversations").await;
-    let ids: Vec<i64> = listed["conversations"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_i64().unwrap())
-        .collect();
-    assert_eq!(ids, [telegram.id]);
+    assert_eq!(listed_ids(&listed), [telegram.id]);
     let everyone = get_json(&server, &owner, "/api/v1/conversations").await;
     assert_eq!(everyone["conversations"].as_array().unwrap().len(), 2);
 
