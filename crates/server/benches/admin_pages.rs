@@ -256,11 +256,12 @@ async fn fill(url: &str, conversations: i64, now: i64) {
                 .await
                 .expect("rows are stored");
         }
-        // What autovacuum would have done by the time anyone reads a year of data.
-        sqlx::query("ANALYZE")
+        // What autovacuum would have done by the time anyone reads a year of data: every
+        // stored message also updated its conversation's row, leaving old row versions.
+        sqlx::query("VACUUM ANALYZE")
             .execute(&pool)
             .await
-            .expect("statistics are gathered");
+            .expect("the tables are vacuumed");
         pool.close().await;
     } else {
         let pool = sqlx::SqlitePool::connect(url)
@@ -396,8 +397,13 @@ fn statements(conversations: i64, now: i64, postgres: bool) -> Vec<String> {
                     Some(json) => quoted(&json),
                     None => "NULL".to_string(),
                 };
+                // The FAQ entry an answer used, as the store copies it out of the decision.
+                let answer_faq = match author == "assistant" && !c.handed_off() {
+                    true => quoted(&answer_faq_of(c)),
+                    false => "NULL".to_string(),
+                };
                 format!(
-                    "({}, '{author}', {}, {decision}, 'sent', {})",
+                    "({}, '{author}', {}, {decision}, 'sent', {}, {answer_faq})",
                     c.id,
                     quoted(&text),
                     c.message_at(position)
@@ -407,23 +413,17 @@ fn statements(conversations: i64, now: i64, postgres: bool) -> Vec<String> {
         for part in messages.chunks(ROWS_PER_INSERT) {
             statements.push(format!(
                 "INSERT INTO messages (conversation_id, author, text, decision, delivery, \
-                 created_at) VALUES {}",
+                 created_at, answer_faq_id) VALUES {}",
                 part.join(",")
             ));
         }
     }
-    // The column the store fills as it stores an answer, filled as the migration that
-    // added it filled the messages already there.
-    statements.push(if postgres {
-        "UPDATE messages SET answer_faq_id = decision ->> 'faq_id' \
-         WHERE author = 'assistant' AND decision ->> 'decision' = 'answer'"
-            .to_string()
-    } else {
-        "UPDATE messages SET answer_faq_id = json_extract(decision, '$.faq_id') \
-         WHERE author = 'assistant' AND json_extract(decision, '$.decision') = 'answer'"
-            .to_string()
-    });
     statements
+}
+
+/// The FAQ entry the assistant's answers in `c` name.
+fn answer_faq_of(c: &Generated) -> String {
+    format!("faq-{}", c.id % FAQ_ENTRIES)
 }
 
 fn channel_of(c: &Generated) -> &'static str {
@@ -456,7 +456,7 @@ fn message(c: &Generated, position: i64) -> (&'static str, String, Option<String
         (true, _) => ("escalate", "\"person_requested\""),
     };
     let faq = match kind {
-        "answer" => format!("\"faq-{}\"", c.id % FAQ_ENTRIES),
+        "answer" => format!("\"{}\"", answer_faq_of(c)),
         _ => "null".to_string(),
     };
     let decision = format!(

@@ -11,7 +11,8 @@ use crate::plan::now_unix_ms;
 use crate::{Pool, Store, StoreError};
 
 /// Customer messages are counted in slots this long, so that the report can place them
-/// in days of any time zone (every zone's offset is a multiple of 15 minutes).
+/// in days of any time zone (every zone's offset is a multiple of 15 minutes). Migration
+/// 0016 writes it out as 900000 in the statements that count them.
 pub const VOLUME_SLOT_MS: i64 = 15 * 60 * 1000;
 
 /// The most unanswered questions one report reads.
@@ -37,7 +38,7 @@ pub struct ConversationFacts {
     pub last_answer_at: Option<i64>,
     /// Messages a person on the team sent the customer (private notes not counted).
     pub agent_replies: i64,
-    /// Customer messages up to and including the handoff; 0 without a handoff.
+    /// Customer messages up to and including the first handoff; 0 without a handoff.
     pub customer_messages_before_handoff: i64,
 }
 
@@ -93,68 +94,17 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<ConversationFacts>, StoreError> {
-        // One pass over each conversation's messages; the sums are cast because
-        // PostgreSQL sums BIGINTs to NUMERIC.
-        let aggregates = |decision_kind: &str| {
-            format!(
-                "MIN(CASE WHEN m.author = 'customer' THEN m.created_at END) AS a1, \
-                 MAX(CASE WHEN m.author = 'customer' THEN m.created_at END) AS a2, \
-                 MIN(CASE WHEN m.author = 'assistant' THEN m.created_at END) AS a3, \
-                 MAX(CASE WHEN m.author = 'assistant' AND {decision_kind} = 'answer' \
-                     THEN m.created_at END) AS a4, \
-                 CAST(COALESCE(SUM(CASE WHEN m.author = 'agent' AND m.visibility = 'public' \
-                     THEN 1 ELSE 0 END), 0) AS BIGINT) AS a5, \
-                 CAST(COALESCE(SUM(CASE WHEN m.author = 'customer' \
-                     AND m.created_at <= c.handed_off_at THEN 1 ELSE 0 END), 0) AS BIGINT) AS a6, \
-                 MIN(CASE WHEN m.author = 'assistant' AND {decision_kind} = 'answer' \
-                     THEN m.created_at END) AS a7"
-            )
-        };
-        let conversation = "c.id AS c1, c.channel AS c2, c.created_at AS c3, \
-                            c.handed_off_at AS c4, c.handoff_reason AS c5, \
-                            c.first_human_reply_at AS c6, c.resolved_at AS c7";
-        let touched = "c.updated_at >= $1 AND c.created_at < $2";
-        let sql = match &self.pool {
-            // Every row folded into one JSON array: handing thousands of rows over one
-            // by one costs sqlx's SQLite driver as much again as the query itself.
-            Pool::Sqlite(_) => format!(
-                "SELECT json_group_array(json_array(c1, c2, c3, c4, c5, c6, c7, a1, a2, a3, \
-                 a4, a5, a6, a7)) FROM (SELECT {conversation}, {} \
-                 FROM conversations c LEFT JOIN messages m ON m.conversation_id = c.id \
-                 WHERE {touched} GROUP BY c.id)",
-                aggregates("json_extract(m.decision, '$.decision')")
-            ),
-            // Joined whole, PostgreSQL's planner prefers a scan of every message ever
-            // stored; per conversation it reads each one's few messages by index (a
-            // tenth of the time with a million messages).
-            Pool::Postgres(_) => format!(
-                "SELECT {conversation}, facts.* FROM conversations c LEFT JOIN LATERAL ( \
-                 SELECT {} FROM messages m WHERE m.conversation_id = c.id) facts ON true \
-                 WHERE {touched}",
-                aggregates("(m.decision ->> 'decision')")
-            ),
-        };
+        // The message facts are kept on each conversation's row as its messages are
+        // stored (migration 0016), so a period reads one row per conversation.
+        let columns = "id, channel, created_at, handed_off_at, handoff_reason, \
+                       first_human_reply_at, resolved_at, first_customer_at, last_customer_at, \
+                       first_assistant_at, last_answer_at, agent_replies, \
+                       CASE WHEN handed_off_at IS NULL THEN 0 \
+                            ELSE customer_messages_to_handoff END, \
+                       first_answer_at";
+        let source = "FROM conversations WHERE updated_at >= $1 AND created_at < $2";
         let what = "conversation facts for the report";
-        let mut rows: Vec<FactsRow> = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let json: String = sqlx::query_scalar(&sql)
-                    .bind(from)
-                    .bind(to)
-                    .fetch_one(pool)
-                    .await
-                    .map_err(|cause| read_error(what, cause))?;
-                serde_json::from_str(&json).map_err(|cause| StoreError::Unreadable {
-                    what,
-                    problem: cause.to_string(),
-                })?
-            }
-            Pool::Postgres(pool) => sqlx::query_as(&sql)
-                .bind(from)
-                .bind(to)
-                .fetch_all(pool)
-                .await
-                .map_err(|cause| read_error(what, cause))?,
-        };
+        let mut rows: Vec<FactsRow> = self.rows_in_period(columns, source, from, to, what).await?;
         rows.sort_unstable_by_key(|row| row.0);
         Ok(rows
             .into_iter()
@@ -177,27 +127,21 @@ impl Store {
             .collect())
     }
 
-    /// Customer messages from `from` until `to`, per channel and [`VOLUME_SLOT_MS`] slot,
-    /// oldest slot first.
+    /// Customer messages per channel in the [`VOLUME_SLOT_MS`] slots that start from
+    /// `from` until `to`, oldest slot first. Bounds on a quarter hour, as every day's
+    /// bounds in every time zone are, count exactly the messages sent between them.
     pub async fn customer_message_volume(
         &self,
         from: i64,
         to: i64,
     ) -> Result<Vec<VolumeSlot>, StoreError> {
-        // A conversation with a message in the period changed in it: the condition on
-        // `updated_at` only spares the join the conversations that cannot match.
-        let sql = "SELECT c.channel, (m.created_at / $3) * $3 AS slot, COUNT(*) \
-                   FROM messages m JOIN conversations c \
-                   ON c.id = m.conversation_id AND c.updated_at >= $1 \
-                   WHERE m.author = 'customer' AND m.created_at >= $1 AND m.created_at < $2 \
-                   GROUP BY c.channel, slot ORDER BY slot, c.channel";
-        let rows: Vec<(String, i64, i64)> = on_pool!(self, |pool| sqlx::query_as(sql)
-            .bind(from)
-            .bind(to)
-            .bind(VOLUME_SLOT_MS)
-            .fetch_all(pool)
-            .await)
-        .map_err(|cause| read_error("customer message volume", cause))?;
+        // Counted as each customer message is stored (migration 0016), per slot.
+        let columns = "channel, slot_start, messages";
+        let source = "FROM customer_volume WHERE slot_start >= $1 AND slot_start < $2";
+        let what = "customer message volume";
+        let mut rows: Vec<(String, i64, i64)> =
+            self.rows_in_period(columns, source, from, to, what).await?;
+        rows.sort_unstable_by(|a, b| (a.1, &a.0).cmp(&(b.1, &b.0)));
         Ok(rows
             .into_iter()
             .map(|(channel, slot_start, messages)| VolumeSlot {
@@ -244,6 +188,48 @@ impl Store {
                 asked_at,
             })
             .collect())
+    }
+
+    /// The `columns` of the rows `source` (a FROM clause and its conditions) reads for the
+    /// period `from`..`to`, bound as $1 and $2; in no particular order.
+    ///
+    /// On SQLite they come folded into one JSON array: handing thousands of rows over
+    /// one by one costs sqlx's SQLite driver as much again as the query itself.
+    async fn rows_in_period<Row>(
+        &self,
+        columns: &str,
+        source: &str,
+        from: i64,
+        to: i64,
+        what: &'static str,
+    ) -> Result<Vec<Row>, StoreError>
+    where
+        Row: serde::de::DeserializeOwned
+            + Send
+            + Unpin
+            + for<'r> sqlx::FromRow<'r, sqlx::postgres::PgRow>,
+    {
+        match &self.pool {
+            Pool::Sqlite(pool) => {
+                let folded = format!("SELECT json_group_array(json_array({columns})) {source}");
+                let json: String = sqlx::query_scalar(&folded)
+                    .bind(from)
+                    .bind(to)
+                    .fetch_one(pool)
+                    .await
+                    .map_err(|cause| read_error(what, cause))?;
+                serde_json::from_str(&json).map_err(|cause| StoreError::Unreadable {
+                    what,
+                    problem: cause.to_string(),
+                })
+            }
+            Pool::Postgres(pool) => sqlx::query_as(&format!("SELECT {columns} {source}"))
+                .bind(from)
+                .bind(to)
+                .fetch_all(pool)
+                .await
+                .map_err(|cause| read_error(what, cause)),
+        }
     }
 
     /// When the team last corrected or confirmed an assistant answer (feedback on a
