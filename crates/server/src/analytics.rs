@@ -55,6 +55,12 @@ pub const DEFINITIONS: &[(&str, &str)] = &[
          handoff counts on the day it happened.",
     ),
     (
+        "open",
+        "Conversations with no outcome yet: nobody handed them off and no person replied, and \
+         the customer wrote or was answered less than 24 hours ago. A person may have marked \
+         one resolved without replying; it gets its outcome once the 24 hours have passed.",
+    ),
+    (
         "resolved_by_team",
         "Conversations a person marked resolved in the period, after a handoff or after \
          replying themselves. It counts on the day it was marked resolved.",
@@ -337,7 +343,7 @@ pub struct Outcomes {
     pub left_without_answer: u64,
     /// Conversations a person marked resolved in the period, after a handoff or a takeover.
     pub resolved_by_team: u64,
-    /// Conversations still open at the time of the report.
+    /// Conversations with no outcome yet at the time of the report (the `open` definition).
     pub open: u64,
 }
 

@@ -559,6 +559,7 @@ fn analytics_body(figures: &Analytics) -> Markup {
                 (outcomes.resolved_by_team) " conversations were resolved by the team in the \
                  period; " (outcomes.open) " are still open."
             }
+            p.note { (definition("open")) }
         }
         section {
             h2 { "Customer messages by day" }
