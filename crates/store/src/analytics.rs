@@ -95,7 +95,7 @@ impl Store {
         to: i64,
     ) -> Result<Vec<ConversationFacts>, StoreError> {
         // The message facts are kept on each conversation's row as its messages are
-        // stored (migration 0016), so a period reads one row per conversation.
+        // stored (`TOUCH_CONVERSATION`), so a period reads one row per conversation.
         let columns = "id, channel, created_at, handed_off_at, handoff_reason, \
                        first_human_reply_at, resolved_at, first_customer_at, last_customer_at, \
                        first_assistant_at, last_answer_at, agent_replies, \
@@ -127,6 +127,40 @@ impl Store {
             .collect())
     }
 
+    /// Counts every conversation's facts afresh from its messages, for rows written
+    /// straight into the tables rather than through the store (which keeps them as it
+    /// stores each message). Returns how many conversations were counted.
+    pub async fn recount_conversation_facts(&self) -> Result<u64, StoreError> {
+        let decision = match &self.pool {
+            Pool::Sqlite(_) => "json_extract(m.decision, '$.decision')",
+            Pool::Postgres(_) => "(m.decision ->> 'decision')",
+        };
+        let sql = format!(
+            "UPDATE conversations SET (first_customer_at, last_customer_at, \
+               first_assistant_at, first_answer_at, last_answer_at, agent_replies, \
+               customer_messages_to_handoff) = ( \
+             SELECT MIN(CASE WHEN m.author = 'customer' THEN m.created_at END), \
+               MAX(CASE WHEN m.author = 'customer' THEN m.created_at END), \
+               MIN(CASE WHEN m.author = 'assistant' THEN m.created_at END), \
+               MIN(CASE WHEN m.author = 'assistant' AND {decision} = 'answer' \
+                 THEN m.created_at END), \
+               MAX(CASE WHEN m.author = 'assistant' AND {decision} = 'answer' \
+                 THEN m.created_at END), \
+               CAST(COALESCE(SUM(CASE WHEN m.author = 'agent' AND m.visibility = 'public' \
+                 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               CAST(COALESCE(SUM(CASE WHEN m.author = 'customer' \
+                 AND (conversations.handed_off_at IS NULL \
+                   OR m.created_at <= conversations.handed_off_at) \
+                 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+             FROM messages m WHERE m.conversation_id = conversations.id)"
+        );
+        on_pool!(self, |pool| sqlx::query(&sql)
+            .execute(pool)
+            .await
+            .map(|done| done.rows_affected()))
+        .map_err(|cause| write_error("conversation facts", cause))
+    }
+
     /// Customer messages per channel in the [`VOLUME_SLOT_MS`] slots that start from
     /// `from` until `to`, oldest slot first. Bounds on a quarter hour, as every day's
     /// bounds in every time zone are, count exactly the messages sent between them.
@@ -135,7 +169,7 @@ impl Store {
         from: i64,
         to: i64,
     ) -> Result<Vec<VolumeSlot>, StoreError> {
-        // Counted as each customer message is stored (migration 0016), per slot.
+        // Counted by a trigger as each customer message is stored (migration 0016).
         let columns = "channel, slot_start, messages";
         let source = "FROM customer_volume WHERE slot_start >= $1 AND slot_start < $2";
         let what = "customer message volume";

@@ -8,7 +8,7 @@ use frontdesk_core::{
     Author, Channel, Decision, DecisionKind, DeliveryState, NewConversation, NewMessage, Reason,
     StatusChange, Visibility,
 };
-use frontdesk_store::{Store, VOLUME_SLOT_MS};
+use frontdesk_store::{Inbound, InboundRecord, Store, VOLUME_SLOT_MS};
 
 fn visitor(name: &str) -> NewConversation {
     NewConversation {
@@ -147,6 +147,97 @@ async fn facts_follow_each_conversation(store: Store) {
     }
 }
 
+/// A customer's message on a Telegram channel of `channel_id`, in chat `chat`.
+fn telegram(channel_id: i64, chat: &str, provider_id: &str, text: &str) -> InboundRecord {
+    InboundRecord {
+        channel_id,
+        channel: Channel::Telegram,
+        conversation_key: chat.to_string(),
+        reply_to: chat.to_string(),
+        sender_name: Some("Mario".to_string()),
+        text: text.to_string(),
+        attachments: Vec::new(),
+        provider_message_id: provider_id.to_string(),
+        sent_at: 1_000,
+        new_token: format!("token-{provider_id}"),
+        contact_key: None,
+        subject: None,
+        original_text: None,
+        subject_key: None,
+        automated: None,
+        files: Vec::new(),
+    }
+}
+
+async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
+    // A widget conversation: answered, asked again, handed off, a note and a reply, and
+    // the customer once more after the handoff.
+    let widget = store.create_conversation(&visitor("w")).await.unwrap();
+    let ask = |text: &str| NewMessage::from_customer(widget.id, text.into());
+    store
+        .append_message(&ask("where is my card"))
+        .await
+        .unwrap();
+    let answer = assistant(widget.id, DecisionKind::Answer, None);
+    store.append_message(&answer).await.unwrap();
+    store.append_message(&ask("a person please")).await.unwrap();
+    let handoff = StatusChange::HandOff {
+        reason: Reason::PersonRequested,
+        summary: "Wants a person.".to_string(),
+    };
+    let notice = assistant(
+        widget.id,
+        DecisionKind::Escalate,
+        Some(Reason::PersonRequested),
+    );
+    store
+        .append_message_with_change(&notice, &handoff)
+        .await
+        .unwrap();
+    store
+        .append_message(&agent(widget.id, Visibility::Internal))
+        .await
+        .unwrap();
+    store
+        .append_message(&agent(widget.id, Visibility::Public))
+        .await
+        .unwrap();
+    // Times are milliseconds: a message in the handoff's millisecond counts as before it.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store.append_message(&ask("thanks")).await.unwrap();
+
+    // A Telegram conversation opened by a delivery, delivered twice, then answered and
+    // written to again.
+    let config = r#"{"kind":"telegram","bot_token":"1:x","secret_token":"s"}"#;
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", config)
+        .await
+        .unwrap();
+    let first = telegram(channel.id, "42", "42:1", "hello?");
+    let Inbound::New { conversation, .. } = store.store_inbound(&first).await.unwrap() else {
+        panic!("the first delivery is new");
+    };
+    assert!(matches!(
+        store.store_inbound(&first).await.unwrap(),
+        Inbound::Duplicate
+    ));
+    let reply = assistant(conversation.id, DecisionKind::Answer, None);
+    store.append_message(&reply).await.unwrap();
+    let again = telegram(channel.id, "42", "42:2", "and the fees?");
+    store.store_inbound(&again).await.unwrap();
+
+    let kept = store.conversation_facts(0, i64::MAX).await.unwrap();
+    assert_eq!(kept.len(), 2, "{kept:?}");
+    assert_eq!(kept[0].customer_messages_before_handoff, 2);
+    assert_eq!(kept[1].agent_replies, 0);
+    assert!(kept[1].last_customer_at >= kept[1].last_answer_at);
+
+    let counted = store.recount_conversation_facts().await.unwrap();
+    assert_eq!(counted, 2);
+    let recounted = store.conversation_facts(0, i64::MAX).await.unwrap();
+    assert_eq!(kept, recounted, "kept as stored, then counted afresh");
+}
+
 async fn the_owners_answers_are_kept_one_per_question(store: Store) {
     assert!(store.maturity_answers().await.unwrap().is_empty());
     assert_eq!(store.last_feedback_at().await.unwrap(), None);
@@ -171,5 +262,6 @@ async fn the_owners_answers_are_kept_one_per_question(store: Store) {
 
 on_both_backends!(
     facts_follow_each_conversation,
+    kept_facts_match_a_recount_from_the_messages,
     the_owners_answers_are_kept_one_per_question,
 );

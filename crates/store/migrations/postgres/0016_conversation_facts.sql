@@ -3,7 +3,9 @@
 -- migrations/sqlite/0016_conversation_facts.sql.
 --
 -- A period's figures then read one row per conversation, and one counter per channel and
--- quarter hour, instead of every message of the period.
+-- quarter hour, instead of every message of the period. The store sets the new columns in
+-- the statement that marks a conversation changed by a message; the counters are kept by a
+-- trigger, so every way a message is written counts.
 
 ALTER TABLE conversations
     ADD COLUMN first_customer_at BIGINT,
@@ -61,49 +63,19 @@ FROM messages m JOIN conversations c ON c.id = m.conversation_id
 WHERE m.author = 'customer'
 GROUP BY c.channel, slot;
 
-CREATE FUNCTION messages_conversation_facts() RETURNS trigger
+CREATE FUNCTION messages_customer_volume() RETURNS trigger
 LANGUAGE plpgsql AS $$
-DECLARE
-    answered BOOLEAN := NEW.author = 'assistant'
-        AND COALESCE(NEW.decision ->> 'decision' = 'answer', false);
 BEGIN
-    UPDATE conversations SET
-        first_customer_at = CASE WHEN NEW.author = 'customer'
-            AND (first_customer_at IS NULL OR NEW.created_at < first_customer_at)
-            THEN NEW.created_at ELSE first_customer_at END,
-        last_customer_at = CASE WHEN NEW.author = 'customer'
-            AND (last_customer_at IS NULL OR NEW.created_at > last_customer_at)
-            THEN NEW.created_at ELSE last_customer_at END,
-        first_assistant_at = CASE WHEN NEW.author = 'assistant'
-            AND (first_assistant_at IS NULL OR NEW.created_at < first_assistant_at)
-            THEN NEW.created_at ELSE first_assistant_at END,
-        first_answer_at = CASE WHEN answered
-            AND (first_answer_at IS NULL OR NEW.created_at < first_answer_at)
-            THEN NEW.created_at ELSE first_answer_at END,
-        last_answer_at = CASE WHEN answered
-            AND (last_answer_at IS NULL OR NEW.created_at > last_answer_at)
-            THEN NEW.created_at ELSE last_answer_at END,
-        agent_replies = agent_replies
-            + CASE WHEN NEW.author = 'agent' AND NEW.visibility = 'public' THEN 1 ELSE 0 END,
-        customer_messages_to_handoff = customer_messages_to_handoff
-            + CASE WHEN NEW.author = 'customer'
-                   AND (handed_off_at IS NULL OR NEW.created_at <= handed_off_at)
-                   THEN 1 ELSE 0 END
-    WHERE id = NEW.conversation_id;
-
-    IF NEW.author = 'customer' THEN
-        INSERT INTO customer_volume (channel, slot_start, messages)
-        SELECT channel, (NEW.created_at / 900000) * 900000, 1 FROM conversations
-        WHERE id = NEW.conversation_id
-        ON CONFLICT (slot_start, channel) DO UPDATE
-        SET messages = customer_volume.messages + 1;
-    END IF;
+    INSERT INTO customer_volume (channel, slot_start, messages)
+    SELECT channel, (NEW.created_at / 900000) * 900000, 1 FROM conversations
+    WHERE id = NEW.conversation_id
+    ON CONFLICT (slot_start, channel) DO UPDATE SET messages = customer_volume.messages + 1;
     RETURN NULL;
 END;
 $$;
 
-CREATE TRIGGER messages_conversation_facts AFTER INSERT ON messages
-FOR EACH ROW EXECUTE FUNCTION messages_conversation_facts();
+CREATE TRIGGER messages_customer_volume AFTER INSERT ON messages
+FOR EACH ROW WHEN (NEW.author = 'customer') EXECUTE FUNCTION messages_customer_volume();
 
 -- The assistant's replies that could not answer, for the report's list of unanswered
 -- questions: a handful among all the messages of a period.

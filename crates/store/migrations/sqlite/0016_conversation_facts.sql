@@ -1,8 +1,11 @@
 -- What the analytics and the maturity report read of each conversation, kept up to date as
--- its messages are stored (SQLite). Kept parallel to migrations/postgres/0016_conversation_facts.sql.
+-- its messages are stored (SQLite). Kept parallel to
+-- migrations/postgres/0016_conversation_facts.sql.
 --
 -- A period's figures then read one row per conversation, and one counter per channel and
--- quarter hour, instead of every message of the period.
+-- quarter hour, instead of every message of the period. The store sets the new columns in
+-- the statement that marks a conversation changed by a message; the counters are kept by a
+-- trigger, so every way a message is written counts.
 
 ALTER TABLE conversations ADD COLUMN first_customer_at INTEGER;
 ALTER TABLE conversations ADD COLUMN last_customer_at INTEGER;
@@ -50,37 +53,12 @@ FROM messages m JOIN conversations c ON c.id = m.conversation_id
 WHERE m.author = 'customer'
 GROUP BY c.channel, slot;
 
-CREATE TRIGGER messages_conversation_facts AFTER INSERT ON messages
+CREATE TRIGGER messages_customer_volume AFTER INSERT ON messages
+WHEN NEW.author = 'customer'
 BEGIN
-    UPDATE conversations SET
-      first_customer_at = CASE WHEN NEW.author = 'customer'
-          AND (first_customer_at IS NULL OR NEW.created_at < first_customer_at)
-          THEN NEW.created_at ELSE first_customer_at END,
-      last_customer_at = CASE WHEN NEW.author = 'customer'
-          AND (last_customer_at IS NULL OR NEW.created_at > last_customer_at)
-          THEN NEW.created_at ELSE last_customer_at END,
-      first_assistant_at = CASE WHEN NEW.author = 'assistant'
-          AND (first_assistant_at IS NULL OR NEW.created_at < first_assistant_at)
-          THEN NEW.created_at ELSE first_assistant_at END,
-      first_answer_at = CASE WHEN NEW.author = 'assistant'
-          AND json_extract(NEW.decision, '$.decision') = 'answer'
-          AND (first_answer_at IS NULL OR NEW.created_at < first_answer_at)
-          THEN NEW.created_at ELSE first_answer_at END,
-      last_answer_at = CASE WHEN NEW.author = 'assistant'
-          AND json_extract(NEW.decision, '$.decision') = 'answer'
-          AND (last_answer_at IS NULL OR NEW.created_at > last_answer_at)
-          THEN NEW.created_at ELSE last_answer_at END,
-      agent_replies = agent_replies
-          + CASE WHEN NEW.author = 'agent' AND NEW.visibility = 'public' THEN 1 ELSE 0 END,
-      customer_messages_to_handoff = customer_messages_to_handoff
-          + CASE WHEN NEW.author = 'customer'
-                 AND (handed_off_at IS NULL OR NEW.created_at <= handed_off_at)
-                 THEN 1 ELSE 0 END
-    WHERE id = NEW.conversation_id;
-
     INSERT INTO customer_volume (channel, slot_start, messages)
     SELECT channel, (NEW.created_at / 900000) * 900000, 1 FROM conversations
-    WHERE id = NEW.conversation_id AND NEW.author = 'customer'
+    WHERE id = NEW.conversation_id
     ON CONFLICT (slot_start, channel) DO UPDATE SET messages = customer_volume.messages + 1;
 END;
 

@@ -387,13 +387,29 @@ pub(crate) fn insert_conversation_sql() -> String {
     )
 }
 
-/// Marks a conversation as changed by a new message, and notes the first time a person
-/// replied. Touches no row when the conversation does not exist, which is how a message
-/// for an unknown conversation is recognised before its insert fails on the foreign key.
-/// Returns the connected channel the conversation is on, if any.
+/// Marks a conversation as changed by a new message stored at $2, and keeps the facts the
+/// owner's figures read from its row: $3 whether the message is a person's reply to the
+/// customer, $4 its author, $5 whether it is an answer of the assistant's. Touches no row
+/// when the conversation does not exist, which is how a message for an unknown
+/// conversation is recognised before its insert fails on the foreign key. Returns the
+/// connected channel the conversation is on, if any.
+///
+/// Customer messages from connected channels keep the same facts in
+/// `channels::InboundSql`, and `Store::recount_conversation_facts` counts them afresh.
 pub(crate) const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $2, \
      first_human_reply_at = CASE WHEN $3 AND first_human_reply_at IS NULL THEN $2 \
-       ELSE first_human_reply_at END \
+       ELSE first_human_reply_at END, \
+     agent_replies = agent_replies + CASE WHEN $3 THEN 1 ELSE 0 END, \
+     first_customer_at = CASE WHEN $4 = 'customer' AND first_customer_at IS NULL THEN $2 \
+       ELSE first_customer_at END, \
+     last_customer_at = CASE WHEN $4 = 'customer' THEN $2 ELSE last_customer_at END, \
+     customer_messages_to_handoff = customer_messages_to_handoff + CASE WHEN $4 = 'customer' \
+       AND (handed_off_at IS NULL OR $2 <= handed_off_at) THEN 1 ELSE 0 END, \
+     first_assistant_at = CASE WHEN $4 = 'assistant' AND first_assistant_at IS NULL THEN $2 \
+       ELSE first_assistant_at END, \
+     first_answer_at = CASE WHEN $5 AND first_answer_at IS NULL THEN $2 \
+       ELSE first_answer_at END, \
+     last_answer_at = CASE WHEN $5 THEN $2 ELSE last_answer_at END \
      WHERE id = $1 RETURNING channel_id";
 
 /// Queues message $1 of conversation $2 for sending through the conversation's channel,
@@ -524,6 +540,13 @@ impl<'a> MessageInsert<'a> {
     pub(crate) fn goes_to_the_customer(&self) -> bool {
         self.message.author != frontdesk_core::Author::Customer
             && self.message.visibility == frontdesk_core::Visibility::Public
+    }
+
+    /// Whether this is the assistant answering (not asking back or handing off).
+    pub(crate) fn is_an_answer(&self) -> bool {
+        self.message.author == frontdesk_core::Author::Assistant
+            && self.message.decision.as_ref().map(|decision| decision.kind)
+                == Some(frontdesk_core::DecisionKind::Answer)
     }
 
     /// Whether this is a person's reply to the customer: what "first human reply"

@@ -102,6 +102,8 @@ pub(super) async fn write_message(
             .bind(id)
             .bind(now)
             .bind(insert.is_from_a_person())
+            .bind(insert.message.author.as_str())
+            .bind(insert.is_an_answer())
             .fetch_optional(&mut *tx)
             .await?;
         let Some(channel_id) = touched else {
