@@ -8,7 +8,7 @@ use frontdesk_core::{
     Author, Channel, Decision, DecisionKind, DeliveryState, NewConversation, NewMessage, Reason,
     StatusChange, Visibility,
 };
-use frontdesk_store::{Inbound, InboundRecord, Store, VOLUME_SLOT_MS};
+use frontdesk_store::{Inbound, Store, VOLUME_SLOT_MS};
 
 fn visitor(name: &str) -> NewConversation {
     NewConversation {
@@ -147,28 +147,6 @@ async fn facts_follow_each_conversation(store: Store) {
     }
 }
 
-/// A customer's message on a Telegram channel of `channel_id`, in chat `chat`.
-fn telegram(channel_id: i64, chat: &str, provider_id: &str, text: &str) -> InboundRecord {
-    InboundRecord {
-        channel_id,
-        channel: Channel::Telegram,
-        conversation_key: chat.to_string(),
-        reply_to: chat.to_string(),
-        sender_name: Some("Mario".to_string()),
-        text: text.to_string(),
-        attachments: Vec::new(),
-        provider_message_id: provider_id.to_string(),
-        sent_at: 1_000,
-        new_token: format!("token-{provider_id}"),
-        contact_key: None,
-        subject: None,
-        original_text: None,
-        subject_key: None,
-        automated: None,
-        files: Vec::new(),
-    }
-}
-
 async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
     // A widget conversation: answered, asked again, handed off, a note and a reply, and
     // the customer once more after the handoff.
@@ -208,12 +186,11 @@ async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
 
     // A Telegram conversation opened by a delivery, delivered twice, then answered and
     // written to again.
-    let config = r#"{"kind":"telegram","bot_token":"1:x","secret_token":"s"}"#;
     let channel = store
-        .add_channel(Channel::Telegram, "bot", config)
+        .add_channel(Channel::Telegram, "bot", common::TELEGRAM_CONFIG)
         .await
         .unwrap();
-    let first = telegram(channel.id, "42", "42:1", "hello?");
+    let first = common::inbound(channel.id, "42", "42:1", "hello?", 1_000);
     let Inbound::New { conversation, .. } = store.store_inbound(&first).await.unwrap() else {
         panic!("the first delivery is new");
     };
@@ -223,7 +200,7 @@ async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
     ));
     let reply = assistant(conversation.id, DecisionKind::Answer, None);
     store.append_message(&reply).await.unwrap();
-    let again = telegram(channel.id, "42", "42:2", "and the fees?");
+    let again = common::inbound(channel.id, "42", "42:2", "and the fees?", 2_000);
     store.store_inbound(&again).await.unwrap();
 
     let kept = store.conversation_facts(0, i64::MAX).await.unwrap();

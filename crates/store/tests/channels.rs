@@ -7,45 +7,9 @@ mod common;
 use frontdesk_core::{
     Author, Channel, DeliveryState, NewMessage, Receipt, StatusChange, Visibility,
 };
-use frontdesk_store::{
-    Inbound, InboundRecord, Readers, SentPart, Store, StoreError, WebhookProblem,
-};
+use frontdesk_store::{Inbound, Readers, SentPart, Store, StoreError, WebhookProblem};
 
-const CONFIG: &str =
-    r#"{"kind":"telegram","bot_token":"1:x","secret_token":"s","api_base":"http://127.0.0.1:9"}"#;
-
-fn inbound(
-    channel_id: i64,
-    key: &str,
-    provider_id: &str,
-    text: &str,
-    sent_at: i64,
-) -> InboundRecord {
-    InboundRecord {
-        channel_id,
-        channel: Channel::Telegram,
-        conversation_key: key.to_string(),
-        reply_to: key.to_string(),
-        sender_name: Some("Mario".to_string()),
-        text: text.to_string(),
-        attachments: Vec::new(),
-        provider_message_id: provider_id.to_string(),
-        sent_at,
-        new_token: format!("token-{provider_id}-{}", rand_suffix()),
-        contact_key: None,
-        subject: None,
-        original_text: None,
-        subject_key: None,
-        automated: None,
-        files: Vec::new(),
-    }
-}
-
-fn rand_suffix() -> u64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-    static NEXT: AtomicU64 = AtomicU64::new(1);
-    NEXT.fetch_add(1, Ordering::Relaxed)
-}
+use common::{inbound, TELEGRAM_CONFIG as CONFIG};
 
 fn assistant_says(conversation_id: i64, text: &str) -> NewMessage {
     NewMessage {

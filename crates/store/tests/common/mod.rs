@@ -9,7 +9,8 @@
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
-use frontdesk_store::Store;
+use frontdesk_core::Channel;
+use frontdesk_store::{InboundRecord, Store};
 
 pub const POSTGRES_URL_VAR: &str = "FRONTDESK_TEST_POSTGRES_URL";
 
@@ -53,6 +54,44 @@ where
     if let Err(failure) = outcome {
         std::panic::resume_unwind(failure.into_panic());
     }
+}
+
+/// A Telegram channel's settings, its API on a loopback port nobody listens on.
+pub const TELEGRAM_CONFIG: &str =
+    r#"{"kind":"telegram","bot_token":"1:x","secret_token":"s","api_base":"http://127.0.0.1:9"}"#;
+
+/// A customer's message delivered on Telegram channel `channel_id`, in chat `key`.
+pub fn inbound(
+    channel_id: i64,
+    key: &str,
+    provider_id: &str,
+    text: &str,
+    sent_at: i64,
+) -> InboundRecord {
+    InboundRecord {
+        channel_id,
+        channel: Channel::Telegram,
+        conversation_key: key.to_string(),
+        reply_to: key.to_string(),
+        sender_name: Some("Mario".to_string()),
+        text: text.to_string(),
+        attachments: Vec::new(),
+        provider_message_id: provider_id.to_string(),
+        sent_at,
+        new_token: format!("token-{provider_id}-{}", rand_suffix()),
+        contact_key: None,
+        subject: None,
+        original_text: None,
+        subject_key: None,
+        automated: None,
+        files: Vec::new(),
+    }
+}
+
+fn rand_suffix() -> u64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
 }
 
 /// A progress callback that records every call.
