@@ -531,7 +531,7 @@ pub fn compute(
         }
 
         if let Some(handed) = conversation.handed_off_at.filter(|at| period.contains(*at)) {
-            match conversation.first_human_reply_at.filter(|at| *at >= handed) {
+            match conversation.handoff_replied_at {
                 Some(replied) => {
                     let hours = hours.hours_for_name(&conversation.channel);
                     human_waits.push(work_time_ms(hours, handed, replied))
@@ -722,6 +722,7 @@ mod tests {
             handed_off_at: None,
             handoff_reason: None,
             first_human_reply_at: None,
+            handoff_replied_at: None,
             resolved_at: None,
             first_customer_at: Some(ms(created)),
             last_customer_at: Some(ms(created)),
@@ -751,6 +752,7 @@ mod tests {
         by_team.handed_off_at = Some(ms("2026-03-06T10:00:05Z"));
         by_team.handoff_reason = Some("low_confidence".to_string());
         by_team.first_human_reply_at = Some(ms("2026-03-06T10:30:00Z"));
+        by_team.handoff_replied_at = Some(ms("2026-03-06T10:30:00Z"));
         by_team.agent_replies = 1;
         by_team.resolved_at = Some(ms("2026-03-10T09:00:00Z"));
         let facts = [spanning, by_team];
@@ -792,6 +794,7 @@ mod tests {
         weekend.handoff_reason = Some("person_requested".to_string());
         weekend.customer_messages_before_handoff = 1;
         weekend.first_human_reply_at = Some(ms("2026-03-09T09:30:00Z"));
+        weekend.handoff_replied_at = Some(ms("2026-03-09T09:30:00Z"));
         weekend.agent_replies = 1;
         let now = "2026-03-20T00:00:00Z".parse().unwrap();
         let period = week("2026-03-02", "2026-03-08");

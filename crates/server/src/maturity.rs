@@ -633,9 +633,7 @@ pub async fn report(
         .filter(|conversation| conversation.resolved_at.is_none())
         .filter_map(|conversation| {
             let handed = conversation.handed_off_at?;
-            let replied = conversation
-                .first_human_reply_at
-                .is_some_and(|at| at >= handed);
+            let replied = conversation.handoff_replied_at.is_some();
             (!replied).then_some((handed, hours.hours_for_name(&conversation.channel)))
         })
         .filter(|(handed, hours)| analytics::work_time_ms(*hours, *handed, now_ms) > pickup_ms)
@@ -802,6 +800,7 @@ mod tests {
                     handed_off_at: handed.then_some(created + 2_000),
                     handoff_reason: handed.then(|| "person_requested".to_string()),
                     first_human_reply_at: (handed && index > 0).then_some(created + 600_000),
+                    handoff_replied_at: (handed && index > 0).then_some(created + 600_000),
                     resolved_at: None,
                     first_customer_at: Some(created),
                     last_customer_at: Some(created),

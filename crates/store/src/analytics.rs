@@ -28,6 +28,8 @@ pub struct ConversationFacts {
     pub handed_off_at: Option<i64>,
     pub handoff_reason: Option<String>,
     pub first_human_reply_at: Option<i64>,
+    /// A person's first reply to the customer since the latest handoff.
+    pub handoff_replied_at: Option<i64>,
     pub resolved_at: Option<i64>,
     pub first_customer_at: Option<i64>,
     pub last_customer_at: Option<i64>,
@@ -38,7 +40,7 @@ pub struct ConversationFacts {
     pub last_answer_at: Option<i64>,
     /// Messages a person on the team sent the customer (private notes not counted).
     pub agent_replies: i64,
-    /// Customer messages up to and including the first handoff; 0 without a handoff.
+    /// Customer messages up to the latest handoff; 0 without a handoff.
     pub customer_messages_before_handoff: i64,
 }
 
@@ -83,6 +85,7 @@ type FactsRow = (
     i64,
     i64,
     Option<i64>,
+    Option<i64>,
 );
 
 impl Store {
@@ -101,7 +104,7 @@ impl Store {
                        first_assistant_at, last_answer_at, agent_replies, \
                        CASE WHEN handed_off_at IS NULL THEN 0 \
                             ELSE customer_messages_to_handoff END, \
-                       first_answer_at";
+                       first_answer_at, handoff_replied_at";
         let source = "FROM conversations WHERE updated_at >= $1 AND created_at < $2";
         let what = "conversation facts for the report";
         let mut rows: Vec<FactsRow> = self.rows_in_period(columns, source, from, to, what).await?;
@@ -123,6 +126,7 @@ impl Store {
                 agent_replies: row.11,
                 customer_messages_before_handoff: row.12,
                 first_answer_at: row.13,
+                handoff_replied_at: row.14,
             })
             .collect())
     }
@@ -138,7 +142,7 @@ impl Store {
         let sql = format!(
             "UPDATE conversations SET (first_customer_at, last_customer_at, \
                first_assistant_at, first_answer_at, last_answer_at, agent_replies, \
-               customer_messages_to_handoff) = ( \
+               customer_messages_to_handoff, handoff_replied_at) = ( \
              SELECT MIN(CASE WHEN m.author = 'customer' THEN m.created_at END), \
                MAX(CASE WHEN m.author = 'customer' THEN m.created_at END), \
                MIN(CASE WHEN m.author = 'assistant' THEN m.created_at END), \
@@ -151,7 +155,9 @@ impl Store {
                CAST(COALESCE(SUM(CASE WHEN m.author = 'customer' \
                  AND (conversations.handed_off_at IS NULL \
                    OR m.created_at <= conversations.handed_off_at) \
-                 THEN 1 ELSE 0 END), 0) AS BIGINT) \
+                 THEN 1 ELSE 0 END), 0) AS BIGINT), \
+               MIN(CASE WHEN m.author = 'agent' AND m.visibility = 'public' \
+                 AND m.created_at >= conversations.handed_off_at THEN m.created_at END) \
              FROM messages m WHERE m.conversation_id = conversations.id)"
         );
         on_pool!(self, |pool| sqlx::query(&sql)

@@ -164,23 +164,19 @@ impl InboundSql {
                  ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id"
             ),
             // Opens the conversation, or marks the existing one as changed now, and reads
-            // it back, in one statement; either way it counts the customer's message in
+            // it back, in one statement; either way it notes the customer's message in
             // the facts the owner's figures read (as `TOUCH_CONVERSATION` does for other
             // messages). A duplicate message rolls the change back.
             upsert_conversation: format!(
                 "INSERT INTO conversations \
                    (token, channel, contact_id, identity_id, status, created_at, updated_at, \
                     channel_id, channel_key, reply_to, subject_key, first_customer_at, \
-                    last_customer_at, customer_messages_to_handoff) \
-                 VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8, $9, $5, $5, 1) \
+                    last_customer_at) \
+                 VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8, $9, $5, $5) \
                  ON CONFLICT (channel_key) DO UPDATE SET updated_at = excluded.updated_at, \
                    first_customer_at = COALESCE(conversations.first_customer_at, \
                      excluded.first_customer_at), \
-                   last_customer_at = excluded.last_customer_at, \
-                   customer_messages_to_handoff = conversations.customer_messages_to_handoff \
-                     + CASE WHEN conversations.handed_off_at IS NULL \
-                       OR excluded.updated_at <= conversations.handed_off_at \
-                       THEN 1 ELSE 0 END \
+                   last_customer_at = excluded.last_customer_at \
                  RETURNING {CONVERSATION_COLUMNS}"
             ),
         }

@@ -184,6 +184,27 @@ async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
     tokio::time::sleep(std::time::Duration::from_millis(2)).await;
     store.append_message(&ask("thanks")).await.unwrap();
 
+    // Handed back, asked twice more, handed off again, and answered by a person again.
+    store
+        .change_status(widget.id, &StatusChange::HandBack)
+        .await
+        .unwrap();
+    store.append_message(&ask("one more thing")).await.unwrap();
+    store.append_message(&ask("a person again")).await.unwrap();
+    store
+        .append_message_with_change(&notice, &handoff)
+        .await
+        .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    store
+        .append_message(&agent(widget.id, Visibility::Internal))
+        .await
+        .unwrap();
+    store
+        .append_message(&agent(widget.id, Visibility::Public))
+        .await
+        .unwrap();
+
     // A Telegram conversation opened by a delivery, delivered twice, then answered and
     // written to again.
     let channel = store
@@ -205,8 +226,20 @@ async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
 
     let kept = store.conversation_facts(0, i64::MAX).await.unwrap();
     assert_eq!(kept.len(), 2, "{kept:?}");
-    assert_eq!(kept[0].customer_messages_before_handoff, 2);
+    let widget_facts = &kept[0];
+    assert_eq!(
+        widget_facts.customer_messages_before_handoff, 5,
+        "to the latest handoff"
+    );
+    assert_eq!(widget_facts.agent_replies, 2);
+    let handed_off_at = widget_facts.handed_off_at.unwrap();
+    let replied_at = widget_facts
+        .handoff_replied_at
+        .expect("the second handoff's reply");
+    assert!(replied_at > handed_off_at);
+    assert!(widget_facts.first_human_reply_at.unwrap() < handed_off_at);
     assert_eq!(kept[1].agent_replies, 0);
+    assert_eq!(kept[1].handoff_replied_at, None);
     assert!(kept[1].last_customer_at >= kept[1].last_answer_at);
 
     let counted = store.recount_conversation_facts().await.unwrap();

@@ -91,6 +91,7 @@ async fn facts_are_filled_and_kept(store: &Store) {
         (Some(1000), Some(7000), Some(2000), Some(2000), Some(2000))
     );
     assert_eq!(old.agent_replies, 1, "the private note is not a reply");
+    assert_eq!(old.handoff_replied_at, Some(6000));
     assert_eq!(old.customer_messages_before_handoff, 2);
 
     let volume = store

@@ -17,9 +17,10 @@ ALTER TABLE conversations
     ADD COLUMN last_answer_at BIGINT,
     -- Messages a person on the team sent the customer; private notes are not counted.
     ADD COLUMN agent_replies BIGINT NOT NULL DEFAULT 0,
-    -- Customer messages up to and including the first handoff (all of them until there is
-    -- one).
-    ADD COLUMN customer_messages_to_handoff BIGINT NOT NULL DEFAULT 0;
+    -- Customer messages up to the latest handoff, counted when it happens.
+    ADD COLUMN customer_messages_to_handoff BIGINT NOT NULL DEFAULT 0,
+    -- A person's first reply to the customer since the latest handoff.
+    ADD COLUMN handoff_replied_at BIGINT;
 
 UPDATE conversations c SET
     first_customer_at = facts.first_customer_at,
@@ -28,7 +29,8 @@ UPDATE conversations c SET
     first_answer_at = facts.first_answer_at,
     last_answer_at = facts.last_answer_at,
     agent_replies = facts.agent_replies,
-    customer_messages_to_handoff = facts.customer_messages_to_handoff
+    customer_messages_to_handoff = facts.customer_messages_to_handoff,
+    handoff_replied_at = facts.handoff_replied_at
 FROM (
     SELECT m.conversation_id,
         MIN(CASE WHEN m.author = 'customer' THEN m.created_at END) AS first_customer_at,
@@ -42,7 +44,10 @@ FROM (
                  THEN 1 ELSE 0 END) AS agent_replies,
         SUM(CASE WHEN m.author = 'customer'
                  AND (c2.handed_off_at IS NULL OR m.created_at <= c2.handed_off_at)
-                 THEN 1 ELSE 0 END) AS customer_messages_to_handoff
+                 THEN 1 ELSE 0 END) AS customer_messages_to_handoff,
+        MIN(CASE WHEN m.author = 'agent' AND m.visibility = 'public'
+                 AND m.created_at >= c2.handed_off_at THEN m.created_at END)
+            AS handoff_replied_at
     FROM messages m JOIN conversations c2 ON c2.id = m.conversation_id
     GROUP BY m.conversation_id
 ) facts

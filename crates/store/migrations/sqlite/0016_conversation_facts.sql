@@ -16,12 +16,14 @@ ALTER TABLE conversations ADD COLUMN first_answer_at INTEGER;
 ALTER TABLE conversations ADD COLUMN last_answer_at INTEGER;
 -- Messages a person on the team sent the customer; private notes are not counted.
 ALTER TABLE conversations ADD COLUMN agent_replies INTEGER NOT NULL DEFAULT 0;
--- Customer messages up to and including the first handoff (all of them until there is one).
+-- Customer messages up to the latest handoff, counted when it happens.
 ALTER TABLE conversations ADD COLUMN customer_messages_to_handoff INTEGER NOT NULL DEFAULT 0;
+-- A person's first reply to the customer since the latest handoff.
+ALTER TABLE conversations ADD COLUMN handoff_replied_at INTEGER;
 
 UPDATE conversations SET
   (first_customer_at, last_customer_at, first_assistant_at, first_answer_at, last_answer_at,
-   agent_replies, customer_messages_to_handoff) = (
+   agent_replies, customer_messages_to_handoff, handoff_replied_at) = (
     SELECT
       MIN(CASE WHEN m.author = 'customer' THEN m.created_at END),
       MAX(CASE WHEN m.author = 'customer' THEN m.created_at END),
@@ -35,7 +37,9 @@ UPDATE conversations SET
       COALESCE(SUM(CASE WHEN m.author = 'customer'
                         AND (conversations.handed_off_at IS NULL
                              OR m.created_at <= conversations.handed_off_at)
-                        THEN 1 ELSE 0 END), 0)
+                        THEN 1 ELSE 0 END), 0),
+      MIN(CASE WHEN m.author = 'agent' AND m.visibility = 'public'
+               AND m.created_at >= conversations.handed_off_at THEN m.created_at END)
     FROM messages m WHERE m.conversation_id = conversations.id);
 
 -- Customer messages per channel in slots of a quarter hour (unix milliseconds of the slot's

@@ -142,8 +142,8 @@ impl Store {
     /// milliseconds, over the `limit` latest handoffs that got one: the wait a new
     /// handoff can expect.
     pub async fn recent_first_reply_waits(&self, limit: u32) -> Result<Vec<i64>, StoreError> {
-        let sql = "SELECT first_human_reply_at - handed_off_at FROM conversations \
-             WHERE handed_off_at IS NOT NULL AND first_human_reply_at >= handed_off_at \
+        let sql = "SELECT handoff_replied_at - handed_off_at FROM conversations \
+             WHERE handed_off_at IS NOT NULL AND handoff_replied_at IS NOT NULL \
              ORDER BY handed_off_at DESC LIMIT $1";
         let limit = i64::from(limit);
         match &self.pool {
@@ -399,12 +399,12 @@ pub(crate) fn insert_conversation_sql() -> String {
 pub(crate) const TOUCH_CONVERSATION: &str = "UPDATE conversations SET updated_at = $2, \
      first_human_reply_at = CASE WHEN $3 AND first_human_reply_at IS NULL THEN $2 \
        ELSE first_human_reply_at END, \
+     handoff_replied_at = CASE WHEN $3 AND handed_off_at IS NOT NULL \
+       AND handoff_replied_at IS NULL THEN $2 ELSE handoff_replied_at END, \
      agent_replies = agent_replies + CASE WHEN $3 THEN 1 ELSE 0 END, \
      first_customer_at = CASE WHEN $4 = 'customer' AND first_customer_at IS NULL THEN $2 \
        ELSE first_customer_at END, \
      last_customer_at = CASE WHEN $4 = 'customer' THEN $2 ELSE last_customer_at END, \
-     customer_messages_to_handoff = customer_messages_to_handoff + CASE WHEN $4 = 'customer' \
-       AND (handed_off_at IS NULL OR $2 <= handed_off_at) THEN 1 ELSE 0 END, \
      first_assistant_at = CASE WHEN $4 = 'assistant' AND first_assistant_at IS NULL THEN $2 \
        ELSE first_assistant_at END, \
      first_answer_at = CASE WHEN $5 AND first_answer_at IS NULL THEN $2 \
@@ -437,6 +437,12 @@ pub(crate) fn change_status_sql(change: &StatusChange) -> String {
            handed_off_at = CASE WHEN $2 = 'waiting' THEN $3 ELSE handed_off_at END, \
            handoff_reason = CASE WHEN $2 = 'waiting' THEN $6 ELSE handoff_reason END, \
            handoff_summary = CASE WHEN $2 = 'waiting' THEN $7 ELSE handoff_summary END, \
+           handoff_replied_at = CASE WHEN $2 = 'waiting' THEN NULL \
+             ELSE handoff_replied_at END, \
+           customer_messages_to_handoff = CASE WHEN $2 = 'waiting' THEN \
+             (SELECT COUNT(*) FROM messages m WHERE m.conversation_id = $1 \
+               AND m.author = 'customer') \
+             ELSE customer_messages_to_handoff END, \
            resolved_at = CASE WHEN $2 = 'resolved' THEN $3 \
              WHEN $2 = 'bot' THEN NULL ELSE resolved_at END \
          WHERE id = $1 AND status IN ({}) RETURNING {CONVERSATION_COLUMNS}",
