@@ -61,7 +61,13 @@ struct Cli {
     embedding_model: Option<PathBuf>,
 
     /// Answer from words alone, even when the sentence-embedding model is installed.
-    #[arg(long, global = true, env = "FRONTDESK_LEXICAL_ONLY")]
+    /// The variable takes 1, true, yes or on (and 0, false, no or off).
+    #[arg(
+        long,
+        global = true,
+        env = "FRONTDESK_LEXICAL_ONLY",
+        value_parser = clap::builder::BoolishValueParser::new()
+    )]
     lexical_only: bool,
 
     #[command(subcommand)]
