@@ -509,14 +509,16 @@ pub(crate) struct MessageInsert<'a> {
 }
 
 impl MessageInsert<'_> {
+    /// The decision, when it is an answer (not a question back or a handoff).
+    fn answer(&self) -> Option<&frontdesk_core::Decision> {
+        let decision = self.message.decision.as_ref()?;
+        (decision.kind == frontdesk_core::DecisionKind::Answer).then_some(decision)
+    }
+
     /// The FAQ entry the assistant answered with, kept in a column of its own so that
     /// counting each entry's uses reads an index instead of every decision's JSON.
     pub(crate) fn answer_faq_id(&self) -> Option<&str> {
-        let decision = self.message.decision.as_ref()?;
-        match decision.kind {
-            frontdesk_core::DecisionKind::Answer => decision.faq_id.as_deref(),
-            _ => None,
-        }
+        self.answer()?.faq_id.as_deref()
     }
 }
 
@@ -550,9 +552,7 @@ impl<'a> MessageInsert<'a> {
 
     /// Whether this is the assistant answering (not asking back or handing off).
     pub(crate) fn is_an_answer(&self) -> bool {
-        self.message.author == frontdesk_core::Author::Assistant
-            && self.message.decision.as_ref().map(|decision| decision.kind)
-                == Some(frontdesk_core::DecisionKind::Answer)
+        self.message.author == frontdesk_core::Author::Assistant && self.answer().is_some()
     }
 
     /// Whether this is a person's reply to the customer: what "first human reply"
