@@ -147,6 +147,27 @@ async fn facts_follow_each_conversation(store: Store) {
     }
 }
 
+/// The assistant hands conversation `id` off because the customer asked for a person; a
+/// person writes a private note, then replies.
+async fn hand_off_to_a_person_who_replies(store: &Store, id: i64) {
+    let handoff = StatusChange::HandOff {
+        reason: Reason::PersonRequested,
+        summary: "Wants a person.".to_string(),
+    };
+    let notice = assistant(id, DecisionKind::Escalate, Some(Reason::PersonRequested));
+    store
+        .append_message_with_change(&notice, &handoff)
+        .await
+        .unwrap();
+    // Times are milliseconds: what comes next must not share the handoff's millisecond,
+    // which counts as before it.
+    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    let note = agent(id, Visibility::Internal);
+    store.append_message(&note).await.unwrap();
+    let reply = agent(id, Visibility::Public);
+    store.append_message(&reply).await.unwrap();
+}
+
 async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
     // A widget conversation: answered, asked again, handed off, a note and a reply, and
     // the customer once more after the handoff.
@@ -159,29 +180,7 @@ async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
     let answer = assistant(widget.id, DecisionKind::Answer, None);
     store.append_message(&answer).await.unwrap();
     store.append_message(&ask("a person please")).await.unwrap();
-    let handoff = StatusChange::HandOff {
-        reason: Reason::PersonRequested,
-        summary: "Wants a person.".to_string(),
-    };
-    let notice = assistant(
-        widget.id,
-        DecisionKind::Escalate,
-        Some(Reason::PersonRequested),
-    );
-    store
-        .append_message_with_change(&notice, &handoff)
-        .await
-        .unwrap();
-    store
-        .append_message(&agent(widget.id, Visibility::Internal))
-        .await
-        .unwrap();
-    store
-        .append_message(&agent(widget.id, Visibility::Public))
-        .await
-        .unwrap();
-    // Times are milliseconds: a message in the handoff's millisecond counts as before it.
-    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    hand_off_to_a_person_who_replies(&store, widget.id).await;
     store.append_message(&ask("thanks")).await.unwrap();
 
     // Handed back, asked twice more, handed off again, and answered by a person again.
@@ -191,19 +190,7 @@ async fn kept_facts_match_a_recount_from_the_messages(store: Store) {
         .unwrap();
     store.append_message(&ask("one more thing")).await.unwrap();
     store.append_message(&ask("a person again")).await.unwrap();
-    store
-        .append_message_with_change(&notice, &handoff)
-        .await
-        .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(2)).await;
-    store
-        .append_message(&agent(widget.id, Visibility::Internal))
-        .await
-        .unwrap();
-    store
-        .append_message(&agent(widget.id, Visibility::Public))
-        .await
-        .unwrap();
+    hand_off_to_a_person_who_replies(&store, widget.id).await;
 
     // A Telegram conversation opened by a delivery, delivered twice, then answered and
     // written to again.
