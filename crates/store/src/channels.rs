@@ -13,6 +13,8 @@
 //! - replies to one customer are handed out for sending in the order they were written,
 //!   one at a time, on every instance serving the database.
 
+use std::sync::{Arc, LazyLock};
+
 use frontdesk_core::{
     Attachment, Author, Channel, Conversation, DeliveryState, Message, Receipt, Visibility,
 };
@@ -22,6 +24,7 @@ use crate::conversations::{
     CONVERSATION_COLUMNS, MESSAGE_COLUMNS,
 };
 use crate::plan::now_unix_ms;
+use crate::write_queue::WriteQueue;
 use crate::{Pool, Store, StoreError};
 
 /// A connected channel as stored. `config` is the channel's settings as JSON, secrets
@@ -142,49 +145,168 @@ type ChannelRow = (i64, String, String, String, i64);
 
 const CHANNEL_COLUMNS: &str = "id, kind, name, CAST(config AS TEXT), created_at";
 
-/// The statements of [`Store::store_inbound`]; JSON columns need a cast on PostgreSQL.
+/// What a customer's message does to a conversation already open on its channel key: it
+/// is marked as changed now, and the message noted in the facts the owner's figures read
+/// (as `TOUCH_CONVERSATION` does for other messages). A duplicate message rolls the
+/// change back.
+const CONVERSATION_UPSERT: &str = "ON CONFLICT (channel_key) DO UPDATE SET \
+     updated_at = excluded.updated_at, \
+     first_customer_at = COALESCE(conversations.first_customer_at, excluded.first_customer_at), \
+     last_customer_at = excluded.last_customer_at";
+
+/// The statements of [`Store::store_inbound`] on PostgreSQL.
 struct InboundSql {
-    insert_message: String,
+    insert_message: &'static str,
     upsert_conversation: String,
 }
 
 impl InboundSql {
-    fn new(pool: &Pool) -> Self {
-        let attachments = match pool {
-            Pool::Sqlite(_) => "$6",
-            Pool::Postgres(_) => "CAST($6 AS JSONB)",
-        };
+    fn new() -> Self {
         InboundSql {
-            insert_message: format!(
-                "INSERT INTO messages (conversation_id, author, text, sources, delivery, \
-                   created_at, visibility, channel_id, provider_message_id, sent_at, \
-                   attachments, subject, original_text, automated) \
+            insert_message: "INSERT INTO messages (conversation_id, author, text, sources, \
+                   delivery, created_at, visibility, channel_id, provider_message_id, \
+                   sent_at, attachments, subject, original_text, automated) \
                  VALUES ($1, 'customer', $2, '[]', 'received', $3, 'public', $4, $5, $7, \
-                   {attachments}, $8, $9, $10) \
-                 ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id"
-            ),
+                   CAST($6 AS JSONB), $8, $9, $10) \
+                 ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id",
             // Opens the conversation, or marks the existing one as changed now, and reads
-            // it back, in one statement; either way it notes the customer's message in
-            // the facts the owner's figures read (as `TOUCH_CONVERSATION` does for other
-            // messages). A duplicate message rolls the change back.
+            // it back, in one statement.
             upsert_conversation: format!(
                 "INSERT INTO conversations \
                    (token, channel, contact_id, identity_id, status, created_at, updated_at, \
                     channel_id, channel_key, reply_to, subject_key, first_customer_at, \
                     last_customer_at) \
                  VALUES ($1, $2, $3, $4, 'bot', $5, $5, $6, $7, $8, $9, $5, $5) \
-                 ON CONFLICT (channel_key) DO UPDATE SET updated_at = excluded.updated_at, \
-                   first_customer_at = COALESCE(conversations.first_customer_at, \
-                     excluded.first_customer_at), \
-                   last_customer_at = excluded.last_customer_at \
-                 RETURNING {CONVERSATION_COLUMNS}"
+                 {CONVERSATION_UPSERT} RETURNING {CONVERSATION_COLUMNS}"
             ),
         }
     }
 }
 
-/// The body of [`Store::store_inbound`] on an open transaction, written once for both
-/// backends. Evaluates to `Ok(None)` for a duplicate.
+/// Stores the kept attachment files of `$record`'s message `$message_id` on the open
+/// transaction `$tx`, on either backend.
+macro_rules! keep_files {
+    ($tx:ident, $record:ident, $message_id:ident) => {
+        for file in &$record.files {
+            sqlx::query(
+                "INSERT INTO attachment_files \
+                   (message_id, position, content_type, file_name, size_bytes, bytes) \
+                 VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind($message_id)
+            .bind(i32::try_from(file.position).unwrap_or(i32::MAX))
+            .bind(&file.content_type)
+            .bind(&file.file_name)
+            .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
+            .bind(&file.bytes[..])
+            .execute(&mut *$tx)
+            .await?;
+        }
+    };
+}
+
+/// What [`store_inbound_sqlite`] sends in one call, inside a transaction: the contact
+/// and their identity when the identity is new, the conversation opened or touched (and
+/// read back), and the message. A message the channel delivered before changes nothing
+/// and returns no rows; the message's unique index is what refuses it, the checks before
+/// only keep the rest unwritten. Parameters: $1 a new conversation's token digest, $2 the
+/// channel's kind, $3 the sender's name, $4 the identity's external id, $5 now, $6 the
+/// channel's id, $7 the conversation's channel key, $8 where replies go, $9 the subject
+/// key, $10 the text, $11 the provider's message id, $12 the attachments, $13 when it was
+/// sent, $14 the subject, $15 the original text, $16 why it is automated.
+static INBOUND_SQLITE: LazyLock<String> = LazyLock::new(|| {
+    let new_message = "NOT EXISTS (SELECT 1 FROM messages \
+                         WHERE channel_id = $6 AND provider_message_id = $11)";
+    format!(
+        "INSERT INTO contacts (name, created_at) SELECT $3, $5 WHERE {new_message} \
+           AND NOT EXISTS (SELECT 1 FROM contact_identities \
+                           WHERE channel = $2 AND external_id = $4); \
+         INSERT INTO contact_identities (contact_id, channel, external_id, created_at) \
+           SELECT last_insert_rowid(), $2, $4, $5 WHERE changes() = 1; \
+         INSERT INTO conversations \
+           (token, channel, contact_id, identity_id, status, created_at, updated_at, \
+            channel_id, channel_key, reply_to, subject_key, first_customer_at, \
+            last_customer_at) \
+         SELECT $1, $2, contact_id, id, 'bot', $5, $5, $6, $7, $8, $9, $5, $5 \
+           FROM contact_identities WHERE channel = $2 AND external_id = $4 AND {new_message} \
+         {CONVERSATION_UPSERT} RETURNING {CONVERSATION_COLUMNS}; \
+         INSERT INTO messages (conversation_id, author, text, sources, delivery, \
+           created_at, visibility, channel_id, provider_message_id, sent_at, \
+           attachments, subject, original_text, automated) \
+         SELECT id, 'customer', $10, '[]', 'received', $5, 'public', $6, $11, $13, \
+           $12, $14, $15, $16 FROM conversations WHERE channel_key = $7 \
+         ON CONFLICT (channel_id, provider_message_id) DO NOTHING RETURNING id"
+    )
+});
+
+/// A customer's message stored on SQLite, through the write queue: in a transaction with
+/// other writes, which keeps anyone else from adding the same identity or message in
+/// between.
+async fn store_inbound_sqlite(
+    queue: &WriteQueue,
+    record: &InboundRecord,
+    attachments: &str,
+    now: i64,
+) -> Result<Option<(ConversationRow, i64)>, sqlx::Error> {
+    let owned = Arc::new((record.clone(), attachments.to_string()));
+    queue
+        .write(move |connection| {
+            let owned = owned.clone();
+            Box::pin(async move {
+                let (record, attachments) = &*owned;
+                inbound_on(connection, record, attachments, now).await
+            })
+        })
+        .await
+}
+
+/// [`INBOUND_SQLITE`] and the message's kept files, on a connection inside a transaction.
+async fn inbound_on(
+    connection: &mut sqlx::SqliteConnection,
+    record: &InboundRecord,
+    attachments: &str,
+    now: i64,
+) -> Result<Option<(ConversationRow, i64)>, sqlx::Error> {
+    use sqlx::{FromRow, Row};
+
+    let key = channel_key(record.channel_id, &record.conversation_key);
+    let contact_key = record
+        .contact_key
+        .as_ref()
+        .map(|contact| channel_key(record.channel_id, contact));
+    let external_id = contact_key.as_deref().unwrap_or(key.as_str());
+    let rows = sqlx::query(&INBOUND_SQLITE)
+        .bind(token_digest(&record.new_token))
+        .bind(record.channel.as_str())
+        .bind(&record.sender_name)
+        .bind(external_id)
+        .bind(now)
+        .bind(record.channel_id)
+        .bind(&key)
+        .bind(&record.reply_to)
+        .bind(&record.subject_key)
+        .bind(&record.text)
+        .bind(&record.provider_message_id)
+        .bind(attachments)
+        .bind(record.sent_at.min(now))
+        .bind(&record.subject)
+        .bind(&record.original_text)
+        .bind(&record.automated)
+        .fetch_all(&mut *connection)
+        .await?;
+    // The conversation's row, then the message's id: none for a message stored before,
+    // and then nothing was written.
+    let (Some(conversation_row), Some(inserted)) = (rows.first(), rows.get(1)) else {
+        return Ok(None);
+    };
+    let conversation_row = ConversationRow::from_row(conversation_row)?;
+    let message_id: i64 = inserted.try_get(0)?;
+    keep_files!(connection, record, message_id);
+    Ok(Some((conversation_row, message_id)))
+}
+
+/// The body of [`Store::store_inbound`] on an open PostgreSQL transaction. Evaluates to
+/// `Ok(None)` for a duplicate.
 macro_rules! inbound_in {
     ($tx:ident, $sql:ident, $record:ident, $attachments:expr, $now:ident) => {
         async {
@@ -278,21 +400,7 @@ macro_rules! inbound_in {
                 tx.rollback().await?;
                 return Ok(None);
             };
-            for file in &$record.files {
-                sqlx::query(
-                    "INSERT INTO attachment_files \
-                       (message_id, position, content_type, file_name, size_bytes, bytes) \
-                     VALUES ($1, $2, $3, $4, $5, $6)",
-                )
-                .bind(message_id)
-                .bind(i32::try_from(file.position).unwrap_or(i32::MAX))
-                .bind(&file.content_type)
-                .bind(&file.file_name)
-                .bind(i64::try_from(file.bytes.len()).unwrap_or(i64::MAX))
-                .bind(&file.bytes[..])
-                .execute(&mut *tx)
-                .await?;
-            }
+            keep_files!(tx, $record, message_id);
             tx.commit().await?;
             Ok::<_, sqlx::Error>(Some((conversation_row, message_id)))
         }
@@ -347,6 +455,45 @@ macro_rules! claim_in {
 }
 
 type ClaimRow = (i64, i64, i64, i64, String, String, i64, i64, String);
+
+/// The parameters of [`FINISH_OUTBOX`], owned, so that a queued write can bind them on
+/// every run.
+struct FinishParams {
+    outbox_id: i64,
+    state: &'static str,
+    reason: Option<String>,
+    now: i64,
+    parts_sent: Option<i64>,
+    channel_id: i64,
+    part_provider_id: Option<String>,
+    message_id: i64,
+    part_index: Option<i64>,
+    provider_message_id: Option<String>,
+}
+
+/// What becomes of an outbox row at the end: it is closed as $2 ('sent' or 'failed', $3
+/// why) at $4, the last part ($9, when $5 parts are now sent) is remembered by its
+/// provider id $7 so that receipts find the message, and the message $8 is marked, known
+/// to the provider as $10. Returns the message.
+///
+/// One statement on PostgreSQL; on SQLite three sent at once, queued (see `write_queue`).
+static FINISH_OUTBOX: LazyLock<[String; 2]> = LazyLock::new(|| {
+    let close = "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL, \
+                 updated_at = $4, parts_sent = COALESCE($5, parts_sent) WHERE id = $1";
+    let remember = "INSERT INTO outbox_parts (channel_id, provider_message_id, message_id, part) \
+                    SELECT $6, $7, $8, $9 WHERE $7 IS NOT NULL \
+                    ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
+    let mark = format!(
+        "UPDATE messages SET delivery = $2, delivery_error = $3, \
+           provider_message_id = COALESCE(provider_message_id, $10), \
+           receipt = CASE WHEN $2 = 'sent' AND receipt IS NULL THEN 'sent' ELSE receipt END \
+         WHERE id = $8 RETURNING {MESSAGE_COLUMNS}"
+    );
+    [
+        format!("{close}; {remember}; {mark}"),
+        format!("WITH closed AS ({close}), remembered AS ({remember}) {mark}"),
+    ]
+});
 
 impl Store {
     /// Connects a channel. Its name must be new.
@@ -443,13 +590,13 @@ impl Store {
                 id: record.channel_id,
                 problem: cause.to_string(),
             })?;
-        let sql = InboundSql::new(&self.pool);
-        let stored = match &self.pool {
-            Pool::Sqlite(pool) => {
-                let begun = pool.begin_with("BEGIN IMMEDIATE").await;
-                inbound_in!(begun, sql, record, &attachments, now)
+        let stored = match &self.writer {
+            Pool::Sqlite(_) => {
+                let queue = self.sqlite_write_queue()?;
+                store_inbound_sqlite(queue, record, &attachments, now).await
             }
             Pool::Postgres(pool) => {
+                let sql = InboundSql::new();
                 let begun = pool.begin().await;
                 inbound_in!(begun, sql, record, &attachments, now)
             }
@@ -652,7 +799,7 @@ impl Store {
         lease_ms: i64,
     ) -> Result<Vec<OutboxItem>, StoreError> {
         let now = now_unix_ms();
-        let claimed = match &self.pool {
+        let claimed = match &self.writer {
             Pool::Sqlite(pool) => {
                 let begun = pool.begin_with("BEGIN IMMEDIATE").await;
                 claim_in!(begun, "", now, lease_ms, limit)
@@ -693,7 +840,7 @@ impl Store {
                (channel_id, provider_message_id, message_id, part) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
         let part = i64::from(part);
-        let written: Result<(), sqlx::Error> = on_pool!(self, |pool| async {
+        let written: Result<(), sqlx::Error> = on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             sqlx::query(advance)
                 .bind(item.id)
@@ -750,7 +897,7 @@ impl Store {
         let sql = "UPDATE outbox SET state = 'pending', next_attempt_at = $2, last_error = $3, \
                    claimed_until = NULL, updated_at = $4 WHERE id = $1 AND state = 'sending'";
         let now = now_unix_ms();
-        on_pool!(self, |pool| sqlx::query(sql)
+        on_writer!(self, |pool| sqlx::query(sql)
             .bind(item.id)
             .bind(next_attempt_at)
             .bind(reason)
@@ -910,56 +1057,62 @@ impl Store {
         last_part: Option<SentPart<'_>>,
         provider_message_id: Option<&str>,
     ) -> Result<Option<Message>, StoreError> {
-        let now = now_unix_ms();
-        let advance = "UPDATE outbox SET parts_sent = $2 WHERE id = $1";
-        let remember = "INSERT INTO outbox_parts \
-               (channel_id, provider_message_id, message_id, part) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (channel_id, provider_message_id) DO NOTHING";
-        let close = "UPDATE outbox SET state = $2, last_error = $3, claimed_until = NULL, \
-                     updated_at = $4 WHERE id = $1";
-        let mark = format!(
-            "UPDATE messages SET delivery = $2, delivery_error = $3, \
-               provider_message_id = COALESCE(provider_message_id, $4), \
-               receipt = CASE WHEN $2 = 'sent' AND receipt IS NULL THEN 'sent' ELSE receipt END \
-             WHERE id = $1 RETURNING {MESSAGE_COLUMNS}"
-        );
-        let written: Result<Option<MessageRow>, sqlx::Error> = on_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
-            if let Some(part) = &last_part {
-                let index = i64::from(part.index);
-                sqlx::query(advance)
-                    .bind(item.id)
-                    .bind(index + 1)
-                    .execute(&mut *tx)
-                    .await?;
-                if let Some(provider_id) = part.provider_message_id {
-                    sqlx::query(remember)
-                        .bind(item.channel_id)
-                        .bind(provider_id)
-                        .bind(item.message_id)
-                        .bind(index)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            sqlx::query(close)
-                .bind(item.id)
-                .bind(state)
-                .bind(reason)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            let row: Option<MessageRow> = sqlx::query_as(&mark)
-                .bind(item.message_id)
-                .bind(state)
-                .bind(reason)
-                .bind(provider_message_id)
-                .fetch_optional(&mut *tx)
-                .await?;
-            tx.commit().await?;
-            Ok(row)
+        let part = last_part.as_ref();
+        let params = Arc::new(FinishParams {
+            outbox_id: item.id,
+            state,
+            reason: reason.map(str::to_string),
+            now: now_unix_ms(),
+            parts_sent: part.map(|part| i64::from(part.index) + 1),
+            channel_id: item.channel_id,
+            part_provider_id: part.and_then(|part| part.provider_message_id.map(str::to_string)),
+            message_id: item.message_id,
+            part_index: part.map(|part| i64::from(part.index)),
+            provider_message_id: provider_message_id.map(str::to_string),
+        });
+        // The same parameters on both backends.
+        macro_rules! finish {
+            ($query:expr, $params:expr) => {
+                $query
+                    .bind($params.outbox_id)
+                    .bind($params.state)
+                    .bind($params.reason.as_deref())
+                    .bind($params.now)
+                    .bind($params.parts_sent)
+                    .bind($params.channel_id)
+                    .bind($params.part_provider_id.as_deref())
+                    .bind($params.message_id)
+                    .bind($params.part_index)
+                    .bind($params.provider_message_id.as_deref())
+            };
         }
-        .await);
+        let [for_sqlite, for_postgres] = &*FINISH_OUTBOX;
+        let written = match &self.writer {
+            Pool::Sqlite(_) => {
+                let queue = self.sqlite_write_queue()?;
+                let rows = queue
+                    .write(move |connection| {
+                        let params = params.clone();
+                        Box::pin(async move {
+                            finish!(sqlx::query(for_sqlite), params)
+                                .fetch_all(connection)
+                                .await
+                        })
+                    })
+                    .await;
+                rows.and_then(|rows| rows.first().map(sqlx::FromRow::from_row).transpose())
+            }
+            Pool::Postgres(pool) => {
+                async {
+                    let mut tx = pool.begin().await?;
+                    let query = sqlx::query_as::<_, MessageRow>(for_postgres);
+                    let row = finish!(query, params).fetch_optional(&mut *tx).await?;
+                    tx.commit().await?;
+                    Ok(row)
+                }
+                .await
+            }
+        };
         let row = written.map_err(|cause| write_error("a reply's delivery", cause))?;
         row.map(message).transpose()
     }

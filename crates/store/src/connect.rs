@@ -73,7 +73,19 @@ pub(crate) fn redact(url: &str) -> String {
     }
 }
 
-pub(crate) async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> {
+/// An SQLite database's connections: `reader` for everything, and `writer`, one
+/// connection that every busy write path goes through.
+///
+/// SQLite lets one connection write at a time. When two of the reader pool's connections
+/// both want to write, the loser sleeps in SQLite's busy handler (a millisecond, then
+/// longer) and the CPU idles meanwhile. Writers queued on a one-connection pool wait in
+/// the order they came and start the moment the one before commits.
+pub(crate) struct SqlitePools {
+    pub reader: SqlitePool,
+    pub writer: SqlitePool,
+}
+
+pub(crate) async fn connect_sqlite(url: &str) -> Result<SqlitePools, StoreError> {
     let options = SqliteConnectOptions::from_str(url).map_err(|e| invalid_url(url, e))?;
     let in_memory = is_sqlite_memory(url);
     let target = if in_memory {
@@ -86,6 +98,7 @@ pub(crate) async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> 
     }
     let pool_options = sqlite_pool_options(in_memory);
     let options = tune_sqlite(options, in_memory);
+    let writer_options = options.clone();
     let pool =
         pool_options
             .connect_with(options)
@@ -94,8 +107,26 @@ pub(crate) async fn connect_sqlite(url: &str) -> Result<SqlitePool, StoreError> 
                 path: target.clone(),
                 cause,
             })?;
-    migrate(&SQLITE_MIGRATOR, &pool, "SQLite", target).await?;
-    Ok(pool)
+    migrate(&SQLITE_MIGRATOR, &pool, "SQLite", target.clone()).await?;
+    if in_memory {
+        // The in-memory database has one connection, which writes too.
+        return Ok(SqlitePools {
+            writer: pool.clone(),
+            reader: pool,
+        });
+    }
+    let writer = SqlitePoolOptions::new()
+        .max_connections(1)
+        .connect_with(writer_options)
+        .await
+        .map_err(|cause| StoreError::OpenSqlite {
+            path: target,
+            cause,
+        })?;
+    Ok(SqlitePools {
+        reader: pool,
+        writer,
+    })
 }
 
 fn sqlite_pool_options(in_memory: bool) -> SqlitePoolOptions {

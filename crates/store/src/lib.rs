@@ -36,6 +36,17 @@ macro_rules! on_pool {
     };
 }
 
+/// As `on_pool!`, on the connections that write: the same pool on PostgreSQL, SQLite's
+/// one writing connection (see `connect::SqlitePools`).
+macro_rules! on_writer {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.writer {
+            $crate::Pool::Sqlite($pool) => $body,
+            $crate::Pool::Postgres($pool) => $body,
+        }
+    };
+}
+
 mod analytics;
 mod canned;
 mod channels;
@@ -52,6 +63,7 @@ mod sql;
 mod sqlite;
 mod team;
 mod usage;
+mod write_queue;
 
 use std::fmt;
 use std::time::Instant;
@@ -149,6 +161,10 @@ impl<'p> Written<'p> {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool,
+    /// Where writes go: `pool` itself on PostgreSQL, one connection of its own on SQLite.
+    writer: Pool,
+    /// SQLite's busiest writes, run in batches on `writer` (see `write_queue`).
+    sqlite_writes: Option<write_queue::WriteQueue>,
     /// Notifications and the conversation lock shared by every process on the database.
     live: Live,
 }
@@ -174,18 +190,27 @@ impl Store {
     /// `url` is `sqlite://PATH` (the file and its parent folders are created if missing),
     /// `sqlite::memory:`, or `postgres://...` / `postgresql://...`.
     pub async fn connect(url: &str) -> Result<Store, StoreError> {
-        let (pool, live) = match connect::target_of(url)? {
-            Target::Sqlite => (
-                Pool::Sqlite(connect::connect_sqlite(url).await?),
-                Live::in_process(),
-            ),
+        let store = match connect::target_of(url)? {
+            Target::Sqlite => {
+                let pools = connect::connect_sqlite(url).await?;
+                Store {
+                    pool: Pool::Sqlite(pools.reader),
+                    sqlite_writes: Some(write_queue::WriteQueue::start(pools.writer.clone())),
+                    writer: Pool::Sqlite(pools.writer),
+                    live: Live::in_process(),
+                }
+            }
             Target::Postgres => {
                 let pool = connect::connect_postgres(url).await?;
                 let live = Live::postgres(&pool).await?;
-                (Pool::Postgres(pool), live)
+                Store {
+                    pool: Pool::Postgres(pool.clone()),
+                    writer: Pool::Postgres(pool),
+                    sqlite_writes: None,
+                    live,
+                }
             }
         };
-        let store = Store { pool, live };
         store.digest_plain_tokens().await?;
         tracing::debug!(
             backend = store.backend(),
@@ -223,6 +248,14 @@ impl Store {
     /// short (under 30 characters) and lowercase.
     pub fn unique_schema_name(prefix: &str) -> String {
         connect::unique_schema_name(prefix)
+    }
+
+    /// SQLite's write queue; an error on PostgreSQL, which has none.
+    pub(crate) fn sqlite_write_queue(&self) -> Result<&write_queue::WriteQueue, StoreError> {
+        self.sqlite_writes.as_ref().ok_or(StoreError::Write {
+            what: "a queued write",
+            cause: sqlx::Error::Configuration("only an SQLite store queues its writes".into()),
+        })
     }
 
     /// `"sqlite"` or `"postgres"`.
@@ -392,9 +425,11 @@ impl Store {
     /// Closes every connection, waiting for those in use to be returned. Listeners have
     /// connections of their own: close them with [`Listener::close`].
     pub async fn close(&self) {
-        match &self.pool {
-            Pool::Sqlite(pool) => pool.close().await,
-            Pool::Postgres(pool) => pool.close().await,
+        for pool in [&self.writer, &self.pool] {
+            match pool {
+                Pool::Sqlite(pool) => pool.close().await,
+                Pool::Postgres(pool) => pool.close().await,
+            }
         }
         self.live.close().await;
     }

@@ -412,7 +412,54 @@ async fn messages_left_unanswered_are_found(store: Store) {
     assert!(later.is_empty(), "only those stored after the given time");
 }
 
+async fn a_failed_write_among_many_leaves_the_others_stored(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    // Sent together, so that SQLite's write queue runs them in one batch: the one for a
+    // channel that does not exist fails on its foreign key, the others must not.
+    let no_such_channel = channel.id + 1000;
+    let deliveries: Vec<_> = (0..20)
+        .map(|n| {
+            let store = store.clone();
+            let channel_id = if n == 7 { no_such_channel } else { channel.id };
+            let key = format!("{}", 100 + n);
+            let record = inbound(channel_id, &key, &format!("{key}:1"), "hello", 1_000);
+            tokio::spawn(async move { store.store_inbound(&record).await })
+        })
+        .collect();
+    let mut stored = 0;
+    for (n, delivery) in deliveries.into_iter().enumerate() {
+        match delivery.await.unwrap() {
+            Ok(Inbound::New { message, .. }) => {
+                assert_ne!(n, 7, "the message for no channel is refused");
+                let read = store.message(message.id).await.unwrap();
+                assert_eq!(read.map(|message| message.text).as_deref(), Some("hello"));
+                stored += 1;
+            }
+            Ok(Inbound::Duplicate) => panic!("delivery {n} is new"),
+            Err(err) => {
+                assert_eq!(n, 7, "only the message for no channel fails: {err}");
+                assert!(matches!(err, StoreError::Write { .. }), "{err}");
+            }
+        }
+    }
+    assert_eq!(stored, 19);
+    let filter = frontdesk_store::ConversationFilter::default();
+    let conversations = store.conversations(&filter).await.unwrap();
+    assert_eq!(conversations.len(), 19, "nothing of the failed one is left");
+
+    // The writes after the failure go on as before.
+    let later = store
+        .store_inbound(&inbound(channel.id, "200", "200:1", "still here", 1_000))
+        .await
+        .unwrap();
+    assert!(matches!(later, Inbound::New { .. }));
+}
+
 on_both_backends!(
+    a_failed_write_among_many_leaves_the_others_stored,
     messages_left_unanswered_are_found,
     channel_names_are_unique,
     a_message_delivered_five_times_at_once_is_stored_once,

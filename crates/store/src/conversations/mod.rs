@@ -194,7 +194,7 @@ impl Store {
              WHERE id = $1 AND buying_intent_at IS NULL RETURNING {CONVERSATION_COLUMNS}"
         );
         let now = now_unix_ms();
-        let row: Option<ConversationRow> = match &self.pool {
+        let row: Option<ConversationRow> = match &self.writer {
             Pool::Sqlite(pool) => {
                 sqlx::query_as(&sql)
                     .bind(id)
@@ -284,7 +284,7 @@ impl Store {
         change: &StatusChange,
     ) -> Result<Conversation, StoreError> {
         let now = now_unix_ms();
-        match &self.pool {
+        match &self.writer {
             Pool::Sqlite(pool) => sqlite::change_status(pool, conversation_id, change, now).await,
             Pool::Postgres(pool) => {
                 postgres::change_status(pool, conversation_id, change, now).await
@@ -308,8 +308,11 @@ impl Store {
         change: Option<&StatusChange>,
     ) -> Result<(Message, Option<Conversation>), StoreError> {
         let row = MessageInsert::new(message)?;
-        match &self.pool {
-            Pool::Sqlite(pool) => sqlite::write_message(pool, &row, change).await,
+        match &self.writer {
+            Pool::Sqlite(pool) => {
+                let queue = self.sqlite_write_queue()?;
+                sqlite::write_message(pool, queue, &row, change).await
+            }
             Pool::Postgres(pool) => postgres::write_message(pool, &row, change).await,
         }
     }
