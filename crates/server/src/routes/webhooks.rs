@@ -57,8 +57,24 @@ async fn email(
 ) -> Result<StatusCode, ApiError> {
     let body = body_or_error(body, EMAIL_MAX_BODY_BYTES)?;
     let id = channel_id_from(&channel_id)?;
-    crate::channels::take_email(&state, id, &headers, &body).await?;
+    to_the_end(&state, async move |state: AppState| {
+        crate::channels::take_email(&state, id, &headers, &body).await
+    })
+    .await?;
     Ok(StatusCode::OK)
+}
+
+/// Runs the taking of a delivery as a task of its own, so that it goes to its end even
+/// when the provider hangs up first (hyper drops a request's handler then). Dropped
+/// half-way, a message could be stored with nothing else done: no answer, no event, and
+/// the provider's retry recognised as a duplicate and left alone.
+async fn to_the_end<F>(state: &AppState, take: impl FnOnce(AppState) -> F) -> Result<(), ApiError>
+where
+    F: std::future::Future<Output = Result<(), ApiError>> + Send + 'static,
+{
+    let task = state.tasks.spawn(take(state.clone()));
+    task.await
+        .map_err(|err| ApiError::Internal(format!("taking a delivery failed: {err}")))?
 }
 
 /// Meta's handshake parameters, named as Meta sends them.
@@ -97,7 +113,12 @@ async fn deliver(
     body: Result<Bytes, BytesRejection>,
 ) -> Result<StatusCode, ApiError> {
     let body = body_or_error(body, WEBHOOK_MAX_BODY_BYTES)?;
-    take_delivery(state, kind, channel_id_from(channel_id)?, headers, &body).await?;
+    let id = channel_id_from(channel_id)?;
+    let headers = headers.clone();
+    to_the_end(state, async move |state: AppState| {
+        take_delivery(&state, kind, id, &headers, &body).await
+    })
+    .await?;
     Ok(StatusCode::OK)
 }
 

@@ -170,6 +170,65 @@ async fn the_same_whatsapp_message_five_times_at_once_is_taken_once(server: Test
     assert_eq!(call.body["text"]["body"], reply.text.as_str());
 }
 
+/// Posts a signed WhatsApp delivery and hangs up at once, with a reset, before any
+/// answer can come: what a provider timing out under load does.
+async fn post_whatsapp_and_hang_up(server: &TestServer, channel: i64, body: &[u8]) {
+    use tokio::io::AsyncWriteExt;
+
+    let address = server.base.trim_start_matches("http://");
+    let head = format!(
+        "POST /webhooks/whatsapp/{channel} HTTP/1.1\r\nhost: {address}\r\n\
+         content-type: application/json\r\nx-hub-signature-256: {}\r\n\
+         content-length: {}\r\n\r\n",
+        sign(body),
+        body.len()
+    );
+    let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+    stream.write_all(head.as_bytes()).await.unwrap();
+    stream.write_all(body).await.unwrap();
+    // Deprecated because a lingering close blocks the thread; a zero linger does not
+    // linger at all, it resets the connection.
+    #[allow(deprecated)]
+    stream.set_linger(Some(Duration::ZERO)).unwrap();
+    drop(stream);
+}
+
+async fn a_message_whose_sender_hung_up_is_still_answered(server: TestServer) {
+    let provider = MockProvider::start().await;
+    let channel = add_whatsapp(&server, &provider).await;
+    let customers: Vec<String> = (0..200).map(|n| format!("155502000{n:03}")).collect();
+    let bodies: Vec<Vec<u8>> = customers
+        .iter()
+        .enumerate()
+        .map(|(n, customer)| {
+            let id = format!("wamid.hangup{n}");
+            whatsapp_body(&[&[(customer.as_str(), "Test Name", id.as_str(), LOST_CARD.0)]])
+        })
+        .collect();
+    let hang_ups = bodies
+        .iter()
+        .map(|body| post_whatsapp_and_hang_up(&server, channel, body));
+    futures_util::future::join_all(hang_ups).await;
+
+    // The provider sends each again, as it does when it got no answer. Whether the first
+    // delivery was taken or not, each customer is answered once.
+    let retries = bodies
+        .iter()
+        .map(|body| post_whatsapp(&server, channel, body.clone()));
+    for status in futures_util::future::join_all(retries).await {
+        assert_eq!(status, StatusCode::OK);
+    }
+    provider.wait_for_accepted(customers.len()).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut answered: Vec<String> = provider
+        .accepted()
+        .iter()
+        .filter_map(|call| call.body["to"].as_str().map(str::to_string))
+        .collect();
+    answered.sort();
+    assert_eq!(answered, customers, "every customer answered once");
+}
+
 async fn a_delivery_with_a_bad_signature_stores_nothing(server: TestServer) {
     let provider = MockProvider::start().await;
     let channel = add_whatsapp(&server, &provider).await;
@@ -598,6 +657,7 @@ async fn refusals_say_what_was_wrong_as_json(server: TestServer) {
 on_both_backends!(
     settings = crate::channels::quick_outbox;
     the_same_whatsapp_message_five_times_at_once_is_taken_once,
+    a_message_whose_sender_hung_up_is_still_answered,
     a_delivery_with_a_bad_signature_stores_nothing,
     the_subscription_handshake_echoes_only_for_the_right_token,
     every_message_of_a_batch_is_taken,
