@@ -742,6 +742,14 @@ pub(crate) async fn deliver_replies(state: AppState, stop: CancellationToken) {
             return;
         }
     };
+    match state.store.take_over_interrupted_sends().await {
+        Ok(0) => {}
+        Ok(taken) => tracing::info!(
+            replies = taken,
+            "sending again what a stopped server was sending"
+        ),
+        Err(err) => tracing::warn!(%err, "interrupted sends wait for their leases to run out"),
+    }
     // A claim is held long enough for every part of the longest reply to time out once.
     let lease_ms = i64::try_from(settings.send_timeout.as_millis() * 8 + 5_000).unwrap_or(i64::MAX);
     let batch = u32::try_from(settings.concurrency * 2).unwrap_or(32);

@@ -826,6 +826,24 @@ impl Store {
             .collect())
     }
 
+    /// Makes the replies a stopped process was sending claimable at once, rather than
+    /// when their leases run out (minutes, for a long reply): for a server starting on
+    /// SQLite, which one instance serves, so nobody else can be sending them. They are
+    /// still marked as interrupted, so the sender warns that the customer may get a part
+    /// twice. On PostgreSQL other instances may be sending them: nothing changes.
+    /// Returns how many were taken over.
+    pub async fn take_over_interrupted_sends(&self) -> Result<u64, StoreError> {
+        let Pool::Sqlite(pool) = &self.writer else {
+            return Ok(0);
+        };
+        let sql = "UPDATE outbox SET claimed_until = 0 WHERE state = 'sending'";
+        let done = sqlx::query(sql)
+            .execute(pool)
+            .await
+            .map_err(|cause| write_error("the outbox's interrupted sends", cause))?;
+        Ok(done.rows_affected())
+    }
+
     /// Records that part `part` (from 0) of an outbox reply was accepted as
     /// `provider_message_id`, so a retry resumes after it.
     pub async fn outbox_part_sent(

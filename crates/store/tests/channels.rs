@@ -458,7 +458,45 @@ async fn a_failed_write_among_many_leaves_the_others_stored(store: Store) {
     assert!(matches!(later, Inbound::New { .. }));
 }
 
+async fn a_restarted_server_on_sqlite_takes_over_its_sends_at_once(store: Store) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let Inbound::New { conversation, .. } = store
+        .store_inbound(&inbound(channel.id, "8", "8:1", "hi", 1_000))
+        .await
+        .unwrap()
+    else {
+        panic!("stored");
+    };
+    store
+        .append_message(&assistant_says(conversation.id, "an answer"))
+        .await
+        .unwrap();
+    // Claimed for a minute by a sender that then died with its process.
+    assert_eq!(store.claim_outbox(10, 60_000).await.unwrap().len(), 1);
+    assert!(store.claim_outbox(10, 60_000).await.unwrap().is_empty());
+
+    let taken = store.take_over_interrupted_sends().await.unwrap();
+    let again = store.claim_outbox(10, 60_000).await.unwrap();
+    match store.backend() {
+        // One instance serves SQLite: the one starting now.
+        "sqlite" => {
+            assert_eq!(taken, 1);
+            assert_eq!(again.len(), 1);
+            assert!(again[0].interrupted, "it may have been sent already");
+        }
+        // Another instance may be sending it: its lease stands.
+        _ => {
+            assert_eq!(taken, 0);
+            assert!(again.is_empty());
+        }
+    }
+}
+
 on_both_backends!(
+    a_restarted_server_on_sqlite_takes_over_its_sends_at_once,
     a_failed_write_among_many_leaves_the_others_stored,
     messages_left_unanswered_are_found,
     channel_names_are_unique,
