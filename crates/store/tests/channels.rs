@@ -24,6 +24,23 @@ fn assistant_says(conversation_id: i64, text: &str) -> NewMessage {
     }
 }
 
+/// A Telegram channel on which customer `chat` has written "hi": the channel and the
+/// conversation.
+async fn a_customer_wrote(
+    store: &Store,
+    chat: &str,
+) -> (frontdesk_store::StoredChannel, frontdesk_core::Conversation) {
+    let channel = store
+        .add_channel(Channel::Telegram, "bot", CONFIG)
+        .await
+        .unwrap();
+    let record = inbound(channel.id, chat, &format!("{chat}:1"), "hi", 1_000);
+    let Inbound::New { conversation, .. } = store.store_inbound(&record).await.unwrap() else {
+        panic!("stored");
+    };
+    (channel, *conversation)
+}
+
 async fn channel_names_are_unique(store: Store) {
     let added = store
         .add_channel(Channel::Telegram, "support bot", CONFIG)
@@ -149,17 +166,7 @@ async fn messages_read_in_the_order_they_were_sent(store: Store) {
 }
 
 async fn replies_go_through_the_outbox_in_order(store: Store) {
-    let channel = store
-        .add_channel(Channel::Telegram, "bot", CONFIG)
-        .await
-        .unwrap();
-    let Inbound::New { conversation, .. } = store
-        .store_inbound(&inbound(channel.id, "5", "5:1", "hi", 1_000))
-        .await
-        .unwrap()
-    else {
-        panic!("stored");
-    };
+    let (_, conversation) = a_customer_wrote(&store, "5").await;
     let first = store
         .append_message(&assistant_says(conversation.id, "one"))
         .await
@@ -222,17 +229,7 @@ async fn replies_go_through_the_outbox_in_order(store: Store) {
 }
 
 async fn a_sender_that_stopped_half_way_is_taken_over(store: Store) {
-    let channel = store
-        .add_channel(Channel::Telegram, "bot", CONFIG)
-        .await
-        .unwrap();
-    let Inbound::New { conversation, .. } = store
-        .store_inbound(&inbound(channel.id, "6", "6:1", "hi", 1_000))
-        .await
-        .unwrap()
-    else {
-        panic!("stored");
-    };
+    let (channel, conversation) = a_customer_wrote(&store, "6").await;
     let reply = store
         .append_message(&assistant_says(conversation.id, "a long answer"))
         .await
@@ -288,17 +285,7 @@ async fn a_sender_that_stopped_half_way_is_taken_over(store: Store) {
 }
 
 async fn a_refused_reply_is_marked_failed_with_the_reason(store: Store) {
-    let channel = store
-        .add_channel(Channel::Telegram, "bot", CONFIG)
-        .await
-        .unwrap();
-    let Inbound::New { conversation, .. } = store
-        .store_inbound(&inbound(channel.id, "8", "8:1", "hi", 1_000))
-        .await
-        .unwrap()
-    else {
-        panic!("stored");
-    };
+    let (_, conversation) = a_customer_wrote(&store, "8").await;
     store
         .append_message(&assistant_says(conversation.id, "hello"))
         .await
@@ -459,17 +446,7 @@ async fn a_failed_write_among_many_leaves_the_others_stored(store: Store) {
 }
 
 async fn a_restarted_server_on_sqlite_takes_over_its_sends_at_once(store: Store) {
-    let channel = store
-        .add_channel(Channel::Telegram, "bot", CONFIG)
-        .await
-        .unwrap();
-    let Inbound::New { conversation, .. } = store
-        .store_inbound(&inbound(channel.id, "8", "8:1", "hi", 1_000))
-        .await
-        .unwrap()
-    else {
-        panic!("stored");
-    };
+    let (_, conversation) = a_customer_wrote(&store, "8").await;
     store
         .append_message(&assistant_says(conversation.id, "an answer"))
         .await
