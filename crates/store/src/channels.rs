@@ -13,7 +13,7 @@
 //! - replies to one customer are handed out for sending in the order they were written,
 //!   one at a time, on every instance serving the database.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use frontdesk_core::{
     Attachment, Author, Channel, Conversation, DeliveryState, Message, Receipt, Visibility,
@@ -248,14 +248,10 @@ async fn store_inbound_sqlite(
     attachments: &str,
     now: i64,
 ) -> Result<Option<(ConversationRow, i64)>, sqlx::Error> {
-    let owned = Arc::new((record.clone(), attachments.to_string()));
+    let owned = (record.clone(), attachments.to_string());
     queue
-        .write(move |connection| {
-            let owned = owned.clone();
-            Box::pin(async move {
-                let (record, attachments) = &*owned;
-                inbound_on(connection, record, attachments, now).await
-            })
+        .write(owned, move |(record, attachments), connection| {
+            Box::pin(inbound_on(connection, record, attachments, now))
         })
         .await
 }
@@ -1076,7 +1072,7 @@ impl Store {
         provider_message_id: Option<&str>,
     ) -> Result<Option<Message>, StoreError> {
         let part = last_part.as_ref();
-        let params = Arc::new(FinishParams {
+        let params = FinishParams {
             outbox_id: item.id,
             state,
             reason: reason.map(str::to_string),
@@ -1087,7 +1083,7 @@ impl Store {
             message_id: item.message_id,
             part_index: part.map(|part| i64::from(part.index)),
             provider_message_id: provider_message_id.map(str::to_string),
-        });
+        };
         // The same parameters on both backends.
         macro_rules! finish {
             ($query:expr, $params:expr) => {
@@ -1109,13 +1105,8 @@ impl Store {
             Pool::Sqlite(_) => {
                 let queue = self.sqlite_write_queue()?;
                 let rows = queue
-                    .write(move |connection| {
-                        let params = params.clone();
-                        Box::pin(async move {
-                            finish!(sqlx::query(for_sqlite), params)
-                                .fetch_all(connection)
-                                .await
-                        })
+                    .write(params, |params, connection| {
+                        Box::pin(finish!(sqlx::query(for_sqlite), params).fetch_all(connection))
                     })
                     .await;
                 rows.and_then(|rows| rows.first().map(sqlx::FromRow::from_row).transpose())

@@ -9,8 +9,8 @@
 //!
 //! A write that fails in a batch would take the others down with it. When a batch fails,
 //! it is rolled back and each of its writes is run again alone, so only the faulty one
-//! reports an error. Writes are therefore written to be run again: they build their
-//! statements afresh from what they own on every run.
+//! reports an error. Writes are therefore written to be run again: they own their
+//! parameters and build their statements afresh from them on every run.
 //!
 //! A caller that stops waiting does not stop its write: the queue's task finishes it, so a
 //! write is either wholly stored or not at all, never left half-done on the connection.
@@ -48,21 +48,23 @@ trait Job: Send {
     fn report(self: Box<Self>, outcome: Result<(), sqlx::Error>);
 }
 
-/// A write as the caller gave it: `work` builds and runs its statements.
-struct Queued<T, W> {
+/// A write as the caller gave it: `work` builds and runs its statements from `params`.
+struct Queued<P, T, W> {
+    params: P,
     work: W,
     kept: Option<T>,
     done: oneshot::Sender<Result<T, sqlx::Error>>,
 }
 
-impl<T, W> Job for Queued<T, W>
+impl<P, T, W> Job for Queued<P, T, W>
 where
+    P: Send + Sync + 'static,
     T: Send + 'static,
-    W: for<'c> Fn(&'c mut SqliteConnection) -> Running<'c, T> + Send + 'static,
+    W: for<'c> Fn(&'c P, &'c mut SqliteConnection) -> Running<'c, T> + Send + Sync + 'static,
 {
     fn run<'c>(&'c mut self, connection: &'c mut SqliteConnection) -> Running<'c, ()> {
         Box::pin(async move {
-            self.kept = Some((self.work)(connection).await?);
+            self.kept = Some((self.work)(&self.params, connection).await?);
             Ok(())
         })
     }
@@ -85,15 +87,17 @@ impl WriteQueue {
         WriteQueue { jobs }
     }
 
-    /// Queues `work` and waits for its outcome. `work` runs inside a transaction it
-    /// must not end, and may run more than once (see the module's notes).
-    pub(crate) async fn write<T, W>(&self, work: W) -> Result<T, sqlx::Error>
+    /// Queues `work` on `params` and waits for its outcome. `work` runs inside a
+    /// transaction it must not end, and may run more than once (see the module's notes).
+    pub(crate) async fn write<P, T, W>(&self, params: P, work: W) -> Result<T, sqlx::Error>
     where
+        P: Send + Sync + 'static,
         T: Send + 'static,
-        W: for<'c> Fn(&'c mut SqliteConnection) -> Running<'c, T> + Send + 'static,
+        W: for<'c> Fn(&'c P, &'c mut SqliteConnection) -> Running<'c, T> + Send + Sync + 'static,
     {
         let (done, outcome) = oneshot::channel();
         let job = Box::new(Queued {
+            params,
             work,
             kept: None,
             done,

@@ -3,7 +3,7 @@
 //! otherwise fail with "database is locked" instead of waiting its turn.
 
 use frontdesk_core::{Conversation, DeliveryState, Message, NewConversation, StatusChange};
-use std::sync::{Arc, LazyLock};
+use std::sync::LazyLock;
 
 use sqlx::sqlite::{SqliteConnection, SqlitePool, SqliteRow};
 use sqlx::Row;
@@ -163,13 +163,12 @@ pub(super) async fn write_message(
     let id = insert.message.conversation_id;
     let now = crate::plan::now_unix_ms();
     let failed = |cause| write_error("a message", cause);
-    let params = Arc::new(MessageParams::new(insert, now));
+    let params = MessageParams::new(insert, now);
     let (rows, changed) = match change {
         None => {
             let written = queue
-                .write(move |connection| {
-                    let params = params.clone();
-                    Box::pin(async move { params.write(connection).await })
+                .write(params, |params, connection| {
+                    Box::pin(params.write(connection))
                 })
                 .await;
             (written.map_err(failed)?, None)
