@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use frontdesk_generate::GenerationSettings;
-use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot, SentenceVectors};
 use frontdesk_store::Store;
 
 use crate::config::{Config, GenerationEnv};
@@ -188,20 +188,70 @@ pub async fn rebuild_index(
     settings: EngineSettings,
 ) -> anyhow::Result<Engine> {
     let started = Instant::now();
-    let snapshot = KnowledgeSnapshot {
-        faqs: store.faqs().await?,
-        tickets: store.tickets().await?,
-        passages: store.doc_passages().await?,
-    };
-    let progress = crate::commands::progress::spinner("training the assistant");
-    let engine = Engine::build(Some(index_dir), snapshot, revision, settings, &|step| {
-        progress.set_message(step)
+    let snapshot = knowledge_snapshot(store, &settings).await?;
+    let display = crate::commands::progress::BuildDisplay::new("training the assistant");
+    let mut engine = Engine::build(Some(index_dir), snapshot, revision, settings, &|progress| {
+        display.show(progress)
     })
     .with_context(|| format!("cannot build the search index in {}", index_dir.display()))?;
-    progress.finish_and_clear();
+    display.finish();
+    keep_new_vectors(store, &mut engine).await;
     tracing::info!(
         elapsed_ms = started.elapsed().as_millis() as u64,
         "index rebuilt"
     );
     Ok(engine)
+}
+
+/// Trains an assistant on the store's knowledge in memory, leaving the saved index as it
+/// is: for comparing settings (such as words alone against the model) without a rebuild.
+pub async fn engine_in_memory(store: &Store, settings: EngineSettings) -> anyhow::Result<Engine> {
+    let snapshot = knowledge_snapshot(store, &settings).await?;
+    let currency = settings.currency.clone();
+    let revision = store.knowledge_revision().await?;
+    let display = crate::commands::progress::BuildDisplay::new("training for comparison");
+    let mut engine = Engine::build(None, snapshot, &revision, settings, &|progress| {
+        display.show(progress)
+    })
+    .context("cannot train the assistant in memory")?;
+    display.finish();
+    keep_new_vectors(store, &mut engine).await;
+    let products = store.products().await?;
+    Ok(engine.with_catalog(Catalog::new(products).with_currency(&currency)))
+}
+
+/// Everything the assistant learns from, with the sentence vectors kept for the encoder
+/// the settings name, so that only new texts are encoded.
+async fn knowledge_snapshot(
+    store: &Store,
+    settings: &EngineSettings,
+) -> anyhow::Result<KnowledgeSnapshot> {
+    let sentence_vectors = match settings.encoder() {
+        Some(encoder) => {
+            let model = encoder.model_name();
+            SentenceVectors {
+                model: model.to_string(),
+                vectors: store.sentence_vectors(model).await?,
+            }
+        }
+        None => SentenceVectors::default(),
+    };
+    Ok(KnowledgeSnapshot {
+        faqs: store.faqs().await?,
+        tickets: store.tickets().await?,
+        passages: store.doc_passages().await?,
+        sentence_vectors,
+    })
+}
+
+/// Stores the vectors a build encoded. Failing to is only a warning: it costs encoding
+/// time on the next build, not a right answer.
+async fn keep_new_vectors(store: &Store, engine: &mut Engine) {
+    let new = engine.take_new_sentence_vectors();
+    if new.is_empty() {
+        return;
+    }
+    if let Err(err) = store.keep_sentence_vectors(&new.model, &new.vectors).await {
+        tracing::warn!(%err, "cannot keep the sentence vectors; the next build encodes them again");
+    }
 }

@@ -19,7 +19,7 @@ use crate::model::{Model, ModelError};
 use crate::normalize::{normalize, words};
 use crate::rules::{RuleError, RuleHit, Rules, SensitiveTopic};
 use crate::text::{is_courtesy_word, is_function_word};
-use crate::KnowledgeSnapshot;
+use crate::{BuildProgress, KnowledgeSnapshot};
 
 /// The answer threshold when the settings name none. Measured on the
 /// Banking77 and CLINC150 dev questions (see the README): at 0.90 wrong
@@ -72,6 +72,12 @@ impl EngineSettings {
     /// remembers which encoder built it and is rebuilt when that changes.
     pub fn with_encoder(mut self, encoder: SharedEncoder) -> Self {
         self.encoder = Some(encoder);
+        self
+    }
+
+    /// The same settings reading words alone: what the assistant does without a model.
+    pub fn without_encoder(mut self) -> Self {
+        self.encoder = None;
         self
     }
 
@@ -144,7 +150,7 @@ impl Engine {
         snapshot: KnowledgeSnapshot,
         revision: &str,
         settings: EngineSettings,
-        progress: &dyn Fn(&'static str),
+        progress: &dyn Fn(BuildProgress),
     ) -> Result<Self, EngineError> {
         let model = Model::build(dir, snapshot, revision, settings.encoder.clone(), progress)?;
         Ok(Self {
@@ -310,6 +316,18 @@ impl Engine {
             .iter()
             .any(|w| is_function_word(w) || self.model.knows_word(w));
         (!recognised).then_some(Reason::Gibberish)
+    }
+
+    /// The sentence vectors encoded while this engine was built, for the store to keep
+    /// (see [`KnowledgeSnapshot::sentence_vectors`]); empty after the first call.
+    pub fn take_new_sentence_vectors(&mut self) -> crate::SentenceVectors {
+        self.model.take_new_vectors()
+    }
+
+    /// Time the sentence encoder has spent on messages since this engine was made: the
+    /// share of [`Engine::assess`] that reading by meaning costs. Zero without a model.
+    pub fn time_spent_encoding(&self) -> std::time::Duration {
+        self.model.time_spent_encoding()
     }
 
     /// Applies a threshold to an assessment.

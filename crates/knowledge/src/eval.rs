@@ -59,7 +59,11 @@ pub struct EvalReport {
     /// The wrong answers at the threshold, grouped by what was expected and what was
     /// answered, most frequent first: where more tickets or a clearer FAQ would help.
     pub confusions: Vec<Confusion>,
+    /// Per decision, everything included.
     pub latency: Latency,
+    /// Per encoded question, the sentence encoder alone; `None` without a model. It is
+    /// part of `latency`, reported apart because it is most of a decision's cost.
+    pub embedding_latency: Option<Latency>,
 }
 
 /// One kind of wrong answer and how often it was given.
@@ -116,12 +120,21 @@ struct Scored<'a> {
 pub fn evaluate(engine: &Engine, cases: &[EvalCase], progress: &dyn Fn(usize)) -> EvalReport {
     let mut scored = Vec::with_capacity(cases.len());
     let mut latencies_ms = Vec::with_capacity(cases.len());
+    let reads_by_meaning = engine.settings().encoder().is_some();
+    let mut embedding_ms = Vec::new();
     for (i, case) in cases.iter().enumerate() {
+        let encoding_before = engine.time_spent_encoding();
         let started = Instant::now();
         let assessment = engine.assess(&case.message);
         // The decision is part of what a caller waits for, so it is timed too.
         let _ = engine.decision(&assessment, engine.settings().answer_threshold);
         latencies_ms.push(started.elapsed().as_secs_f64() * 1000.0);
+        // Messages settled by a rule or asked back are never encoded, and are left out
+        // of the encoder's figures rather than counted as free.
+        let encoding = engine.time_spent_encoding() - encoding_before;
+        if !encoding.is_zero() {
+            embedding_ms.push(encoding.as_secs_f64() * 1000.0);
+        }
         scored.push(Scored { case, assessment });
         if i % 64 == 0 {
             progress(i);
@@ -142,6 +155,7 @@ pub fn evaluate(engine: &Engine, cases: &[EvalCase], progress: &dyn Fn(usize)) -
         sweep,
         confusions: confusions(engine, &scored, threshold),
         latency: latency(latencies_ms),
+        embedding_latency: reads_by_meaning.then(|| latency(embedding_ms)),
     }
 }
 

@@ -18,12 +18,22 @@ mod text;
 use frontdesk_core::{DocPassage, FaqEntry, Ticket};
 
 pub use catalog::{shows_buying_intent, Catalog, CatalogReply};
-pub use embedding::{EncoderError, SentenceEncoder, SharedEncoder};
+pub use embedding::{text_key, EncoderError, SentenceEncoder, SentenceVectors, SharedEncoder};
 pub use engine::{
     Assessment, Candidate, Engine, EngineError, EngineSettings, PreviousTurn, Target,
     DEFAULT_ANSWER_THRESHOLD,
 };
 pub use model::ModelError;
+
+/// What a build of the assistant is doing, for whoever shows it to a person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BuildProgress {
+    /// A step has begun, named for a person ("training the classifier").
+    Step(&'static str),
+    /// Of the phrasings that have no cached sentence vector, `done` of `total` are encoded.
+    /// The slow step with a model: thousands of new tickets take minutes, so it is counted.
+    Encoding { done: usize, total: usize },
+}
 
 /// Everything the store holds that the assistant learns from.
 #[derive(Debug, Clone, Default)]
@@ -31,4 +41,7 @@ pub struct KnowledgeSnapshot {
     pub faqs: Vec<FaqEntry>,
     pub tickets: Vec<Ticket>,
     pub passages: Vec<DocPassage>,
+    /// Sentence vectors computed before, for the encoder the build uses: only texts
+    /// without one are encoded. Empty is always correct, only slower.
+    pub sentence_vectors: SentenceVectors,
 }

@@ -8,6 +8,8 @@ use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom};
 use bincode::Options;
 use rayon::prelude::*;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use frontdesk_core::{DocPassage, FaqEntry, SourceKind, SourceRef, Ticket};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -15,13 +17,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::calibrate::{CalibrationExample, Calibrator};
 use crate::classifier::{Classifier, TrainingOptions};
-use crate::embedding::{Closeness, EncoderError, PhrasingVectors, SharedEncoder, VectorCache};
+use crate::embedding::{
+    Closeness, EncoderError, PhrasingVectors, SentenceVectors, SharedEncoder, VectorCache,
+};
 use crate::engine::{Candidate, Target};
 use crate::features::{SparseVector, Vectorizer};
 use crate::index::{Entry, EntryKind, Hit, IndexError, LexicalIndex};
 use crate::normalize::{normalize, words};
 use crate::text::{is_courtesy_word, is_function_word};
-use crate::KnowledgeSnapshot;
+use crate::{BuildProgress, KnowledgeSnapshot};
 
 /// Bumped whenever the saved layout changes, so an old index is rebuilt
 /// instead of misread.
@@ -107,6 +111,11 @@ pub struct Model {
     vocabulary: FxHashSet<String>,
     index: LexicalIndex,
     encoder: Option<SharedEncoder>,
+    /// Time spent in the sentence encoder since the model was made, in nanoseconds, so
+    /// that an evaluation can tell the encoder's share of each decision's cost.
+    encoding_nanos: AtomicU64,
+    /// The sentence vectors this build encoded, until the caller takes them to the store.
+    new_vectors: SentenceVectors,
 }
 
 /// A ticket prepared for training: its normalised text and its class
@@ -129,12 +138,13 @@ impl Model {
         snapshot: KnowledgeSnapshot,
         revision: &str,
         encoder: Option<SharedEncoder>,
-        progress: &dyn Fn(&'static str),
+        progress: &dyn Fn(BuildProgress),
     ) -> Result<Self, ModelError> {
         let KnowledgeSnapshot {
             mut faqs,
             tickets,
             passages,
+            sentence_vectors: known_vectors,
         } = snapshot;
         faqs.sort_by(|a, b| a.id.cmp(&b.id));
         let out_of_scope = faqs.len();
@@ -150,7 +160,7 @@ impl Model {
                 elapsed_ms = started.elapsed().as_millis() as u64,
                 "build step: {name}"
             );
-            progress(name);
+            progress(BuildProgress::Step(name));
         };
         step("reading the knowledge base");
         let examples = training_examples(&faqs, &tickets, &positions, out_of_scope);
@@ -171,19 +181,16 @@ impl Model {
             texts,
         )?;
 
-        let mut cache = None;
+        let mut new_vectors = SentenceVectors::default();
         let mut sentence_vectors = Vec::new();
         if let Some(encoder) = &encoder {
             step("encoding phrasings");
-            let mut loaded = match dir {
-                Some(dir) => VectorCache::load(dir, encoder.model_name()),
-                None => VectorCache::empty(encoder.model_name()),
-            };
+            let mut cache = VectorCache::new(encoder.model_name(), known_vectors);
             let raw: Vec<&str> = examples.iter().map(|e| e.raw.as_str()).collect();
-            sentence_vectors = loaded.encode_all(encoder.as_ref(), &raw, &|done, total| {
-                tracing::debug!(done, total, "encoding phrasings");
+            sentence_vectors = cache.encode_all(encoder.as_ref(), &raw, &|done, total| {
+                progress(BuildProgress::Encoding { done, total })
             })?;
-            cache = Some(loaded);
+            new_vectors = cache.into_encoded();
         }
         let sentence_dimensions = sentence_vectors.first().map_or(0, Vec::len);
 
@@ -236,6 +243,8 @@ impl Model {
             vocabulary,
             index,
             encoder,
+            encoding_nanos: AtomicU64::new(0),
+            new_vectors,
         };
 
         step("calibrating confidence");
@@ -253,16 +262,6 @@ impl Model {
         if let (Some(dir), Some(building)) = (dir, building) {
             step("saving");
             model.save_into(&building)?;
-            // Losing the cache costs only encoding time on the next build, so a
-            // failure to keep it is a warning. Built without an encoder, the index
-            // keeps the previous cache, for when the encoder is back.
-            let kept = match &cache {
-                Some(cache) => cache.save(&building),
-                None => VectorCache::carry_over(dir, &building),
-            };
-            if let Err(err) = kept {
-                tracing::warn!(%err, "cannot keep the vector cache");
-            }
             swap_into_place(&building, dir)?;
             step("saved");
             model.index = LexicalIndex::open(&dir.join(LEXICAL_DIR), model.saved.entries.clone())?;
@@ -397,6 +396,8 @@ impl Model {
             vocabulary,
             index,
             encoder,
+            encoding_nanos: AtomicU64::new(0),
+            new_vectors: SentenceVectors::default(),
         }))
     }
 
@@ -491,11 +492,26 @@ impl Model {
         }
     }
 
+    /// The sentence vectors the build encoded, for the store to keep; empty after the
+    /// first call, and for a model that was loaded rather than built.
+    pub fn take_new_vectors(&mut self) -> SentenceVectors {
+        std::mem::take(&mut self.new_vectors)
+    }
+
+    /// Time spent encoding messages so far (training's encoding not included).
+    pub fn time_spent_encoding(&self) -> Duration {
+        Duration::from_nanos(self.encoding_nanos.load(Ordering::Relaxed))
+    }
+
     /// The message's sentence vector, when the model reads by meaning.
     fn encode_message(&self, message: &str) -> Option<Vec<f32>> {
         let encoder = self.encoder.as_ref()?;
         self.saved.embeddings.as_ref()?;
-        match encoder.encode(&[message]) {
+        let started = Instant::now();
+        let encoded = encoder.encode(&[message]);
+        let nanos = u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.encoding_nanos.fetch_add(nanos, Ordering::Relaxed);
+        match encoded {
             Ok(mut vectors) => vectors.pop(),
             Err(err) => {
                 tracing::warn!(%err, "cannot encode the message; it will be handed off");

@@ -80,6 +80,7 @@ fn snapshot() -> KnowledgeSnapshot {
         ],
         tickets,
         passages: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -225,6 +226,7 @@ fn a_question_covered_by_a_document_is_answered_from_its_passage() {
                 "Orders ship within two working days from our warehouse.",
             ),
         ],
+        ..Default::default()
     };
     let engine = Engine::build(None, snapshot, "docs", EngineSettings::default(), &|_| {})
         .expect("builds from documents alone");

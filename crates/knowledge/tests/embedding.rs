@@ -14,7 +14,8 @@ mod common;
 use common::faq;
 use frontdesk_core::{DecisionKind, Reason, Ticket};
 use frontdesk_knowledge::{
-    EncoderError, Engine, EngineSettings, KnowledgeSnapshot, SentenceEncoder, SharedEncoder,
+    text_key, EncoderError, Engine, EngineSettings, KnowledgeSnapshot, SentenceEncoder,
+    SharedEncoder,
 };
 
 const CONCEPTS: &[&[&str]] = &[
@@ -125,6 +126,7 @@ fn snapshot() -> KnowledgeSnapshot {
         ],
         tickets,
         passages: Vec::new(),
+        ..Default::default()
     }
 }
 
@@ -155,7 +157,7 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
     let encoder = ConceptEncoder::new("concepts");
     let shared: SharedEncoder = encoder.clone();
 
-    Engine::build(
+    let mut built = Engine::build(
         Some(&index),
         snapshot(),
         "r1",
@@ -165,6 +167,11 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
     .expect("builds");
     let first_build = encoder.encoded.load(Ordering::SeqCst);
     assert_eq!(first_build, 3 + 14, "every FAQ question and ticket once");
+    // What the store keeps between builds.
+    let stored = built.take_new_sentence_vectors();
+    assert_eq!(stored.model, "concepts");
+    assert_eq!(stored.len(), 3 + 14);
+    assert!(built.take_new_sentence_vectors().is_empty(), "taken once");
 
     let same = Engine::load(&index, "r1", settings(Some(shared.clone()))).expect("loads");
     assert!(same.is_some(), "the same encoder reuses the index");
@@ -184,8 +191,9 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
         faq_id: Some("change_pin".into()),
         answer: None,
     });
+    grown.sentence_vectors = stored.clone();
     let before = encoder.encoded.load(Ordering::SeqCst);
-    Engine::build(
+    let mut rebuilt = Engine::build(
         Some(&index),
         grown,
         "r2",
@@ -198,23 +206,22 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
         1,
         "a rebuild encodes only the new ticket"
     );
-
-    // A build without the encoder in between keeps the vectors for its return.
-    Engine::build(Some(&index), snapshot(), "r3", settings(None), &|_| {}).expect("lexical");
-    let before = encoder.encoded.load(Ordering::SeqCst);
-    Engine::build(
-        Some(&index),
-        snapshot(),
-        "r4",
-        settings(Some(shared)),
-        &|_| {},
-    )
-    .expect("rebuilds");
+    let added = rebuilt.take_new_sentence_vectors();
     assert_eq!(
-        encoder.encoded.load(Ordering::SeqCst),
-        before,
-        "nothing re-encoded"
+        added.len(),
+        1,
+        "only the new ticket's vector goes to the store"
     );
+    assert!(added
+        .vectors
+        .contains_key(&text_key("my code does not work")));
+
+    // Vectors of another model are never used: everything is encoded again.
+    let other = ConceptEncoder::new("other-model");
+    let mut foreign = snapshot();
+    foreign.sentence_vectors = stored;
+    Engine::build(None, foreign, "r3", settings(Some(other.clone())), &|_| {}).expect("builds");
+    assert_eq!(other.encoded.load(Ordering::SeqCst), 3 + 14);
 }
 
 #[test]
@@ -235,4 +242,42 @@ fn an_encoder_failing_at_question_time_hands_off() {
     let decision = engine.decision(&assessment, 0.01);
     assert_eq!(decision.kind, DecisionKind::Escalate);
     assert_eq!(decision.reason, Some(Reason::LowConfidence));
+}
+
+#[test]
+fn an_evaluation_times_the_encoder_apart_from_the_whole_decision() {
+    let cases = [
+        ("my parcel came", Some("card_arrival")),
+        ("hello", None),
+        ("talk to a human", None),
+    ]
+    .map(|(message, expected)| frontdesk_knowledge::eval::EvalCase {
+        message: message.to_string(),
+        expected: expected.map(str::to_string),
+        reference: None,
+    });
+
+    let encoder = ConceptEncoder::new("concepts");
+    let engine = Engine::build(
+        None,
+        snapshot(),
+        "r1",
+        settings(Some(encoder.clone())),
+        &|_| {},
+    )
+    .expect("builds in memory");
+    let before = encoder.encoded.load(Ordering::SeqCst);
+    let report = frontdesk_knowledge::eval::evaluate(&engine, &cases, &|_| {});
+    assert_eq!(
+        encoder.encoded.load(Ordering::SeqCst) - before,
+        1,
+        "only the question is encoded; the greeting and the request for a person are settled"
+    );
+    let encoding = report.embedding_latency.expect("timed with an encoder");
+    assert!(encoding.median_ms > 0.0);
+    assert!(encoding.max_ms <= report.latency.max_ms);
+
+    let lexical = Engine::build(None, snapshot(), "r1", settings(None), &|_| {}).expect("builds");
+    let report = frontdesk_knowledge::eval::evaluate(&lexical, &cases, &|_| {});
+    assert!(report.embedding_latency.is_none());
 }

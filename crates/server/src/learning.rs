@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use frontdesk_core::Ticket;
-use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
+use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot, SentenceVectors};
 use tokio::sync::Notify;
 
 use crate::error::ApiError;
@@ -120,19 +120,39 @@ async fn retrain(state: &AppState, trainer: &Trainer) -> Result<Engine, String> 
         .knowledge_revision()
         .await
         .map_err(|e| e.to_string())?;
+    let sentence_vectors = match trainer.settings.encoder() {
+        Some(encoder) => SentenceVectors {
+            model: encoder.model_name().to_string(),
+            vectors: store
+                .sentence_vectors(encoder.model_name())
+                .await
+                .map_err(|e| e.to_string())?,
+        },
+        None => SentenceVectors::default(),
+    };
     let snapshot = KnowledgeSnapshot {
         faqs: store.faqs().await.map_err(|e| e.to_string())?,
         tickets: store.tickets().await.map_err(|e| e.to_string())?,
         passages: store.doc_passages().await.map_err(|e| e.to_string())?,
+        sentence_vectors,
     };
     let products = store.products().await.map_err(|e| e.to_string())?;
     let catalog = Catalog::new(products).with_currency(&trainer.settings.currency);
     let (dir, settings) = (trainer.index_dir.clone(), trainer.settings.clone());
-    let built = tokio::task::spawn_blocking(move || {
+    let mut built = tokio::task::spawn_blocking(move || {
         Engine::build(dir.as_deref(), snapshot, &revision, settings, &|_| {})
     })
     .await
     .map_err(|e| format!("the training task failed: {e}"))?
     .map_err(|e| e.to_string())?;
+
+    // Only the corrected messages are new; keeping their vectors spares the next
+    // rebuild, here or on another server, from encoding them again.
+    let new = built.take_new_sentence_vectors();
+    if !new.is_empty() {
+        if let Err(err) = store.keep_sentence_vectors(&new.model, &new.vectors).await {
+            tracing::warn!(%err, "cannot keep the sentence vectors; they will be encoded again");
+        }
+    }
     Ok(built.with_catalog(catalog))
 }

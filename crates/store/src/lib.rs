@@ -63,6 +63,7 @@ mod sql;
 mod sqlite;
 mod team;
 mod usage;
+mod vectors;
 mod write_queue;
 
 use std::fmt;

@@ -337,7 +337,52 @@ async fn concurrent_imports_of_one_kind_count_exactly(store: Store) {
     assert_eq!(store.tickets().await.unwrap().len(), 900);
 }
 
+/// Vectors come back exactly as kept, per model; keeping one again replaces it, and a
+/// thousand (more than one statement's worth) are kept in one call.
+async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
+    use std::collections::HashMap;
+
+    let vector =
+        |seed: u64| -> Vec<f32> { (0..384).map(|i| (seed * 31 + i) as f32 / 7.0).collect() };
+    let many: HashMap<u64, Vec<f32>> = (0..1_000u64)
+        .map(|n| (n.wrapping_mul(0x9e37_79b9_7f4a_7c15), vector(n)))
+        .collect();
+    assert!(store.sentence_vectors("minilm").await.unwrap().is_empty());
+
+    store.keep_sentence_vectors("minilm", &many).await.unwrap();
+    let other = HashMap::from([(7u64, vec![1.0f32, 2.0])]);
+    store
+        .keep_sentence_vectors("other-model", &other)
+        .await
+        .unwrap();
+    assert_eq!(store.sentence_vectors("minilm").await.unwrap(), many);
+    assert_eq!(store.sentence_vectors("other-model").await.unwrap(), other);
+
+    // Keys above i64::MAX (half of all hashes) survive the signed column.
+    let key = u64::MAX - 3;
+    let replaced = HashMap::from([(key, vec![0.25f32; 384]), (7u64, vector(99))]);
+    store
+        .keep_sentence_vectors("minilm", &replaced)
+        .await
+        .unwrap();
+    let read = store.sentence_vectors("minilm").await.unwrap();
+    let added = replaced.keys().filter(|k| !many.contains_key(k)).count();
+    assert_eq!(read.len(), many.len() + added);
+    assert_eq!(read[&key], vec![0.25f32; 384]);
+    assert_eq!(read[&7], vector(99));
+
+    store
+        .keep_sentence_vectors("minilm", &HashMap::new())
+        .await
+        .unwrap();
+    assert_eq!(
+        store.sentence_vectors("minilm").await.unwrap().len(),
+        read.len()
+    );
+}
+
 on_both_backends!(
+    sentence_vectors_are_kept_per_model_and_replaced,
     faqs_round_trip_in_id_order,
     tickets_read_back_in_import_order,
     reimport_updates_instead_of_duplicating,

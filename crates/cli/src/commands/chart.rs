@@ -1,8 +1,9 @@
 //! The coverage/risk curve of an evaluation as a small SVG chart: share of questions
-//! resolved against share answered wrongly, one point per threshold of the sweep.
+//! resolved against share answered wrongly, one point per threshold of the sweep, one
+//! curve per configuration evaluated (with the sentence model, from words alone).
 //!
-//! Written directly as SVG text: the chart is one polyline, a few labels and two axes,
-//! which a plotting library would draw no better, and the file opens in any browser.
+//! Written directly as SVG text: the chart is a polyline per curve, a few labels and two
+//! axes, which a plotting library would draw no better, and the file opens in any browser.
 
 use std::fmt::Write as _;
 
@@ -15,12 +16,21 @@ const RIGHT: f64 = 24.0;
 const TOP: f64 = 48.0;
 const BOTTOM: f64 = 56.0;
 
+/// Curve colours, in the order the configurations are given.
+const COLOURS: [&str; 3] = ["#2271b1", "#b26200", "#008a20"];
+
+/// One evaluated configuration, named for the legend.
+pub struct Curve<'a> {
+    pub name: &'a str,
+    pub report: &'a EvalReport,
+}
+
 /// The chart as an SVG document. The wrong-answer axis runs to the largest rate seen
 /// (at least 5 %), so the low-risk end where owners choose a threshold stays readable.
-pub fn coverage_risk_svg(report: &EvalReport, title: &str) -> String {
-    let max_wrong = report
-        .sweep
+pub fn coverage_risk_svg(curves: &[Curve], title: &str) -> String {
+    let max_wrong = curves
         .iter()
+        .flat_map(|curve| &curve.report.sweep)
         .map(|rates| rates.wrong_answer_rate)
         .fold(0.05_f64, f64::max);
     let x_max = (max_wrong * 100.0 / 5.0).ceil() * 5.0 / 100.0;
@@ -83,49 +93,65 @@ pub fn coverage_risk_svg(report: &EvalReport, title: &str) -> String {
         TOP + plot_h / 2.0,
     );
 
-    let points: Vec<String> = report
-        .sweep
-        .iter()
-        .map(|rates| {
-            format!(
-                "{:.1},{:.1}",
-                x(rates.wrong_answer_rate),
-                y(rates.resolution_rate)
-            )
-        })
-        .collect();
-    let _ = writeln!(
-        svg,
-        r##"<polyline points="{}" fill="none" stroke="#2271b1" stroke-width="2"/>"##,
-        points.join(" ")
-    );
-    for rates in &report.sweep {
+    for (i, curve) in curves.iter().enumerate() {
+        let colour = COLOURS[i % COLOURS.len()];
+        let points: Vec<String> = curve
+            .report
+            .sweep
+            .iter()
+            .map(|rates| {
+                format!(
+                    "{:.1},{:.1}",
+                    x(rates.wrong_answer_rate),
+                    y(rates.resolution_rate)
+                )
+            })
+            .collect();
         let _ = writeln!(
             svg,
-            r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="#2271b1"><title>{}</title></circle>"##,
-            x(rates.wrong_answer_rate),
-            y(rates.resolution_rate),
-            describe(rates)
+            r##"<polyline points="{}" fill="none" stroke="{colour}" stroke-width="2"/>"##,
+            points.join(" ")
+        );
+        for rates in &curve.report.sweep {
+            let _ = writeln!(
+                svg,
+                r##"<circle cx="{:.1}" cy="{:.1}" r="3" fill="{colour}"><title>{}</title></circle>"##,
+                x(rates.wrong_answer_rate),
+                y(rates.resolution_rate),
+                escape(&describe(curve.name, rates))
+            );
+        }
+        let chosen = &curve.report.at_threshold;
+        let (cx, cy) = (x(chosen.wrong_answer_rate), y(chosen.resolution_rate));
+        let _ = writeln!(
+            svg,
+            r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="6" fill="none" stroke="#d63638" stroke-width="2"/>
+<text x="{:.1}" y="{:.1}" fill="#d63638">{}</text>"##,
+            cx + 10.0,
+            cy - 8.0,
+            escape(&format!("threshold {:.2}", chosen.threshold)),
+        );
+        // The legend sits in the plot's lower right, where curves that rise steeply
+        // from the left seldom reach.
+        let legend_y = TOP + plot_h - 12.0 - 18.0 * (curves.len() - 1 - i) as f64;
+        let legend_x = LEFT + plot_w - 200.0;
+        let _ = writeln!(
+            svg,
+            r##"<line x1="{legend_x:.1}" x2="{:.1}" y1="{legend_y:.1}" y2="{legend_y:.1}" stroke="{colour}" stroke-width="3"/>
+<text x="{:.1}" y="{:.1}">{}</text>"##,
+            legend_x + 24.0,
+            legend_x + 30.0,
+            legend_y + 4.0,
+            escape(curve.name),
         );
     }
-    let chosen = &report.at_threshold;
-    let (cx, cy) = (x(chosen.wrong_answer_rate), y(chosen.resolution_rate));
-    let _ = write!(
-        svg,
-        r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="6" fill="none" stroke="#d63638" stroke-width="2"/>
-<text x="{:.1}" y="{:.1}" fill="#d63638">{}</text>
-</svg>
-"##,
-        cx + 10.0,
-        cy - 8.0,
-        escape(&format!("threshold {:.2}", chosen.threshold)),
-    );
+    svg.push_str("</svg>\n");
     svg
 }
 
-fn describe(rates: &Rates) -> String {
+fn describe(name: &str, rates: &Rates) -> String {
     format!(
-        "threshold {:.2}: {:.1} % resolved, {:.1} % wrong",
+        "{name}, threshold {:.2}: {:.1} % resolved, {:.1} % wrong",
         rates.threshold,
         rates.resolution_rate * 100.0,
         rates.wrong_answer_rate * 100.0

@@ -13,9 +13,10 @@ use frontdesk_knowledge::eval::{self, EvalCase, EvalReport, Rates};
 use frontdesk_knowledge::Engine;
 use serde::Serialize;
 
+use super::chart::{coverage_risk_svg, Curve};
 use super::phrase::Phraser;
 use super::progress;
-use crate::workspace::Workspace;
+use crate::workspace::{engine_in_memory, Workspace};
 
 #[derive(Debug, Args)]
 pub struct EvalArgs {
@@ -51,12 +52,24 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
 
     let store = workspace.open_store().await?;
     let settings = workspace.engine_settings(args.threshold)?;
-    let engine = workspace.engine(&store, settings).await?;
+    let with_model = settings.encoder().is_some();
+    let engine = workspace.engine(&store, settings.clone()).await?;
+    // With a model, the same questions are put to the assistant reading words alone too,
+    // so the report shows what the model adds and what is left when it is missing.
+    let lexical_engine = match with_model {
+        true => Some(engine_in_memory(&store, settings.without_encoder()).await?),
+        false => None,
+    };
     store.close().await;
 
-    let bar = progress::bar(cases.len() as u64, "questions");
-    let report = eval::evaluate(&engine, &cases, &|done| bar.set_position(done as u64));
-    bar.finish_and_clear();
+    let configuration = match with_model {
+        true => WITH_MODEL,
+        false => LEXICAL_ONLY,
+    };
+    let report = evaluate_with_progress(&engine, &cases, configuration);
+    let lexical_report = lexical_engine
+        .as_ref()
+        .map(|engine| evaluate_with_progress(engine, &cases, LEXICAL_ONLY));
 
     if let Some(path) = &args.chart {
         let title = format!(
@@ -64,7 +77,17 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
             report.questions,
             args.cases.display()
         );
-        std::fs::write(path, super::chart::coverage_risk_svg(&report, &title))
+        let mut curves = vec![Curve {
+            name: configuration.label,
+            report: &report,
+        }];
+        if let Some(lexical) = &lexical_report {
+            curves.push(Curve {
+                name: LEXICAL_ONLY.label,
+                report: lexical,
+            });
+        }
+        std::fs::write(path, coverage_risk_svg(&curves, &title))
             .with_context(|| format!("cannot write the chart to {}", path.display()))?;
     }
 
@@ -82,12 +105,22 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
 
     if args.json {
         let output = Output {
+            configuration: configuration.key,
             report: &report,
+            lexical_only: lexical_report.as_ref(),
             generation: generation.as_ref(),
         };
         say!("{}", serde_json::to_string_pretty(&output)?);
     } else {
+        if lexical_report.is_some() {
+            say!("== {}", configuration.label);
+        }
         print_report(&report)?;
+        if let Some(lexical) = &lexical_report {
+            say!();
+            say!("== {}", LEXICAL_ONLY.label);
+            print_report(lexical)?;
+        }
         if let Some(generation) = &generation {
             print_generation(generation)?;
         }
@@ -95,12 +128,45 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
     Ok(ExitCode::SUCCESS)
 }
 
-/// The JSON report: the extractive evaluation's fields, and `generation` when a model
-/// phrased the answers.
+/// An assistant set up one way, as JSON names it and as the text report prints it.
+#[derive(Clone, Copy)]
+struct Configuration {
+    key: &'static str,
+    label: &'static str,
+}
+
+const WITH_MODEL: Configuration = Configuration {
+    key: "with_model",
+    label: "with the sentence model",
+};
+const LEXICAL_ONLY: Configuration = Configuration {
+    key: "lexical_only",
+    label: "words alone",
+};
+
+fn evaluate_with_progress(
+    engine: &Engine,
+    cases: &[EvalCase],
+    configuration: Configuration,
+) -> EvalReport {
+    let bar = progress::bar(cases.len() as u64, configuration.label);
+    let report = eval::evaluate(engine, cases, &|done| bar.set_position(done as u64));
+    bar.finish_and_clear();
+    report
+}
+
+/// The JSON report: the extractive evaluation's fields for the configured assistant,
+/// `lexical_only` with the same fields when a model was used (the assistant reading words
+/// alone, on the same questions), and `generation` when a language model phrased the
+/// answers.
 #[derive(Serialize)]
 struct Output<'a> {
+    /// Which assistant the top-level fields describe: `with_model` or `lexical_only`.
+    configuration: &'static str,
     #[serde(flatten)]
     report: &'a EvalReport,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lexical_only: Option<&'a EvalReport>,
     #[serde(skip_serializing_if = "Option::is_none")]
     generation: Option<&'a GenerationComparison>,
 }
@@ -324,6 +390,14 @@ fn print_report(report: &EvalReport) -> anyhow::Result<()> {
         latency.p99_ms,
         latency.max_ms
     );
+    if let Some(embedding) = &report.embedding_latency {
+        say!(
+            "  of which encoding:  median {:.3} ms, p99 {:.3} ms, max {:.3} ms",
+            embedding.median_ms,
+            embedding.p99_ms,
+            embedding.max_ms
+        );
+    }
     Ok(())
 }
 

@@ -167,7 +167,9 @@ fn report_has_the_documented_fields() {
 
     let top = [
         "at_threshold",
+        "configuration",
         "confusions",
+        "embedding_latency",
         "latency",
         "out_of_scope_questions",
         "questions",
@@ -175,6 +177,9 @@ fn report_has_the_documented_fields() {
         "top_candidate_accuracy",
     ];
     assert_eq!(keys(&report), BTreeSet::from(top));
+    // Without a model there is one configuration and no encoder to time.
+    assert_eq!(report["configuration"], "lexical_only");
+    assert!(report["embedding_latency"].is_null(), "{report}");
     let rates = [
         "clarify_rate",
         "escalation_rate",
@@ -336,4 +341,66 @@ fn confusions_count_the_wrong_answers_and_the_chart_is_drawn() {
     );
     assert!(svg.contains("<polyline"));
     assert!(svg.trim_end().ends_with("</svg>"));
+}
+
+/// With the sentence model, the same cases are evaluated twice: with the model (the
+/// top-level fields) and from words alone (`lexical_only`), and the encoder's share of
+/// the time is reported. Needs the model: FRONTDESK_TEST_MODEL_DIR, as the embedder's
+/// tests do.
+#[test]
+fn with_the_model_both_configurations_are_reported_and_drawn() {
+    let Some(model) = std::env::var_os("FRONTDESK_TEST_MODEL_DIR") else {
+        eprintln!("skipped: set FRONTDESK_TEST_MODEL_DIR to the installed model's folder");
+        return;
+    };
+    let model = std::path::PathBuf::from(model);
+    let frontdesk = Frontdesk::new();
+    let run = |args: &[&str]| frontdesk.ok(&[&["--embedding-model", arg(&model)], args].concat());
+    run(&["import", "faq", arg(&data("banking_faq.jsonl"))]);
+    run(&["import", "tickets", arg(&data("banking_tickets.jsonl"))]);
+
+    let cases = data("banking_cases.jsonl");
+    let chart = frontdesk.data_dir().join("both.svg");
+    let printed = run(&[
+        "eval",
+        "--cases",
+        arg(&cases),
+        "--json",
+        "--chart",
+        arg(&chart),
+    ]);
+    let report: Value = serde_json::from_str(&printed).unwrap();
+
+    assert_eq!(report["configuration"], "with_model", "{report}");
+    let lexical = &report["lexical_only"];
+    assert_eq!(lexical["questions"], QUESTIONS, "{report}");
+    assert_eq!(lexical["sweep"].as_array().map(Vec::len), Some(20));
+    assert!(lexical["embedding_latency"].is_null(), "{lexical}");
+    // The lexical figures are those of an assistant that never had the model.
+    let alone = eval(&Frontdesk::shared_banking(), None);
+    for field in [
+        "top_candidate_accuracy",
+        "at_threshold",
+        "sweep",
+        "confusions",
+    ] {
+        assert_eq!(lexical[field], alone[field], "{field}");
+    }
+
+    let encoding = &report["embedding_latency"];
+    let encoding_ms = |name: &str| encoding[name].as_f64().unwrap();
+    let total_ms = |name: &str| report["latency"][name].as_f64().unwrap();
+    assert!(encoding_ms("median_ms") > 0.0, "{report}");
+    assert!(
+        encoding_ms("median_ms") <= encoding_ms("max_ms"),
+        "{report}"
+    );
+    assert!(
+        encoding_ms("max_ms") <= total_ms("max_ms"),
+        "encoding is part of a decision: {report}"
+    );
+
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert_eq!(svg.matches("<polyline").count(), 2, "one curve each");
+    assert!(svg.contains("with the sentence model") && svg.contains("words alone"));
 }

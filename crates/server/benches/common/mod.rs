@@ -32,6 +32,7 @@ pub fn train(dir: &std::path::Path) -> Engine {
         faqs: read_faqs(&dir.join("kb.jsonl")).expect("kb.jsonl imports"),
         tickets: read_tickets(&dir.join("tickets.jsonl")).expect("tickets.jsonl imports"),
         passages: Vec::new(),
+        ..Default::default()
     };
     let settings = EngineSettings::new(0.9, default_sensitive_topics()).expect("rules compile");
     Engine::build(None, snapshot, "bench", settings, &|_| {}).expect("trains")

@@ -48,6 +48,7 @@ pub fn engine() -> Arc<Engine> {
                 faqs: read_faqs(&data("banking_faq.jsonl")).unwrap(),
                 tickets: read_tickets(&data("banking_tickets.jsonl")).unwrap(),
                 passages: Vec::new(),
+                ..Default::default()
             };
             let settings = engine_settings();
             let catalog = Catalog::new(read_products(&data("products.csv")).unwrap());

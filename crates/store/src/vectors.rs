@@ -1,0 +1,100 @@
+//! Sentence vectors the embedding model computed for FAQ questions and tickets, kept so
+//! that rebuilding the assistant encodes only the texts that are new or changed, whichever
+//! server or command rebuilds it.
+
+use std::collections::HashMap;
+
+use crate::conversations::{read_error, write_error};
+use crate::{Store, StoreError};
+
+/// Rows written per statement: three parameters each, well under SQLite's limit.
+const ROWS_PER_INSERT: usize = 500;
+
+impl Store {
+    /// Every vector kept for `model`, by the key of its text. A row that is not a whole
+    /// number of 32-bit floats is left out with a warning: it is only encoded again.
+    pub async fn sentence_vectors(
+        &self,
+        model: &str,
+    ) -> Result<HashMap<u64, Vec<f32>>, StoreError> {
+        let sql = "SELECT text_key, vector FROM sentence_vectors WHERE model = $1";
+        let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(model)
+            .fetch_all(pool)
+            .await)
+        .map_err(|cause| read_error("sentence vectors", cause))?;
+
+        let mut vectors = HashMap::with_capacity(rows.len());
+        for (key, bytes) in rows {
+            match floats(&bytes) {
+                Some(vector) => {
+                    vectors.insert(key as u64, vector);
+                }
+                None => tracing::warn!(
+                    model,
+                    text_key = key,
+                    bytes = bytes.len(),
+                    "a stored sentence vector is damaged; its text will be encoded again"
+                ),
+            }
+        }
+        Ok(vectors)
+    }
+
+    /// Keeps `vectors` for `model`, replacing any kept under the same key, all in one
+    /// transaction.
+    pub async fn keep_sentence_vectors(
+        &self,
+        model: &str,
+        vectors: &HashMap<u64, Vec<f32>>,
+    ) -> Result<(), StoreError> {
+        let rows: Vec<(i64, Vec<u8>)> = vectors
+            .iter()
+            .map(|(key, vector)| (*key as i64, bytes(vector)))
+            .collect();
+        on_writer!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            for chunk in rows.chunks(ROWS_PER_INSERT) {
+                let mut insert = sqlx::QueryBuilder::new(
+                    "INSERT INTO sentence_vectors (model, text_key, vector) ",
+                );
+                insert.push_values(chunk, |mut row, (key, vector)| {
+                    row.push_bind(model).push_bind(key).push_bind(vector);
+                });
+                insert
+                    .push(" ON CONFLICT (model, text_key) DO UPDATE SET vector = excluded.vector");
+                insert.build().execute(&mut *tx).await?;
+            }
+            tx.commit().await
+        }
+        .await)
+        .map_err(|cause| write_error("sentence vectors", cause))
+    }
+}
+
+fn bytes(vector: &[f32]) -> Vec<u8> {
+    vector.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+fn floats(bytes: &[u8]) -> Option<Vec<f32>> {
+    if !bytes.len().is_multiple_of(4) {
+        return None;
+    }
+    let floats = bytes
+        .chunks_exact(4)
+        .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]));
+    Some(floats.collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vectors_go_to_bytes_and_back_unchanged() {
+        let vector = vec![0.5f32, -1.25, f32::MIN_POSITIVE, 3.0e7];
+        assert_eq!(floats(&bytes(&vector)), Some(vector));
+        assert_eq!(floats(&[1, 2, 3]), None, "not whole floats");
+        assert_eq!(floats(&[]), Some(Vec::new()));
+    }
+}
