@@ -139,11 +139,17 @@ fn settings(encoder: Option<SharedEncoder>) -> EngineSettings {
     }
 }
 
+/// The engine trained in memory on [`snapshot`], reading with `encoder`.
+fn in_memory(encoder: &Arc<ConceptEncoder>) -> Engine {
+    let encoder: SharedEncoder = encoder.clone();
+    Engine::build(None, snapshot(), "r1", settings(Some(encoder)), &|_| {})
+        .expect("builds in memory")
+}
+
 #[test]
 fn a_paraphrase_without_shared_words_is_answered_by_meaning() {
     let encoder = ConceptEncoder::new("concepts");
-    let engine = Engine::build(None, snapshot(), "r1", settings(Some(encoder)), &|_| {})
-        .expect("builds in memory");
+    let engine = in_memory(&encoder);
 
     let decision = engine.decide("the parcel plastic never came");
     assert_eq!(decision.kind, DecisionKind::Answer);
@@ -227,14 +233,7 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
 #[test]
 fn an_encoder_failing_at_question_time_hands_off() {
     let encoder = ConceptEncoder::new("concepts");
-    let engine = Engine::build(
-        None,
-        snapshot(),
-        "r1",
-        settings(Some(encoder.clone())),
-        &|_| {},
-    )
-    .expect("builds in memory");
+    let engine = in_memory(&encoder);
     encoder.broken.store(true, Ordering::SeqCst);
 
     // Any threshold above zero: the confidence of an unreadable message is 0.
@@ -258,14 +257,7 @@ fn an_evaluation_times_the_encoder_apart_from_the_whole_decision() {
     });
 
     let encoder = ConceptEncoder::new("concepts");
-    let engine = Engine::build(
-        None,
-        snapshot(),
-        "r1",
-        settings(Some(encoder.clone())),
-        &|_| {},
-    )
-    .expect("builds in memory");
+    let engine = in_memory(&encoder);
     let before = encoder.encoded.load(Ordering::SeqCst);
     let report = frontdesk_knowledge::eval::evaluate(&engine, &cases, &|_| {});
     assert_eq!(
