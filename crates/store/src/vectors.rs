@@ -43,6 +43,10 @@ impl Store {
 
     /// Keeps `vectors` for `model`, replacing any kept under the same key, all in one
     /// transaction.
+    ///
+    /// Known shortcoming: nothing is ever removed, so the vectors of deleted or reworded
+    /// tickets stay (1.5 KB each). They are never read back into a model, only loaded
+    /// and skipped. Deleting the keys a build did not use, after the build, would lift it.
     pub async fn keep_sentence_vectors(
         &self,
         model: &str,
