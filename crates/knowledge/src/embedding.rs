@@ -79,20 +79,62 @@ impl VectorCache {
 
     /// The vectors of `texts`, in order, encoding only those not known. `progress` is
     /// told how many of the missing texts are done.
+    ///
+    /// Known vectors come from the store, which anyone can edit, so only those shaped like
+    /// what the encoder makes now (as long, every number finite) are used; any other text
+    /// is encoded again, and its fresh vector replaces the stored one. One text is
+    /// encoded first to learn that shape, a known one when nothing is missing.
     pub(crate) fn encode_all(
         &mut self,
         encoder: &dyn SentenceEncoder,
         texts: &[&str],
         progress: &dyn Fn(usize, usize),
     ) -> Result<Vec<Vec<f32>>, EncoderError> {
-        let mut missing: Vec<&str> = texts
-            .iter()
+        let missing = |known: &HashMap<u64, Vec<f32>>| {
+            let mut missing: Vec<&str> = texts
+                .iter()
+                .copied()
+                .filter(|t| !known.contains_key(&text_key(t)))
+                .collect();
+            missing.sort_unstable();
+            missing.dedup();
+            missing
+        };
+        let Some(probe) = missing(&self.known.vectors)
+            .first()
+            .or(texts.first())
             .copied()
-            .filter(|t| !self.known.vectors.contains_key(&text_key(t)))
-            .collect();
-        missing.sort_unstable();
-        missing.dedup();
+        else {
+            return Ok(Vec::new());
+        };
+        let probe_vector = encoder.encode(&[probe])?.pop().unwrap_or_default();
+        let dimensions = probe_vector.len();
+        if dimensions == 0 || probe_vector.iter().any(|x| !x.is_finite()) {
+            return Err(EncoderError(format!(
+                "the encoder made an unusable vector ({dimensions} numbers) of {probe:?}"
+            )));
+        }
+        let before = self.known.vectors.len();
+        self.known
+            .vectors
+            .retain(|_, v| v.len() == dimensions && v.iter().all(|x| x.is_finite()));
+        let damaged = before - self.known.vectors.len();
+        if damaged > 0 {
+            tracing::warn!(
+                damaged,
+                dimensions,
+                "stored sentence vectors of another length or with non-numbers; \
+                 encoding their texts again"
+            );
+        }
+        if !self.known.vectors.contains_key(&text_key(probe)) {
+            self.encoded
+                .vectors
+                .insert(text_key(probe), probe_vector.clone());
+        }
+        self.known.vectors.insert(text_key(probe), probe_vector);
 
+        let missing = missing(&self.known.vectors);
         for (done, batch) in missing.chunks(BATCH).enumerate() {
             progress(done * BATCH, missing.len());
             let vectors = encoder.encode(batch)?;
@@ -104,11 +146,20 @@ impl VectorCache {
                 )));
             }
             for (text, vector) in batch.iter().zip(vectors) {
+                if vector.len() != dimensions || vector.iter().any(|x| !x.is_finite()) {
+                    return Err(EncoderError(format!(
+                        "the encoder made an unusable vector ({} numbers, {dimensions} \
+                         expected) of {text:?}",
+                        vector.len()
+                    )));
+                }
                 self.known.vectors.insert(text_key(text), vector.clone());
                 self.encoded.vectors.insert(text_key(text), vector);
             }
         }
-        progress(missing.len(), missing.len());
+        if !missing.is_empty() {
+            progress(missing.len(), missing.len());
+        }
 
         Ok(texts
             .iter()
@@ -303,6 +354,56 @@ mod tests {
             4,
             "another model's vectors are not reused"
         );
+    }
+
+    #[test]
+    fn damaged_stored_vectors_are_encoded_again_and_replaced() {
+        let encoder = LetterEncoder {
+            calls: AtomicUsize::new(0),
+        };
+        let mut stored = SentenceVectors::new("letters");
+        stored.vectors.insert(text_key("abc"), letters("abc"));
+        stored.vectors.insert(text_key("short"), vec![0.5; 8]);
+        stored.vectors.insert(text_key("nan"), vec![f32::NAN; 26]);
+        stored.vectors.insert(text_key("long"), vec![0.1; 27]);
+
+        let mut cache = VectorCache::new("letters", stored);
+        let vectors = cache
+            .encode_all(&encoder, &["abc", "short", "nan", "long"], &|_, _| {})
+            .expect("encoded");
+        assert_eq!(vectors, ["abc", "short", "nan", "long"].map(letters));
+        assert_eq!(
+            encoder.calls.load(Ordering::SeqCst),
+            4,
+            "the three damaged ones, and the good one once to learn the shape"
+        );
+        let repaired = cache.into_encoded();
+        assert_eq!(repaired.len(), 3);
+        assert!(!repaired.vectors.contains_key(&text_key("abc")));
+    }
+
+    #[test]
+    fn nothing_missing_costs_one_text_and_reports_no_progress() {
+        let encoder = LetterEncoder {
+            calls: AtomicUsize::new(0),
+        };
+        let mut stored = SentenceVectors::new("letters");
+        stored.vectors.insert(text_key("abc"), letters("abc"));
+        let mut cache = VectorCache::new("letters", stored);
+        let told = AtomicUsize::new(0);
+        let progress = |_: usize, _: usize| {
+            told.fetch_add(1, Ordering::SeqCst);
+        };
+        cache
+            .encode_all(&encoder, &["abc"], &progress)
+            .expect("encoded");
+        assert_eq!(
+            encoder.calls.load(Ordering::SeqCst),
+            1,
+            "the shape is checked once"
+        );
+        assert_eq!(told.load(Ordering::SeqCst), 0);
+        assert!(cache.into_encoded().is_empty(), "nothing new to store");
     }
 
     #[test]

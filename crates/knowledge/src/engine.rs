@@ -429,6 +429,11 @@ impl Engine {
         self.model.source_text(source)
     }
 
+    /// Whether the knowledge base has an FAQ entry with this id.
+    pub fn has_faq(&self, id: &str) -> bool {
+        self.model.has_faq(id)
+    }
+
     /// The FAQ id of a target, for evaluation.
     pub fn faq_id(&self, target: Target) -> Option<&str> {
         match target {

@@ -432,6 +432,10 @@ impl Model {
         self.saved.ticket_ids.get(i as usize).map(String::as_str)
     }
 
+    pub fn has_faq(&self, id: &str) -> bool {
+        self.faq_by_id(id).is_some()
+    }
+
     fn faq_by_id(&self, id: &str) -> Option<&FaqEntry> {
         self.saved.faqs.iter().find(|f| f.id == id)
     }

@@ -12,7 +12,9 @@ const ROWS_PER_INSERT: usize = 500;
 
 impl Store {
     /// Every vector kept for `model`, by the key of its text. A row that is not a whole
-    /// number of 32-bit floats is left out with a warning: it is only encoded again.
+    /// number of 32-bit floats is left out with a warning; one of the wrong length or with
+    /// non-numbers is left to the build, which checks every vector against its encoder.
+    /// Either way the text is encoded again.
     pub async fn sentence_vectors(
         &self,
         model: &str,

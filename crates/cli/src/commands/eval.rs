@@ -1,7 +1,7 @@
 //! `frontdesk eval --cases FILE`: resolution, wrong answers, escalations and
 //! latency on labelled questions, at the configured threshold and over a sweep.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use std::collections::BTreeMap;
@@ -49,6 +49,9 @@ pub struct EvalArgs {
 
 pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCode> {
     let cases = eval::read_cases(&args.cases)?;
+    if let Some(path) = &args.chart {
+        check_writable_file(path)?;
+    }
 
     let store = workspace.open_store().await?;
     let settings = workspace.engine_settings(args.threshold)?;
@@ -61,6 +64,8 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
         false => None,
     };
     store.close().await;
+
+    warn_of_unknown_faqs(&engine, &cases);
 
     let configuration = match with_model {
         true => WITH_MODEL,
@@ -126,6 +131,55 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Fails before the evaluation, not after it, when the chart could not be written: its
+/// folder is missing or the path is a folder.
+fn check_writable_file(path: &Path) -> anyhow::Result<()> {
+    if path.is_dir() {
+        anyhow::bail!("--chart {} is a folder; give a file name", path.display());
+    }
+    let folder = match path.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    };
+    if !folder.is_dir() {
+        anyhow::bail!(
+            "--chart {}: the folder {} does not exist",
+            path.display(),
+            folder.display()
+        );
+    }
+    Ok(())
+}
+
+/// Cases that expect an FAQ the knowledge base lacks can only count as wrong or handed
+/// off, which usually means the wrong case file or data dir: say so before the figures.
+fn warn_of_unknown_faqs(engine: &Engine, cases: &[EvalCase]) {
+    let unknown: BTreeMap<&str, usize> = cases
+        .iter()
+        .filter_map(|case| case.expected.as_deref())
+        .filter(|id| !engine.has_faq(id))
+        .fold(BTreeMap::new(), |mut counts, id| {
+            *counts.entry(id).or_default() += 1;
+            counts
+        });
+    if unknown.is_empty() {
+        return;
+    }
+    let cases_affected: usize = unknown.values().sum();
+    let examples: Vec<&str> = unknown.keys().take(3).copied().collect();
+    eprintln!(
+        "warning: {cases_affected} cases expect one of {} FAQ ids this knowledge base does not \
+         have ({}{}); they can only count as wrong answers or handoffs",
+        unknown.len(),
+        examples.join(", "),
+        if unknown.len() > examples.len() {
+            ", …"
+        } else {
+            ""
+        }
+    );
 }
 
 /// An assistant set up one way, as JSON names it and as the text report prints it.

@@ -404,3 +404,38 @@ fn with_the_model_both_configurations_are_reported_and_drawn() {
     assert_eq!(svg.matches("<polyline").count(), 2, "one curve each");
     assert!(svg.contains("with the sentence model") && svg.contains("words alone"));
 }
+
+#[test]
+fn a_chart_that_cannot_be_written_fails_before_the_evaluation() {
+    let frontdesk = Frontdesk::shared_banking();
+    let cases = data("banking_cases.jsonl");
+    let missing = frontdesk
+        .data_dir()
+        .join("no-such-folder")
+        .join("chart.svg");
+    let err = frontdesk.fails(&["eval", "--cases", arg(&cases), "--chart", arg(&missing)]);
+    assert!(err.contains("does not exist"), "{err}");
+    let folder = frontdesk.data_dir();
+    let err = frontdesk.fails(&["eval", "--cases", arg(&cases), "--chart", arg(folder)]);
+    assert!(err.contains("is a folder"), "{err}");
+}
+
+#[test]
+fn cases_expecting_an_unknown_faq_are_warned_of() {
+    let frontdesk = Frontdesk::shared_banking();
+    let dir = tempfile::tempdir().unwrap();
+    let cases = dir.path().join("cases.jsonl");
+    std::fs::write(
+        &cases,
+        "{\"message\": \"my card has not arrived\", \"expected\": \"card_arrival\"}\n\
+         {\"message\": \"can I pay in yen?\", \"expected\": \"no_such_faq\"}\n",
+    )
+    .unwrap();
+    let output = frontdesk.run(&["eval", "--cases", arg(&cases), "--json"]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("1 cases expect one of 1 FAQ ids") && stderr.contains("no_such_faq"),
+        "{stderr}"
+    );
+}
