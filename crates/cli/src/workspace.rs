@@ -244,14 +244,18 @@ async fn knowledge_snapshot(
     })
 }
 
-/// Stores the vectors a build encoded. Failing to is only a warning: it costs encoding
-/// time on the next build, not a right answer.
+/// Stores the vectors a build encoded and forgets those it no longer used. Failing to is
+/// only a warning: it costs encoding time on the next build, not a right answer.
 async fn keep_new_vectors(store: &Store, engine: &mut Engine) {
-    let new = engine.take_new_sentence_vectors();
-    if new.is_empty() {
+    let changes = engine.take_vector_changes();
+    if changes.is_empty() {
         return;
     }
-    if let Err(err) = store.keep_sentence_vectors(&new.model, &new.vectors).await {
+    let encoded = &changes.encoded;
+    let kept = store
+        .update_sentence_vectors(&encoded.model, &encoded.vectors, &changes.unused)
+        .await;
+    if let Err(err) = kept {
         tracing::warn!(%err, "cannot keep the sentence vectors; the next build encodes them again");
     }
 }

@@ -8,7 +8,7 @@
 //! nearest-neighbour search, and the vectors already computed, which the
 //! store keeps so that a rebuild encodes only the texts it has not seen.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -58,9 +58,27 @@ impl SentenceVectors {
     }
 }
 
+/// What a build changes among the stored vectors, for its caller to write back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VectorChanges {
+    /// The vectors the build encoded.
+    pub encoded: SentenceVectors,
+    /// Keys of stored vectors the build did not use: texts deleted or reworded since.
+    pub unused: Vec<u64>,
+}
+
+impl VectorChanges {
+    pub fn is_empty(&self) -> bool {
+        self.encoded.is_empty() && self.unused.is_empty()
+    }
+}
+
 /// The vectors a build starts from, and those it encodes, which the caller stores.
 pub(crate) struct VectorCache {
     known: SentenceVectors,
+    /// The keys `known` held at the start, to tell which of them the build used.
+    stored_keys: Vec<u64>,
+    used_keys: HashSet<u64>,
     encoded: SentenceVectors,
 }
 
@@ -72,6 +90,8 @@ impl VectorCache {
             false => SentenceVectors::new(model),
         };
         Self {
+            stored_keys: known.vectors.keys().copied().collect(),
+            used_keys: HashSet::new(),
             known,
             encoded: SentenceVectors::new(model),
         }
@@ -160,6 +180,7 @@ impl VectorCache {
         if !missing.is_empty() {
             progress(missing.len(), missing.len());
         }
+        self.used_keys.extend(texts.iter().map(|t| text_key(t)));
 
         Ok(texts
             .iter()
@@ -170,9 +191,20 @@ impl VectorCache {
             .collect())
     }
 
-    /// What was encoded here, for the store to keep.
-    pub(crate) fn into_encoded(self) -> SentenceVectors {
-        self.encoded
+    /// What was encoded here, for the store to keep, and which stored vectors went unused,
+    /// for it to forget.
+    pub(crate) fn into_changes(self) -> VectorChanges {
+        let used = &self.used_keys;
+        let mut unused: Vec<u64> = self
+            .stored_keys
+            .into_iter()
+            .filter(|key| !used.contains(key))
+            .collect();
+        unused.sort_unstable();
+        VectorChanges {
+            encoded: self.encoded,
+            unused,
+        }
     }
 }
 
@@ -327,7 +359,7 @@ mod tests {
             2,
             "a repeated text is encoded once"
         );
-        let stored = cache.into_encoded();
+        let stored = cache.into_changes().encoded;
         assert_eq!(stored.model, "letters");
         assert_eq!(stored.len(), 2);
 
@@ -341,9 +373,11 @@ mod tests {
             3,
             "only the new text is encoded"
         );
-        let encoded = next.into_encoded();
+        let changes = next.into_changes();
+        let encoded = changes.encoded;
         assert_eq!(encoded.len(), 1, "only what is new goes back to the store");
         assert!(encoded.vectors.contains_key(&text_key("xyz")));
+        assert_eq!(changes.unused, [text_key("abd")], "the text no longer used");
 
         let mut foreign = VectorCache::new("another-model", stored);
         foreign
@@ -377,7 +411,7 @@ mod tests {
             4,
             "the three damaged ones, and the good one once to learn the shape"
         );
-        let repaired = cache.into_encoded();
+        let repaired = cache.into_changes().encoded;
         assert_eq!(repaired.len(), 3);
         assert!(!repaired.vectors.contains_key(&text_key("abc")));
     }
@@ -403,7 +437,10 @@ mod tests {
             "the shape is checked once"
         );
         assert_eq!(told.load(Ordering::SeqCst), 0);
-        assert!(cache.into_encoded().is_empty(), "nothing new to store");
+        assert!(
+            cache.into_changes().is_empty(),
+            "nothing to store or forget"
+        );
     }
 
     #[test]

@@ -318,10 +318,11 @@ impl Engine {
         (!recognised).then_some(Reason::Gibberish)
     }
 
-    /// The sentence vectors encoded while this engine was built, for the store to keep
-    /// (see [`KnowledgeSnapshot::sentence_vectors`]); empty after the first call.
-    pub fn take_new_sentence_vectors(&mut self) -> crate::SentenceVectors {
-        self.model.take_new_vectors()
+    /// What building this engine changed among the stored sentence vectors (see
+    /// [`KnowledgeSnapshot::sentence_vectors`]): those it encoded, for the store to keep,
+    /// and those it no longer uses, for it to forget. Empty after the first call.
+    pub fn take_vector_changes(&mut self) -> crate::VectorChanges {
+        self.model.take_vector_changes()
     }
 
     /// Time the sentence encoder has spent on messages since this engine was made: the

@@ -18,7 +18,9 @@ mod text;
 use frontdesk_core::{DocPassage, FaqEntry, Ticket};
 
 pub use catalog::{shows_buying_intent, Catalog, CatalogReply};
-pub use embedding::{text_key, EncoderError, SentenceEncoder, SentenceVectors, SharedEncoder};
+pub use embedding::{
+    text_key, EncoderError, SentenceEncoder, SentenceVectors, SharedEncoder, VectorChanges,
+};
 pub use engine::{
     Assessment, Candidate, Engine, EngineError, EngineSettings, PreviousTurn, Target,
     DEFAULT_ANSWER_THRESHOLD,

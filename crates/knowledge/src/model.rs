@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::calibrate::{CalibrationExample, Calibrator};
 use crate::classifier::{Classifier, TrainingOptions};
 use crate::embedding::{
-    Closeness, EncoderError, PhrasingVectors, SentenceVectors, SharedEncoder, VectorCache,
+    Closeness, EncoderError, PhrasingVectors, SharedEncoder, VectorCache, VectorChanges,
 };
 use crate::engine::{Candidate, Target};
 use crate::features::{SparseVector, Vectorizer};
@@ -114,8 +114,8 @@ pub struct Model {
     /// Time spent in the sentence encoder since the model was made, in nanoseconds, so
     /// that an evaluation can tell the encoder's share of each decision's cost.
     encoding_nanos: AtomicU64,
-    /// The sentence vectors this build encoded, until the caller takes them to the store.
-    new_vectors: SentenceVectors,
+    /// What this build changed among the stored vectors, until the caller takes it.
+    vector_changes: VectorChanges,
 }
 
 /// A ticket prepared for training: its normalised text and its class
@@ -181,7 +181,7 @@ impl Model {
             texts,
         )?;
 
-        let mut new_vectors = SentenceVectors::default();
+        let mut vector_changes = VectorChanges::default();
         let mut sentence_vectors = Vec::new();
         if let Some(encoder) = &encoder {
             step("encoding phrasings");
@@ -190,7 +190,7 @@ impl Model {
             sentence_vectors = cache.encode_all(encoder.as_ref(), &raw, &|done, total| {
                 progress(BuildProgress::Encoding { done, total })
             })?;
-            new_vectors = cache.into_encoded();
+            vector_changes = cache.into_changes();
         }
         let sentence_dimensions = sentence_vectors.first().map_or(0, Vec::len);
 
@@ -244,7 +244,7 @@ impl Model {
             index,
             encoder,
             encoding_nanos: AtomicU64::new(0),
-            new_vectors,
+            vector_changes,
         };
 
         step("calibrating confidence");
@@ -397,7 +397,7 @@ impl Model {
             index,
             encoder,
             encoding_nanos: AtomicU64::new(0),
-            new_vectors: SentenceVectors::default(),
+            vector_changes: VectorChanges::default(),
         }))
     }
 
@@ -496,10 +496,10 @@ impl Model {
         }
     }
 
-    /// The sentence vectors the build encoded, for the store to keep; empty after the
-    /// first call, and for a model that was loaded rather than built.
-    pub fn take_new_vectors(&mut self) -> SentenceVectors {
-        std::mem::take(&mut self.new_vectors)
+    /// What the build changed among the stored vectors; empty after the first call, and
+    /// for a model that was loaded rather than built.
+    pub fn take_vector_changes(&mut self) -> VectorChanges {
+        std::mem::take(&mut self.vector_changes)
     }
 
     /// Time spent encoding messages so far (training's encoding not included).

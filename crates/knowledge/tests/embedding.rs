@@ -174,10 +174,12 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
     let first_build = encoder.encoded.load(Ordering::SeqCst);
     assert_eq!(first_build, 3 + 14, "every FAQ question and ticket once");
     // What the store keeps between builds.
-    let stored = built.take_new_sentence_vectors();
+    let changes = built.take_vector_changes();
+    assert!(changes.unused.is_empty());
+    let stored = changes.encoded;
     assert_eq!(stored.model, "concepts");
     assert_eq!(stored.len(), 3 + 14);
-    assert!(built.take_new_sentence_vectors().is_empty(), "taken once");
+    assert!(built.take_vector_changes().is_empty(), "taken once");
 
     let same = Engine::load(&index, "r1", settings(Some(shared.clone()))).expect("loads");
     assert!(same.is_some(), "the same encoder reuses the index");
@@ -198,6 +200,7 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
         answer: None,
     });
     grown.sentence_vectors = stored.clone();
+    let grown_again = grown.clone();
     let before = encoder.encoded.load(Ordering::SeqCst);
     let mut rebuilt = Engine::build(
         Some(&index),
@@ -212,15 +215,33 @@ fn the_index_remembers_its_encoder_and_encodes_each_text_once() {
         1,
         "a rebuild encodes only the new ticket"
     );
-    let added = rebuilt.take_new_sentence_vectors();
+    let changes = rebuilt.take_vector_changes();
     assert_eq!(
-        added.len(),
+        changes.encoded.len(),
         1,
         "only the new ticket's vector goes to the store"
     );
-    assert!(added
-        .vectors
-        .contains_key(&text_key("my code does not work")));
+    let new_key = text_key("my code does not work");
+    assert!(changes.encoded.vectors.contains_key(&new_key));
+    assert!(changes.unused.is_empty());
+
+    // The ticket reworded: its old vector is no longer used, and the store is told so.
+    let mut reworded = grown_again;
+    let last = reworded.tickets.last_mut().expect("the new ticket");
+    last.message = "my code stopped working".into();
+    let vectors = &mut reworded.sentence_vectors.vectors;
+    vectors.extend(changes.encoded.vectors);
+    let mut rebuilt = Engine::build(
+        None,
+        reworded,
+        "r3",
+        settings(Some(shared.clone())),
+        &|_| {},
+    )
+    .expect("rebuilds");
+    let changes = rebuilt.take_vector_changes();
+    assert_eq!(changes.unused, [new_key]);
+    assert_eq!(changes.encoded.len(), 1);
 
     // Vectors of another model are never used: everything is encoded again.
     let other = ConceptEncoder::new("other-model");

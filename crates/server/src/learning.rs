@@ -148,9 +148,13 @@ async fn retrain(state: &AppState, trainer: &Trainer) -> Result<Engine, String> 
 
     // Only the corrected messages are new; keeping their vectors spares the next
     // rebuild, here or on another server, from encoding them again.
-    let new = built.take_new_sentence_vectors();
-    if !new.is_empty() {
-        if let Err(err) = store.keep_sentence_vectors(&new.model, &new.vectors).await {
+    let changes = built.take_vector_changes();
+    if !changes.is_empty() {
+        let encoded = &changes.encoded;
+        let kept = store
+            .update_sentence_vectors(&encoded.model, &encoded.vectors, &changes.unused)
+            .await;
+        if let Err(err) = kept {
             tracing::warn!(%err, "cannot keep the sentence vectors; they will be encoded again");
         }
     }

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use crate::conversations::{read_error, write_error};
 use crate::{Store, StoreError};
 
-/// Rows written per statement: three parameters each, well under SQLite's limit.
+/// Rows written or keys deleted per statement, well under SQLite's parameter limit.
 const ROWS_PER_INSERT: usize = 500;
 
 impl Store {
@@ -43,23 +43,32 @@ impl Store {
         Ok(vectors)
     }
 
-    /// Keeps `vectors` for `model`, replacing any kept under the same key, all in one
-    /// transaction.
-    ///
-    /// Known shortcoming: nothing is ever removed, so the vectors of deleted or reworded
-    /// tickets stay (1.5 KB each). They are never read back into a model, only loaded
-    /// and skipped. Deleting the keys a build did not use, after the build, would lift it.
-    pub async fn keep_sentence_vectors(
+    /// For `model`: forgets the vectors under `unused` keys (texts deleted or reworded),
+    /// then keeps `vectors`, replacing any kept under the same key, all in one transaction.
+    pub async fn update_sentence_vectors(
         &self,
         model: &str,
         vectors: &HashMap<u64, Vec<f32>>,
+        unused: &[u64],
     ) -> Result<(), StoreError> {
         let rows: Vec<(i64, Vec<u8>)> = vectors
             .iter()
             .map(|(key, vector)| (*key as i64, bytes(vector)))
             .collect();
+        let unused: Vec<i64> = unused.iter().map(|key| *key as i64).collect();
         on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
+            for chunk in unused.chunks(ROWS_PER_INSERT) {
+                let mut delete =
+                    sqlx::QueryBuilder::new("DELETE FROM sentence_vectors WHERE model = ");
+                delete.push_bind(model).push(" AND text_key IN (");
+                let mut keys = delete.separated(", ");
+                for key in chunk {
+                    keys.push_bind(*key);
+                }
+                delete.push(")");
+                delete.build().execute(&mut *tx).await?;
+            }
             for chunk in rows.chunks(ROWS_PER_INSERT) {
                 let mut insert = sqlx::QueryBuilder::new(
                     "INSERT INTO sentence_vectors (model, text_key, vector) ",

@@ -337,8 +337,8 @@ async fn concurrent_imports_of_one_kind_count_exactly(store: Store) {
     assert_eq!(store.tickets().await.unwrap().len(), 900);
 }
 
-/// Vectors come back exactly as kept, per model; keeping one again replaces it, and a
-/// thousand (more than one statement's worth) are kept in one call.
+/// Vectors come back exactly as kept, per model; keeping one again replaces it, unused
+/// ones are forgotten, and a thousand (more than one statement's worth) go in one call.
 async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
     use std::collections::HashMap;
 
@@ -349,10 +349,13 @@ async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
         .collect();
     assert!(store.sentence_vectors("minilm").await.unwrap().is_empty());
 
-    store.keep_sentence_vectors("minilm", &many).await.unwrap();
+    store
+        .update_sentence_vectors("minilm", &many, &[])
+        .await
+        .unwrap();
     let other = HashMap::from([(7u64, vec![1.0f32, 2.0])]);
     store
-        .keep_sentence_vectors("other-model", &other)
+        .update_sentence_vectors("other-model", &other, &[])
         .await
         .unwrap();
     assert_eq!(store.sentence_vectors("minilm").await.unwrap(), many);
@@ -362,7 +365,7 @@ async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
     let key = u64::MAX - 3;
     let replaced = HashMap::from([(key, vec![0.25f32; 384]), (7u64, vector(99))]);
     store
-        .keep_sentence_vectors("minilm", &replaced)
+        .update_sentence_vectors("minilm", &replaced, &[])
         .await
         .unwrap();
     let read = store.sentence_vectors("minilm").await.unwrap();
@@ -371,13 +374,23 @@ async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
     assert_eq!(read[&key], vec![0.25f32; 384]);
     assert_eq!(read[&7], vector(99));
 
+    // Forgetting: every key of the first thousand but one, and a key never stored.
+    let mut unused: Vec<u64> = many.keys().copied().filter(|k| *k != 0).collect();
+    unused.push(12_345);
     store
-        .keep_sentence_vectors("minilm", &HashMap::new())
+        .update_sentence_vectors("minilm", &HashMap::new(), &unused)
         .await
         .unwrap();
+    let left = store.sentence_vectors("minilm").await.unwrap();
+    let mut keys: Vec<u64> = left.keys().copied().collect();
+    keys.sort_unstable();
+    let mut expected = vec![0, 7, key];
+    expected.sort_unstable();
+    assert_eq!(keys, expected);
     assert_eq!(
-        store.sentence_vectors("minilm").await.unwrap().len(),
-        read.len()
+        store.sentence_vectors("other-model").await.unwrap(),
+        other,
+        "another model's vectors are left alone"
     );
 }
 
