@@ -227,13 +227,7 @@ async fn knowledge_snapshot(
     settings: &EngineSettings,
 ) -> anyhow::Result<KnowledgeSnapshot> {
     let sentence_vectors = match settings.encoder() {
-        Some(encoder) => {
-            let model = encoder.model_name();
-            SentenceVectors {
-                model: model.to_string(),
-                vectors: store.sentence_vectors(model).await?,
-            }
-        }
+        Some(encoder) => store.sentence_vectors(encoder.model_name()).await?,
         None => SentenceVectors::default(),
     };
     Ok(KnowledgeSnapshot {
@@ -251,11 +245,7 @@ async fn keep_new_vectors(store: &Store, engine: &mut Engine) {
     if changes.is_empty() {
         return;
     }
-    let encoded = &changes.encoded;
-    let kept = store
-        .update_sentence_vectors(&encoded.model, &encoded.vectors, &changes.unused)
-        .await;
-    if let Err(err) = kept {
+    if let Err(err) = store.update_sentence_vectors(&changes).await {
         tracing::warn!(%err, "cannot keep the sentence vectors; the next build encodes them again");
     }
 }

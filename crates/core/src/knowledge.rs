@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 
 /// One question the business answers, with the answer it gives.
@@ -70,5 +72,47 @@ impl KnowledgeKind {
 impl std::fmt::Display for KnowledgeKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
+    }
+}
+
+/// Sentence vectors of texts already encoded, by a hash of the text, all from one model. The
+/// store keeps them, so that a rebuild encodes only the texts that are new or changed,
+/// and a deleted index, or a second server on the same database, encodes nothing twice.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SentenceVectors {
+    /// The encoder's model name: another model's vectors are never reused.
+    pub model: String,
+    pub vectors: HashMap<u64, Vec<f32>>,
+}
+
+impl SentenceVectors {
+    pub fn new(model: &str) -> Self {
+        Self {
+            model: model.to_string(),
+            vectors: HashMap::new(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.vectors.is_empty()
+    }
+
+    pub fn len(&self) -> usize {
+        self.vectors.len()
+    }
+}
+
+/// What a build changes among the stored vectors, for its caller to write back.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct VectorChanges {
+    /// The vectors the build encoded.
+    pub encoded: SentenceVectors,
+    /// Keys of stored vectors the build did not use: texts deleted or reworded since.
+    pub unused: Vec<u64>,
+}
+
+impl VectorChanges {
+    pub fn is_empty(&self) -> bool {
+        self.encoded.is_empty() && self.unused.is_empty()
     }
 }

@@ -9,6 +9,8 @@
 //! store keeps so that a rebuild encodes only the texts it has not seen.
 
 use std::collections::{HashMap, HashSet};
+
+pub use frontdesk_core::{SentenceVectors, VectorChanges};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
@@ -30,48 +32,6 @@ pub struct EncoderError(pub String);
 
 /// Texts are encoded in batches of this many, and progress is told per batch.
 const BATCH: usize = 64;
-
-/// Sentence vectors of texts already encoded, by [`text_key`], all from one model. The
-/// store keeps them, so that a rebuild encodes only the texts that are new or changed,
-/// and a deleted index, or a second server on the same database, encodes nothing twice.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct SentenceVectors {
-    /// The encoder's model name: another model's vectors are never reused.
-    pub model: String,
-    pub vectors: HashMap<u64, Vec<f32>>,
-}
-
-impl SentenceVectors {
-    pub fn new(model: &str) -> Self {
-        Self {
-            model: model.to_string(),
-            vectors: HashMap::new(),
-        }
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.vectors.is_empty()
-    }
-
-    pub fn len(&self) -> usize {
-        self.vectors.len()
-    }
-}
-
-/// What a build changes among the stored vectors, for its caller to write back.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct VectorChanges {
-    /// The vectors the build encoded.
-    pub encoded: SentenceVectors,
-    /// Keys of stored vectors the build did not use: texts deleted or reworded since.
-    pub unused: Vec<u64>,
-}
-
-impl VectorChanges {
-    pub fn is_empty(&self) -> bool {
-        self.encoded.is_empty() && self.unused.is_empty()
-    }
-}
 
 /// The vectors a build starts from, and those it encodes, which the caller stores.
 pub(crate) struct VectorCache {
@@ -319,6 +279,7 @@ mod tests {
 
     /// Encodes a text as a unit vector of its letter counts: enough to test
     /// the plumbing without a neural model.
+    #[derive(Default)]
     struct LetterEncoder {
         calls: AtomicUsize,
     }
@@ -334,6 +295,14 @@ mod tests {
         }
     }
 
+    /// Vectors as the store would hand them over, for the letter encoder.
+    fn stored(vectors: Vec<(&str, Vec<f32>)>) -> SentenceVectors {
+        SentenceVectors {
+            model: "letters".to_string(),
+            vectors: vectors.into_iter().map(|(t, v)| (text_key(t), v)).collect(),
+        }
+    }
+
     fn letters(text: &str) -> Vec<f32> {
         let mut v = vec![0.0f32; 26];
         for b in text.bytes().filter(u8::is_ascii_lowercase) {
@@ -345,9 +314,7 @@ mod tests {
 
     #[test]
     fn each_text_is_encoded_once_and_known_vectors_are_reused() {
-        let encoder = LetterEncoder {
-            calls: AtomicUsize::new(0),
-        };
+        let encoder = LetterEncoder::default();
         let mut cache = VectorCache::new("letters", SentenceVectors::default());
         let first = cache
             .encode_all(&encoder, &["abc", "abd", "abc"], &|_, _| {})
@@ -392,14 +359,13 @@ mod tests {
 
     #[test]
     fn damaged_stored_vectors_are_encoded_again_and_replaced() {
-        let encoder = LetterEncoder {
-            calls: AtomicUsize::new(0),
-        };
-        let mut stored = SentenceVectors::new("letters");
-        stored.vectors.insert(text_key("abc"), letters("abc"));
-        stored.vectors.insert(text_key("short"), vec![0.5; 8]);
-        stored.vectors.insert(text_key("nan"), vec![f32::NAN; 26]);
-        stored.vectors.insert(text_key("long"), vec![0.1; 27]);
+        let encoder = LetterEncoder::default();
+        let stored = stored(vec![
+            ("abc", letters("abc")),
+            ("short", vec![0.5; 8]),
+            ("nan", vec![f32::NAN; 26]),
+            ("long", vec![0.1; 27]),
+        ]);
 
         let mut cache = VectorCache::new("letters", stored);
         let vectors = cache
@@ -418,12 +384,8 @@ mod tests {
 
     #[test]
     fn nothing_missing_costs_one_text_and_reports_no_progress() {
-        let encoder = LetterEncoder {
-            calls: AtomicUsize::new(0),
-        };
-        let mut stored = SentenceVectors::new("letters");
-        stored.vectors.insert(text_key("abc"), letters("abc"));
-        let mut cache = VectorCache::new("letters", stored);
+        let encoder = LetterEncoder::default();
+        let mut cache = VectorCache::new("letters", stored(vec![("abc", letters("abc"))]));
         let told = AtomicUsize::new(0);
         let progress = |_: usize, _: usize| {
             told.fetch_add(1, Ordering::SeqCst);

@@ -121,13 +121,10 @@ async fn retrain(state: &AppState, trainer: &Trainer) -> Result<Engine, String> 
         .await
         .map_err(|e| e.to_string())?;
     let sentence_vectors = match trainer.settings.encoder() {
-        Some(encoder) => SentenceVectors {
-            model: encoder.model_name().to_string(),
-            vectors: store
-                .sentence_vectors(encoder.model_name())
-                .await
-                .map_err(|e| e.to_string())?,
-        },
+        Some(encoder) => store
+            .sentence_vectors(encoder.model_name())
+            .await
+            .map_err(|e| e.to_string())?,
         None => SentenceVectors::default(),
     };
     let snapshot = KnowledgeSnapshot {
@@ -150,11 +147,7 @@ async fn retrain(state: &AppState, trainer: &Trainer) -> Result<Engine, String> 
     // rebuild, here or on another server, from encoding them again.
     let changes = built.take_vector_changes();
     if !changes.is_empty() {
-        let encoded = &changes.encoded;
-        let kept = store
-            .update_sentence_vectors(&encoded.model, &encoded.vectors, &changes.unused)
-            .await;
-        if let Err(err) = kept {
+        if let Err(err) = store.update_sentence_vectors(&changes).await {
             tracing::warn!(%err, "cannot keep the sentence vectors; they will be encoded again");
         }
     }

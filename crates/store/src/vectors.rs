@@ -4,6 +4,8 @@
 
 use std::collections::HashMap;
 
+use frontdesk_core::{SentenceVectors, VectorChanges};
+
 use crate::conversations::{read_error, write_error};
 use crate::{Store, StoreError};
 
@@ -15,10 +17,7 @@ impl Store {
     /// number of 32-bit floats is left out with a warning; one of the wrong length or with
     /// non-numbers is left to the build, which checks every vector against its encoder.
     /// Either way the text is encoded again.
-    pub async fn sentence_vectors(
-        &self,
-        model: &str,
-    ) -> Result<HashMap<u64, Vec<f32>>, StoreError> {
+    pub async fn sentence_vectors(&self, model: &str) -> Result<SentenceVectors, StoreError> {
         let sql = "SELECT text_key, vector FROM sentence_vectors WHERE model = $1";
         let rows: Vec<(i64, Vec<u8>)> = on_pool!(self, |pool| sqlx::query_as(sql)
             .bind(model)
@@ -40,22 +39,24 @@ impl Store {
                 ),
             }
         }
-        Ok(vectors)
+        Ok(SentenceVectors {
+            model: model.to_string(),
+            vectors,
+        })
     }
 
-    /// For `model`: forgets the vectors under `unused` keys (texts deleted or reworded),
-    /// then keeps `vectors`, replacing any kept under the same key, all in one transaction.
-    pub async fn update_sentence_vectors(
-        &self,
-        model: &str,
-        vectors: &HashMap<u64, Vec<f32>>,
-        unused: &[u64],
-    ) -> Result<(), StoreError> {
-        let rows: Vec<(i64, Vec<u8>)> = vectors
+    /// Writes back what a build changed, for the model that encoded: forgets the vectors
+    /// it no longer used (texts deleted or reworded), then keeps those it encoded,
+    /// replacing any under the same key, all in one transaction.
+    pub async fn update_sentence_vectors(&self, changes: &VectorChanges) -> Result<(), StoreError> {
+        let model = changes.encoded.model.as_str();
+        let rows: Vec<(i64, Vec<u8>)> = changes
+            .encoded
+            .vectors
             .iter()
             .map(|(key, vector)| (*key as i64, bytes(vector)))
             .collect();
-        let unused: Vec<i64> = unused.iter().map(|key| *key as i64).collect();
+        let unused: Vec<i64> = changes.unused.iter().map(|key| *key as i64).collect();
         on_writer!(self, |pool| async {
             let mut tx = pool.begin().await?;
             for chunk in unused.chunks(ROWS_PER_INSERT) {

@@ -7,7 +7,7 @@ mod common;
 use std::time::Instant;
 
 use common::{ignore, Recorder};
-use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, Ticket};
+use frontdesk_core::{DocPassage, FaqEntry, KnowledgeKind, SentenceVectors, Ticket, VectorChanges};
 use frontdesk_store::{ImportOutcome, KindStats, Store, StoreError};
 
 fn faq(id: &str, question: &str) -> FaqEntry {
@@ -340,22 +340,31 @@ async fn concurrent_imports_of_one_kind_count_exactly(store: Store) {
 /// Vectors come back exactly as kept, per model; keeping one again replaces it, unused
 /// ones are forgotten, and a thousand (more than one statement's worth) go in one call.
 async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
-    use std::collections::HashMap;
-
     let vector =
         |seed: u64| -> Vec<f32> { (0..384).map(|i| (seed * 31 + i) as f32 / 7.0).collect() };
-    let many: HashMap<u64, Vec<f32>> = (0..1_000u64)
-        .map(|n| (n.wrapping_mul(0x9e37_79b9_7f4a_7c15), vector(n)))
-        .collect();
-    assert!(store.sentence_vectors("minilm").await.unwrap().is_empty());
+    let encoded = |model: &str, vectors: Vec<(u64, Vec<f32>)>| SentenceVectors {
+        model: model.to_string(),
+        vectors: vectors.into_iter().collect(),
+    };
+    let kept = |encoded: SentenceVectors, unused: Vec<u64>| VectorChanges { encoded, unused };
+    let many = encoded(
+        "minilm",
+        (0..1_000u64)
+            .map(|n| (n.wrapping_mul(0x9e37_79b9_7f4a_7c15), vector(n)))
+            .collect(),
+    );
+    assert_eq!(
+        store.sentence_vectors("minilm").await.unwrap(),
+        SentenceVectors::new("minilm")
+    );
 
     store
-        .update_sentence_vectors("minilm", &many, &[])
+        .update_sentence_vectors(&kept(many.clone(), Vec::new()))
         .await
         .unwrap();
-    let other = HashMap::from([(7u64, vec![1.0f32, 2.0])]);
+    let other = encoded("other-model", vec![(7, vec![1.0, 2.0])]);
     store
-        .update_sentence_vectors("other-model", &other, &[])
+        .update_sentence_vectors(&kept(other.clone(), Vec::new()))
         .await
         .unwrap();
     assert_eq!(store.sentence_vectors("minilm").await.unwrap(), many);
@@ -363,26 +372,30 @@ async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
 
     // Keys above i64::MAX (half of all hashes) survive the signed column.
     let key = u64::MAX - 3;
-    let replaced = HashMap::from([(key, vec![0.25f32; 384]), (7u64, vector(99))]);
+    let replaced = encoded("minilm", vec![(key, vec![0.25; 384]), (7, vector(99))]);
     store
-        .update_sentence_vectors("minilm", &replaced, &[])
+        .update_sentence_vectors(&kept(replaced.clone(), Vec::new()))
         .await
         .unwrap();
     let read = store.sentence_vectors("minilm").await.unwrap();
-    let added = replaced.keys().filter(|k| !many.contains_key(k)).count();
+    let added = replaced
+        .vectors
+        .keys()
+        .filter(|k| !many.vectors.contains_key(k))
+        .count();
     assert_eq!(read.len(), many.len() + added);
-    assert_eq!(read[&key], vec![0.25f32; 384]);
-    assert_eq!(read[&7], vector(99));
+    assert_eq!(read.vectors[&key], vec![0.25f32; 384]);
+    assert_eq!(read.vectors[&7], vector(99));
 
     // Forgetting: every key of the first thousand but one, and a key never stored.
-    let mut unused: Vec<u64> = many.keys().copied().filter(|k| *k != 0).collect();
+    let mut unused: Vec<u64> = many.vectors.keys().copied().filter(|k| *k != 0).collect();
     unused.push(12_345);
     store
-        .update_sentence_vectors("minilm", &HashMap::new(), &unused)
+        .update_sentence_vectors(&kept(SentenceVectors::new("minilm"), unused))
         .await
         .unwrap();
     let left = store.sentence_vectors("minilm").await.unwrap();
-    let mut keys: Vec<u64> = left.keys().copied().collect();
+    let mut keys: Vec<u64> = left.vectors.keys().copied().collect();
     keys.sort_unstable();
     let mut expected = vec![0, 7, key];
     expected.sort_unstable();
