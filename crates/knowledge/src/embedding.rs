@@ -9,11 +9,11 @@
 //! store keeps so that a rebuild encodes only the texts it has not seen.
 
 use std::collections::{HashMap, HashSet};
-
-pub use frontdesk_core::{SentenceVectors, VectorChanges};
 use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
+
+pub use frontdesk_core::{SentenceVectors, VectorChanges};
 
 /// A sentence encoder: texts in, one unit-length vector per text out.
 pub trait SentenceEncoder: Send + Sync {
