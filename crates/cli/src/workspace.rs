@@ -226,6 +226,8 @@ async fn knowledge_snapshot(
     store: &Store,
     settings: &EngineSettings,
 ) -> anyhow::Result<KnowledgeSnapshot> {
+    // Vectors first, then the texts: a vector another build stored belongs to texts
+    // already committed, so this build cannot take a newer text's vector for unused.
     let sentence_vectors = match settings.encoder() {
         Some(encoder) => store.sentence_vectors(encoder.model_name()).await?,
         None => SentenceVectors::default(),

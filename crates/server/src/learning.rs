@@ -120,6 +120,8 @@ async fn retrain(state: &AppState, trainer: &Trainer) -> Result<Engine, String> 
         .knowledge_revision()
         .await
         .map_err(|e| e.to_string())?;
+    // Vectors first, then the texts: a vector another build stored belongs to texts
+    // already committed, so this build cannot take a newer text's vector for unused.
     let sentence_vectors = match trainer.settings.encoder() {
         Some(encoder) => store
             .sentence_vectors(encoder.model_name())
