@@ -72,7 +72,7 @@ impl SentenceEmbedder {
     /// tokens are embedded from their beginning.
     ///
     /// Known cost (release, one core, Banking77's questions through `frontdesk eval`):
-    /// 7.7 ms at the median and 27.5 ms at p99, the longest questions, roughly half a
+    /// 8–10 ms at the median and 28–32 ms at p99, the longest questions, roughly half a
     /// millisecond per token. The matrix products dominate; 8-bit or bfloat16 weights
     /// are the way to go lower.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
