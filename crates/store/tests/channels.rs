@@ -5,14 +5,15 @@
 mod common;
 
 use frontdesk_core::{
-    Author, Channel, DeliveryState, NewMessage, Receipt, StatusChange, Visibility,
+    Author, Channel, DeliveryState, Message, NewMessage, Receipt, StatusChange, Visibility,
 };
 use frontdesk_store::{Inbound, Readers, SentPart, Store, StoreError, WebhookProblem};
 
 use common::{inbound, TELEGRAM_CONFIG as CONFIG};
 
-fn assistant_says(conversation_id: i64, text: &str) -> NewMessage {
-    NewMessage {
+/// Stores the assistant's public reply in the conversation, which queues it for sending.
+async fn assistant_says(store: &Store, conversation_id: i64, text: &str) -> Message {
+    let reply = NewMessage {
         conversation_id,
         author: Author::Assistant,
         text: text.to_string(),
@@ -21,7 +22,8 @@ fn assistant_says(conversation_id: i64, text: &str) -> NewMessage {
         delivery: DeliveryState::Sent,
         visibility: Visibility::Public,
         user_id: None,
-    }
+    };
+    store.append_message(&reply).await.unwrap()
 }
 
 /// A Telegram channel on which customer `chat` has written "hi": the channel and the
@@ -167,14 +169,8 @@ async fn messages_read_in_the_order_they_were_sent(store: Store) {
 
 async fn replies_go_through_the_outbox_in_order(store: Store) {
     let (_, conversation) = a_customer_wrote(&store, "5").await;
-    let first = store
-        .append_message(&assistant_says(conversation.id, "one"))
-        .await
-        .unwrap();
-    let second = store
-        .append_message(&assistant_says(conversation.id, "two"))
-        .await
-        .unwrap();
+    let first = assistant_says(&store, conversation.id, "one").await;
+    let second = assistant_says(&store, conversation.id, "two").await;
     assert_eq!(
         first.delivery,
         DeliveryState::Pending,
@@ -230,10 +226,7 @@ async fn replies_go_through_the_outbox_in_order(store: Store) {
 
 async fn a_sender_that_stopped_half_way_is_taken_over(store: Store) {
     let (channel, conversation) = a_customer_wrote(&store, "6").await;
-    let reply = store
-        .append_message(&assistant_says(conversation.id, "a long answer"))
-        .await
-        .unwrap();
+    let reply = assistant_says(&store, conversation.id, "a long answer").await;
     // Leased for no time at all: as if its sender died at once.
     let first = store.claim_outbox(10, -1).await.unwrap();
     assert_eq!(first.len(), 1);
@@ -286,10 +279,7 @@ async fn a_sender_that_stopped_half_way_is_taken_over(store: Store) {
 
 async fn a_refused_reply_is_marked_failed_with_the_reason(store: Store) {
     let (_, conversation) = a_customer_wrote(&store, "8").await;
-    store
-        .append_message(&assistant_says(conversation.id, "hello"))
-        .await
-        .unwrap();
+    assistant_says(&store, conversation.id, "hello").await;
     let item = store.claim_outbox(1, 60_000).await.unwrap().remove(0);
     let failed = store
         .outbox_failed(&item, "chat not found")
@@ -365,10 +355,7 @@ async fn messages_left_unanswered_are_found(store: Store) {
     else {
         panic!("stored");
     };
-    store
-        .append_message(&assistant_says(conversation.id, "an answer"))
-        .await
-        .unwrap();
+    assistant_says(&store, conversation.id, "an answer").await;
     let Inbound::New { message: left, .. } = store
         .store_inbound(&inbound(channel.id, "2", "2:1", "left unanswered", 1_000))
         .await
@@ -447,10 +434,7 @@ async fn a_failed_write_among_many_leaves_the_others_stored(store: Store) {
 
 async fn a_restarted_server_on_sqlite_takes_over_its_sends_at_once(store: Store) {
     let (_, conversation) = a_customer_wrote(&store, "8").await;
-    store
-        .append_message(&assistant_says(conversation.id, "an answer"))
-        .await
-        .unwrap();
+    assistant_says(&store, conversation.id, "an answer").await;
     // Claimed for a minute by a sender that then died with its process.
     assert_eq!(store.claim_outbox(10, 60_000).await.unwrap().len(), 1);
     assert!(store.claim_outbox(10, 60_000).await.unwrap().is_empty());
