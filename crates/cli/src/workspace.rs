@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 use frontdesk_generate::GenerationSettings;
-use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot, SentenceVectors};
+use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot};
 use frontdesk_store::Store;
 
 use crate::config::{Config, GenerationEnv};
@@ -145,12 +145,11 @@ impl Workspace {
     /// Loads the index built from the store's current knowledge, rebuilding it
     /// first when it is missing or older than the knowledge, with the product catalog.
     pub async fn engine(&self, store: &Store, settings: EngineSettings) -> anyhow::Result<Engine> {
-        let products = store.products().await?;
-        let currency = settings.currency.clone();
+        let catalog = catalog(store, &settings).await?;
         let engine = self
             .load_or_rebuild(store, settings)
             .await?
-            .with_catalog(Catalog::new(products).with_currency(&currency));
+            .with_catalog(catalog);
         // A mistyped --data-dir opens a fresh, empty store; say so rather than
         // let every answer quietly become a handoff.
         if engine.knows_nothing() {
@@ -207,7 +206,7 @@ pub async fn rebuild_index(
 /// is: for comparing settings (such as words alone against the model) without a rebuild.
 pub async fn engine_in_memory(store: &Store, settings: EngineSettings) -> anyhow::Result<Engine> {
     let snapshot = knowledge_snapshot(store, &settings).await?;
-    let currency = settings.currency.clone();
+    let catalog = catalog(store, &settings).await?;
     let revision = store.knowledge_revision().await?;
     let display = crate::commands::progress::BuildDisplay::new("training for comparison");
     let mut engine = Engine::build(None, snapshot, &revision, settings, &|progress| {
@@ -216,28 +215,22 @@ pub async fn engine_in_memory(store: &Store, settings: EngineSettings) -> anyhow
     .context("cannot train the assistant in memory")?;
     display.finish();
     keep_new_vectors(store, &mut engine).await;
-    let products = store.products().await?;
-    Ok(engine.with_catalog(Catalog::new(products).with_currency(&currency)))
+    Ok(engine.with_catalog(catalog))
 }
 
-/// Everything the assistant learns from, with the sentence vectors kept for the encoder
-/// the settings name, so that only new texts are encoded.
+/// The store's products, priced in the settings' currency.
+async fn catalog(store: &Store, settings: &EngineSettings) -> anyhow::Result<Catalog> {
+    let products = store.products().await?;
+    Ok(Catalog::new(products).with_currency(&settings.currency))
+}
+
+/// Everything the assistant learns from, with the vectors stored for the settings' encoder.
 async fn knowledge_snapshot(
     store: &Store,
     settings: &EngineSettings,
 ) -> anyhow::Result<KnowledgeSnapshot> {
-    // Vectors first, then the texts: a vector another build stored belongs to texts
-    // already committed, so this build cannot take a newer text's vector for unused.
-    let sentence_vectors = match settings.encoder() {
-        Some(encoder) => store.sentence_vectors(encoder.model_name()).await?,
-        None => SentenceVectors::default(),
-    };
-    Ok(KnowledgeSnapshot {
-        faqs: store.faqs().await?,
-        tickets: store.tickets().await?,
-        passages: store.doc_passages().await?,
-        sentence_vectors,
-    })
+    let encoder_model = settings.encoder().map(|encoder| encoder.model_name());
+    Ok(store.knowledge_snapshot(encoder_model).await?)
 }
 
 /// Stores the vectors a build encoded and forgets those it no longer used. Failing to is

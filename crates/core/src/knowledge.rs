@@ -116,3 +116,14 @@ impl VectorChanges {
         self.encoded.is_empty() && self.unused.is_empty()
     }
 }
+
+/// Everything the store holds that the assistant learns from.
+#[derive(Debug, Clone, Default)]
+pub struct KnowledgeSnapshot {
+    pub faqs: Vec<FaqEntry>,
+    pub tickets: Vec<Ticket>,
+    pub passages: Vec<DocPassage>,
+    /// Sentence vectors computed before, for the encoder the build uses: only texts
+    /// without one are encoded. Empty is always correct, only slower.
+    pub sentence_vectors: SentenceVectors,
+}

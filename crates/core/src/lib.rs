@@ -20,5 +20,7 @@ pub use conversation::{
     Visibility,
 };
 pub use decision::{Decision, DecisionKind, GenerationNote, Reason, SourceKind, SourceRef};
-pub use knowledge::{DocPassage, FaqEntry, KnowledgeKind, SentenceVectors, Ticket, VectorChanges};
+pub use knowledge::{
+    DocPassage, FaqEntry, KnowledgeKind, KnowledgeSnapshot, SentenceVectors, Ticket, VectorChanges,
+};
 pub use product::{Product, ProductStatus, ProductVariant};

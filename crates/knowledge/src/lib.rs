@@ -15,7 +15,7 @@ pub mod normalize;
 pub mod rules;
 mod text;
 
-use frontdesk_core::{DocPassage, FaqEntry, Ticket};
+pub use frontdesk_core::KnowledgeSnapshot;
 
 pub use catalog::{shows_buying_intent, Catalog, CatalogReply};
 pub use embedding::{
@@ -35,15 +35,4 @@ pub enum BuildProgress {
     /// Of the phrasings that have no cached sentence vector, `done` of `total` are encoded.
     /// The slow step with a model: thousands of new tickets take minutes, so it is counted.
     Encoding { done: usize, total: usize },
-}
-
-/// Everything the store holds that the assistant learns from.
-#[derive(Debug, Clone, Default)]
-pub struct KnowledgeSnapshot {
-    pub faqs: Vec<FaqEntry>,
-    pub tickets: Vec<Ticket>,
-    pub passages: Vec<DocPassage>,
-    /// Sentence vectors computed before, for the encoder the build uses: only texts
-    /// without one are encoded. Empty is always correct, only slower.
-    pub sentence_vectors: SentenceVectors,
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, PoisonError, RwLock};
 use std::time::Instant;
 
 use frontdesk_core::Ticket;
-use frontdesk_knowledge::{Catalog, Engine, EngineSettings, KnowledgeSnapshot, SentenceVectors};
+use frontdesk_knowledge::{Catalog, Engine, EngineSettings};
 use tokio::sync::Notify;
 
 use crate::error::ApiError;
@@ -120,21 +120,11 @@ async fn retrain(state: &AppState, trainer: &Trainer) -> Result<Engine, String> 
         .knowledge_revision()
         .await
         .map_err(|e| e.to_string())?;
-    // Vectors first, then the texts: a vector another build stored belongs to texts
-    // already committed, so this build cannot take a newer text's vector for unused.
-    let sentence_vectors = match trainer.settings.encoder() {
-        Some(encoder) => store
-            .sentence_vectors(encoder.model_name())
-            .await
-            .map_err(|e| e.to_string())?,
-        None => SentenceVectors::default(),
-    };
-    let snapshot = KnowledgeSnapshot {
-        faqs: store.faqs().await.map_err(|e| e.to_string())?,
-        tickets: store.tickets().await.map_err(|e| e.to_string())?,
-        passages: store.doc_passages().await.map_err(|e| e.to_string())?,
-        sentence_vectors,
-    };
+    let encoder_model = trainer.settings.encoder().map(|e| e.model_name());
+    let snapshot = store
+        .knowledge_snapshot(encoder_model)
+        .await
+        .map_err(|e| e.to_string())?;
     let products = store.products().await.map_err(|e| e.to_string())?;
     let catalog = Catalog::new(products).with_currency(&trainer.settings.currency);
     let (dir, settings) = (trainer.index_dir.clone(), trainer.settings.clone());

@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 
-use frontdesk_core::{SentenceVectors, VectorChanges};
+use frontdesk_core::{KnowledgeSnapshot, SentenceVectors, VectorChanges};
 
 use crate::conversations::{read_error, write_error};
 use crate::{Store, StoreError};
@@ -13,6 +13,26 @@ use crate::{Store, StoreError};
 const ROWS_PER_INSERT: usize = 500;
 
 impl Store {
+    /// Everything the assistant learns from, with the sentence vectors kept for
+    /// `encoder_model` (none without one), so that a build encodes only new texts.
+    pub async fn knowledge_snapshot(
+        &self,
+        encoder_model: Option<&str>,
+    ) -> Result<KnowledgeSnapshot, StoreError> {
+        // Vectors first, then the texts: a vector another build stored belongs to texts
+        // already committed, so this build cannot take a newer text's vector for unused.
+        let sentence_vectors = match encoder_model {
+            Some(model) => self.sentence_vectors(model).await?,
+            None => SentenceVectors::default(),
+        };
+        Ok(KnowledgeSnapshot {
+            faqs: self.faqs().await?,
+            tickets: self.tickets().await?,
+            passages: self.doc_passages().await?,
+            sentence_vectors,
+        })
+    }
+
     /// Every vector kept for `model`, by the key of its text. A row that is not a whole
     /// number of 32-bit floats is left out with a warning; one of the wrong length or with
     /// non-numbers is left to the build, which checks every vector against its encoder.
