@@ -5,20 +5,44 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use frontdesk_embed::{SentenceEmbedder, MODEL_NAME};
+use frontdesk_embed::{Precision, SentenceEmbedder};
 use frontdesk_knowledge::{EncoderError, SentenceEncoder, SharedEncoder};
 
-struct InstalledEncoder(SentenceEmbedder);
+/// Set to `exact` to run the model in 32-bit floats on a CPU where 8-bit is faster (to
+/// compare the two, or to match vectors computed elsewhere); `int8` forces 8-bit.
+pub const PRECISION_VARIABLE: &str = "FRONTDESK_EMBED_PRECISION";
+
+struct InstalledEncoder {
+    embedder: SentenceEmbedder,
+    /// The model's name and precision, under which its vectors are stored.
+    name: String,
+}
 
 impl SentenceEncoder for InstalledEncoder {
     fn model_name(&self) -> &str {
-        MODEL_NAME
+        &self.name
     }
 
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
-        self.0
+        self.embedder
             .embed(texts)
             .map_err(|err| EncoderError(err.to_string()))
+    }
+}
+
+/// The precision [`PRECISION_VARIABLE`] asks for, or the fastest this CPU offers.
+fn precision() -> Precision {
+    match std::env::var(PRECISION_VARIABLE).as_deref() {
+        Ok("exact") => Precision::Exact,
+        Ok("int8") => Precision::Int8,
+        Ok(other) => {
+            tracing::warn!(
+                "{PRECISION_VARIABLE}={other:?} is neither `exact` nor `int8`; using the \
+                 fastest precision this CPU offers"
+            );
+            Precision::fastest_available()
+        }
+        Err(_) => Precision::fastest_available(),
     }
 }
 
@@ -44,8 +68,12 @@ pub fn load(dir: &Path) -> Option<SharedEncoder> {
         );
         return None;
     }
-    match SentenceEmbedder::load(dir) {
-        Ok(embedder) => Some(Arc::new(InstalledEncoder(embedder))),
+    match SentenceEmbedder::load_with(dir, precision()) {
+        Ok(embedder) => {
+            let name = embedder.name();
+            tracing::debug!(encoder = %name, "sentence encoder loaded");
+            Some(Arc::new(InstalledEncoder { embedder, name }))
+        }
         Err(err) => {
             tracing::warn!(
                 "cannot load the sentence-embedding model in {}: {err}; answering from words \

@@ -1,6 +1,6 @@
 //! What embedding costs per customer question: one short question alone (what a live
-//! decision pays) and a batch of 32 (what an import pays per text), each with one thread
-//! and with every thread the process may use.
+//! decision pays) and a batch of 32 (what an import pays per text), in each precision, with
+//! one thread and with every thread the process may use.
 //!
 //! `FRONTDESK_TEST_MODEL_DIR=<folder with the model> cargo bench -p frontdesk-embed`;
 //! without that variable it says so and measures nothing.
@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use frontdesk_embed::SentenceEmbedder;
+use frontdesk_embed::{Precision, SentenceEmbedder};
 
 const QUESTION: &str = "I still haven't received my new card, when will it arrive?";
 
@@ -32,26 +32,31 @@ fn bench(c: &mut Criterion, dir: &Path) {
     let batch: Vec<&str> = QUESTIONS.iter().cycle().take(32).copied().collect();
 
     for width in widths {
-        let embedder = match SentenceEmbedder::load_with_threads(dir, width) {
-            Ok(embedder) => embedder,
-            Err(err) => panic!("FRONTDESK_TEST_MODEL_DIR is set but: {err}"),
-        };
-        let label = format!("{width} thread{}", if width == 1 { "" } else { "s" });
+        for precision in [Precision::Exact, Precision::Int8] {
+            let embedder = match SentenceEmbedder::load_with_threads(dir, width, precision) {
+                Ok(embedder) => embedder,
+                Err(err) => panic!("FRONTDESK_TEST_MODEL_DIR is set but: {err}"),
+            };
+            let label = format!(
+                "{precision:?}, {width} thread{}",
+                if width == 1 { "" } else { "s" }
+            );
 
-        let mut group = c.benchmark_group("one question");
-        group.throughput(Throughput::Elements(1));
-        group.bench_function(BenchmarkId::from_parameter(&label), |b| {
-            b.iter(|| embedder.embed(&[QUESTION]).map(|v| v.len()))
-        });
-        group.finish();
+            let mut group = c.benchmark_group("one question");
+            group.throughput(Throughput::Elements(1));
+            group.bench_function(BenchmarkId::from_parameter(&label), |b| {
+                b.iter(|| embedder.embed(&[QUESTION]).map(|v| v.len()))
+            });
+            group.finish();
 
-        let mut group = c.benchmark_group("batch of 32");
-        group.throughput(Throughput::Elements(batch.len() as u64));
-        group.sample_size(20);
-        group.bench_function(BenchmarkId::from_parameter(&label), |b| {
-            b.iter(|| embedder.embed(&batch).map(|v| v.len()))
-        });
-        group.finish();
+            let mut group = c.benchmark_group("batch of 32");
+            group.throughput(Throughput::Elements(batch.len() as u64));
+            group.sample_size(20);
+            group.bench_function(BenchmarkId::from_parameter(&label), |b| {
+                b.iter(|| embedder.embed(&batch).map(|v| v.len()))
+            });
+            group.finish();
+        }
     }
 }
 

@@ -8,18 +8,44 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
-use crate::{EmbedError, DIMENSIONS, MAX_TOKENS};
+use crate::quantized::{QuantizedBert, Shape};
+use crate::{EmbedError, DIMENSIONS, MAX_TOKENS, MODEL_NAME};
 
 /// Texts run through the model together. Larger batches amortise the per-call overhead but
 /// pad more; 32 is where the CPU time per text stops falling for short questions.
 const BATCH_SIZE: usize = 32;
 
+/// How the encoder does its arithmetic.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// 32-bit floats throughout: the reference model's vectors to within 1e-4.
+    Exact,
+    /// 8-bit weights in the matrix products, by hand-written code that runs one text at a
+    /// time: two to three times faster on CPUs with AVX-512 VNNI, and vectors within a
+    /// cosine of about 0.995 of the exact ones. Elsewhere it is correct but slow.
+    Int8,
+}
+
+impl Precision {
+    /// [`Precision::Int8`] where the CPU multiplies 8-bit integers quickly, else exact.
+    pub fn fastest_available() -> Self {
+        match crate::int8::vnni_available() {
+            true => Self::Int8,
+            false => Self::Exact,
+        }
+    }
+}
+
+enum Runtime {
+    Exact { model: BertModel, device: Device },
+    Int8(QuantizedBert),
+}
+
 /// all-MiniLM-L6-v2 on the CPU. Load it once and share it: it is `Send + Sync`, and
 /// [`SentenceEmbedder::embed`] takes `&self`, so one instance serves every thread.
 pub struct SentenceEmbedder {
-    model: BertModel,
+    runtime: Runtime,
     tokenizer: Tokenizer,
-    device: Device,
     /// The model's own workers, so that embedding neither competes for nor waits on the
     /// global rayon pool that training and imports use, and so its width is ours to set.
     workers: rayon::ThreadPool,
@@ -27,18 +53,34 @@ pub struct SentenceEmbedder {
 
 impl SentenceEmbedder {
     /// Loads `model.safetensors`, `tokenizer.json` and `config.json` from `dir`, using as
-    /// many threads as this process may run on. The files are not checksummed here, as
-    /// hashing 91 MB would slow every start; [`crate::verify_model`] does that.
+    /// many threads as this process may run on and the fastest precision this CPU offers.
+    /// The files are not checksummed here, as hashing 91 MB would slow every start;
+    /// [`crate::verify_model`] does that.
     pub fn load(dir: &Path) -> Result<Self, EmbedError> {
-        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-        Self::load_with_threads(dir, threads)
+        Self::load_with(dir, Precision::fastest_available())
     }
 
-    /// Like [`SentenceEmbedder::load`], with the number of threads one embedding call may
-    /// use. One thread is best when many requests embed at once (each gets a core); more
-    /// only shortens a single call, and only for long texts or batches.
-    pub fn load_with_threads(dir: &Path, threads: usize) -> Result<Self, EmbedError> {
-        let config = read_config(&dir.join("config.json"))?;
+    /// Like [`SentenceEmbedder::load`], in the given precision.
+    pub fn load_with(dir: &Path, precision: Precision) -> Result<Self, EmbedError> {
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+        Self::load_with_threads(dir, threads, precision)
+    }
+
+    /// Like [`SentenceEmbedder::load_with`], with the number of threads one embedding call
+    /// may use. One thread is best when many requests embed at once (each gets a core);
+    /// more only shortens a single call, and only for long texts or batches.
+    pub fn load_with_threads(
+        dir: &Path,
+        threads: usize,
+        precision: Precision,
+    ) -> Result<Self, EmbedError> {
+        let config_path = dir.join("config.json");
+        let raw_config = read_json(&config_path)?;
+        let config: Config =
+            serde_json::from_value(raw_config.clone()).map_err(|err| EmbedError::BrokenFile {
+                path: config_path.clone(),
+                reason: err.to_string(),
+            })?;
         let tokenizer = read_tokenizer(&dir.join("tokenizer.json"))?;
         let device = Device::Cpu;
         let weights_path = dir.join("model.safetensors");
@@ -48,19 +90,45 @@ impl SentenceEmbedder {
             reason: err.to_string(),
         };
         let tensors = candle_core::safetensors::load_buffer(&weights, &device).map_err(broken)?;
-        let tensors = transpose_once(tensors).map_err(broken)?;
-        let variables = VarBuilder::from_tensors(tensors, DType::F32, &device);
-        let model = BertModel::load(variables, &config).map_err(broken)?;
+        let int8_shape = Shape::from_config(&raw_config);
+        let runtime = match (precision, int8_shape) {
+            (Precision::Int8, Some(shape)) => {
+                Runtime::Int8(QuantizedBert::new(shape, &tensors, &weights_path)?)
+            }
+            _ => {
+                let tensors = transpose_once(tensors).map_err(broken)?;
+                let variables = VarBuilder::from_tensors(tensors, DType::F32, &device);
+                let model = BertModel::load(variables, &config).map_err(broken)?;
+                Runtime::Exact { model, device }
+            }
+        };
         let workers = rayon::ThreadPoolBuilder::new()
             .num_threads(threads.max(1))
             .thread_name(|i| format!("embed-{i}"))
             .build()?;
         Ok(Self {
-            model,
+            runtime,
             tokenizer,
-            device,
             workers,
         })
+    }
+
+    /// How this instance does its arithmetic. A model whose layers do not pack into 8-bit
+    /// tiles runs exactly even when asked for [`Precision::Int8`].
+    pub fn precision(&self) -> Precision {
+        match self.runtime {
+            Runtime::Exact { .. } => Precision::Exact,
+            Runtime::Int8(_) => Precision::Int8,
+        }
+    }
+
+    /// The name vectors from this instance are stored under: the model's, marked when the
+    /// precision makes them differ from the exact model's, so the two are never compared.
+    pub fn name(&self) -> String {
+        match self.precision() {
+            Precision::Exact => MODEL_NAME.to_string(),
+            Precision::Int8 => format!("{MODEL_NAME}/int8"),
+        }
     }
 
     /// Length of every vector [`SentenceEmbedder::embed`] returns.
@@ -76,6 +144,42 @@ impl SentenceEmbedder {
     /// millisecond per token. The matrix products dominate; 8-bit or bfloat16 weights
     /// are the way to go lower.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+        match &self.runtime {
+            Runtime::Exact { model, device } => self.embed_exact(model, device, texts),
+            Runtime::Int8(model) => self.embed_int8(model, texts),
+        }
+    }
+
+    /// One text at a time, each on one of the workers: no padding to compute.
+    fn embed_int8(
+        &self,
+        model: &QuantizedBert,
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
+        use rayon::prelude::*;
+        self.workers.install(|| {
+            texts
+                .par_iter()
+                .map(|text| {
+                    let encoding = self
+                        .tokenizer
+                        .encode(*text, true)
+                        .map_err(|err| EmbedError::Tokenize(err.to_string()))?;
+                    let mut vector = model.pooled(encoding.get_ids())?;
+                    let norm = vector.iter().map(|v| v * v).sum::<f32>().sqrt().max(1e-12);
+                    vector.iter_mut().for_each(|v| *v /= norm);
+                    Ok(vector)
+                })
+                .collect()
+        })
+    }
+
+    fn embed_exact(
+        &self,
+        model: &BertModel,
+        device: &Device,
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         // Similar lengths share a batch so that little of each batch is padding. Characters
         // stand in for tokens here, which spares tokenizing every text twice.
         let mut order: Vec<usize> = (0..texts.len()).collect();
@@ -85,7 +189,7 @@ impl SentenceEmbedder {
         self.workers.install(|| {
             for batch in order.chunks(BATCH_SIZE) {
                 let batch_texts: Vec<&str> = batch.iter().map(|&i| texts[i]).collect();
-                let batch_vectors = self.embed_batch(&batch_texts)?;
+                let batch_vectors = self.embed_batch(model, device, &batch_texts)?;
                 for (&i, vector) in batch.iter().zip(batch_vectors) {
                     vectors[i] = vector;
                 }
@@ -95,7 +199,12 @@ impl SentenceEmbedder {
         Ok(vectors)
     }
 
-    fn embed_batch(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
+    fn embed_batch(
+        &self,
+        model: &BertModel,
+        device: &Device,
+        texts: &[&str],
+    ) -> Result<Vec<Vec<f32>>, EmbedError> {
         let encodings = self
             .tokenizer
             .encode_batch(texts.to_vec(), true)
@@ -108,12 +217,12 @@ impl SentenceEmbedder {
             mask.extend_from_slice(encoding.get_attention_mask());
         }
         let shape = (texts.len(), tokens);
-        let ids = Tensor::from_vec(ids, shape, &self.device)?;
-        let mask = Tensor::from_vec(mask, shape, &self.device)?;
+        let ids = Tensor::from_vec(ids, shape, device)?;
+        let mask = Tensor::from_vec(mask, shape, device)?;
         // One sentence per input, so every token is of the first segment.
         let token_types = ids.zeros_like()?;
 
-        let hidden = self.model.forward(&ids, &token_types, Some(&mask))?;
+        let hidden = model.forward(&ids, &token_types, Some(&mask))?;
         let pooled = mean_over_real_tokens(&hidden, &mask)?;
         let unit = normalise(&pooled)?;
         Ok(unit.to_vec2::<f32>()?)
@@ -178,7 +287,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, EmbedError> {
     })
 }
 
-fn read_config(path: &Path) -> Result<Config, EmbedError> {
+fn read_json(path: &Path) -> Result<serde_json::Value, EmbedError> {
     let bytes = read_file(path)?;
     serde_json::from_slice(&bytes).map_err(|err| EmbedError::BrokenFile {
         path: path.to_path_buf(),

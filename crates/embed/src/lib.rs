@@ -9,8 +9,10 @@
 mod embedder;
 mod error;
 mod install;
+mod int8;
+mod quantized;
 
-pub use embedder::SentenceEmbedder;
+pub use embedder::{Precision, SentenceEmbedder};
 pub use error::EmbedError;
 pub use install::{install_model, verify_model, InstalledModel, ModelFile};
 
