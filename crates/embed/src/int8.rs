@@ -94,7 +94,9 @@ impl Int8Linear {
         }
     }
 
-    /// `x` holds `rows` rows of `inputs`; returns `rows` rows of `outputs`.
+    /// `x` holds `rows` rows of `inputs`; returns `rows` rows of `outputs`. Inlined so
+    /// that a caller compiled for wider vectors quantises and rescales with them too.
+    #[inline(always)]
     pub(crate) fn forward(&self, x: &[f32], rows: usize) -> Vec<f32> {
         debug_assert_eq!(x.len(), rows * self.inputs);
         let (bytes, row_scales) = quantise_rows(x, self.inputs);
@@ -165,6 +167,7 @@ pub(crate) fn vnni_available() -> bool {
 
 /// The scale that maps the largest magnitude in `values` to 127 (1 for all zeros, which
 /// any scale represents exactly).
+#[inline(always)]
 fn symmetric_scale(values: &[f32]) -> f32 {
     let largest = values.iter().fold(0.0f32, |m, v| m.max(v.abs()));
     if largest > 0.0 && largest.is_finite() {
@@ -175,6 +178,7 @@ fn symmetric_scale(values: &[f32]) -> f32 {
 }
 
 /// Each row quantised to -127..=127 by its own scale and shifted into unsigned bytes.
+#[inline(always)]
 fn quantise_rows(x: &[f32], width: usize) -> (Vec<u8>, Vec<f32>) {
     let mut bytes = vec![0u8; x.len()];
     let mut scales = Vec::with_capacity(x.len() / width);
@@ -182,7 +186,7 @@ fn quantise_rows(x: &[f32], width: usize) -> (Vec<u8>, Vec<f32>) {
         let scale = symmetric_scale(row);
         let inverse = 1.0 / scale;
         for (v, b) in row.iter().zip(out.iter_mut()) {
-            let q = (v * inverse).round().clamp(-127.0, 127.0) as i32;
+            let q = crate::quantized::round(v * inverse).clamp(-127.0, 127.0) as i32;
             *b = (q + SHIFT) as u8;
         }
         scales.push(scale);
