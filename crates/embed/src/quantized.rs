@@ -457,7 +457,13 @@ mod tests {
 
     #[test]
     fn round_goes_to_the_nearest_integer() {
-        for (x, rounded) in [(0.4, 0.0), (0.6, 1.0), (-0.6, -1.0), (126.7, 127.0), (2.5, 2.0)] {
+        for (x, rounded) in [
+            (0.4, 0.0),
+            (0.6, 1.0),
+            (-0.6, -1.0),
+            (126.7, 127.0),
+            (2.5, 2.0),
+        ] {
             assert_eq!(round(x), rounded, "round({x})");
         }
     }
