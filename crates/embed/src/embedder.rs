@@ -140,9 +140,8 @@ impl SentenceEmbedder {
     /// tokens are embedded from their beginning.
     ///
     /// Known cost (release, one core, Banking77's questions through `frontdesk eval`):
-    /// 8–10 ms at the median and 28–32 ms at p99, the longest questions, roughly half a
-    /// millisecond per token. The matrix products dominate; 8-bit or bfloat16 weights
-    /// are the way to go lower.
+    /// exact, 8–11 ms at the median and 28–36 ms at p99 (the longest questions, roughly
+    /// half a millisecond per token); 8-bit with VNNI, 2.1–2.4 ms and 8.4–9.2 ms.
     pub fn embed(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EmbedError> {
         match &self.runtime {
             Runtime::Exact { model, device } => self.embed_exact(model, device, texts),
