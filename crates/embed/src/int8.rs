@@ -9,6 +9,12 @@
 //! Each 16 outputs share one block of the packed weights: for each group of four inputs,
 //! the four weights of output 0, then of output 1, … of output 15, so one 64-byte load
 //! holds what one instruction needs for 16 outputs.
+//!
+//! CPUs with AVX2 but no VNNI get a second layout and kernel: `vpmaddwd` multiplies pairs
+//! of 16-bit numbers and sums each pair into a 32-bit lane, 16 multiply-adds per
+//! instruction, without the saturation of the 8-bit `vpmaddubsw`. Its weights are widened
+//! to 16 bits, in blocks of 8 outputs by pairs of inputs. Every kernel computes exactly the
+//! same integer sums.
 
 /// Outputs per packed block: one 512-bit register of 32-bit sums.
 const LANES: usize = 16;
@@ -22,6 +28,43 @@ const TILE_OUTPUTS: usize = 4 * LANES;
 const TILE_ROWS: usize = 4;
 /// The offset that turns a signed quantised input into an unsigned byte.
 const SHIFT: i32 = 128;
+/// Outputs per block of the AVX2 layout: one 256-bit register of 32-bit sums.
+const NARROW_LANES: usize = 8;
+
+/// Which instructions multiply the integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kernel {
+    Vnni,
+    Avx2,
+    /// Plain Rust, one product at a time: correct everywhere, and slow.
+    Portable,
+}
+
+impl Kernel {
+    /// The fastest kernel this CPU runs.
+    pub(crate) fn detect() -> Self {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::is_x86_feature_detected as has;
+            if has!("avx512f") && has!("avx512bw") && has!("avx512vnni") {
+                return Self::Vnni;
+            }
+            if has!("avx2") {
+                return Self::Avx2;
+            }
+        }
+        Self::Portable
+    }
+
+    /// Whether this CPU can run the kernel.
+    pub(crate) fn runs_here(self) -> bool {
+        // Every CPU with AVX-512 has AVX2 as well.
+        matches!(
+            (self, Self::detect()),
+            (Self::Portable, _) | (Self::Avx2, Self::Vnni | Self::Avx2) | (Self::Vnni, Self::Vnni)
+        )
+    }
+}
 
 /// `y = x · Wᵀ + b` with `W` stored as 8-bit integers.
 pub(crate) struct Int8Linear {
@@ -33,7 +76,9 @@ pub(crate) struct Int8Linear {
     /// Per output: `SHIFT` times the sum of its integer weights, subtracted from every sum.
     shift_correction: Vec<i32>,
     bias: Vec<f32>,
-    vnni: bool,
+    kernel: Kernel,
+    /// The weights widened to 16 bits in the AVX2 kernel's layout; empty for the others.
+    widened: Vec<i16>,
 }
 
 impl Int8Linear {
@@ -46,9 +91,16 @@ impl Int8Linear {
             && inputs.is_multiple_of(GROUP)
     }
 
-    /// Quantises `weight` (`outputs` rows of `inputs`, as a linear layer stores it).
-    /// The caller checks [`Int8Linear::fits`] first.
-    pub(crate) fn new(weight: &[f32], bias: Vec<f32>, outputs: usize, inputs: usize) -> Self {
+    /// Quantises `weight` (`outputs` rows of `inputs`, as a linear layer stores it) for
+    /// `kernel`, which must run on this CPU ([`Kernel::runs_here`]). The caller checks
+    /// [`Int8Linear::fits`] first.
+    pub(crate) fn new(
+        weight: &[f32],
+        bias: Vec<f32>,
+        outputs: usize,
+        inputs: usize,
+        kernel: Kernel,
+    ) -> Self {
         debug_assert!(Self::fits(outputs, inputs));
         debug_assert_eq!(weight.len(), outputs * inputs);
         debug_assert_eq!(bias.len(), outputs);
@@ -83,6 +135,24 @@ impl Int8Linear {
             }
         }
 
+        let mut widened = Vec::new();
+        if kernel == Kernel::Avx2 {
+            let pairs = inputs / 2;
+            widened = vec![0i16; outputs * inputs];
+            for block in 0..outputs / NARROW_LANES {
+                for pair in 0..pairs {
+                    for lane in 0..NARROW_LANES {
+                        let output = block * NARROW_LANES + lane;
+                        let to = ((block * pairs + pair) * NARROW_LANES + lane) * 2;
+                        for i in 0..2 {
+                            let weight = quantised[output * inputs + pair * 2 + i];
+                            widened[to + i] = i16::from(weight);
+                        }
+                    }
+                }
+            }
+        }
+
         Self {
             inputs,
             outputs,
@@ -90,7 +160,8 @@ impl Int8Linear {
             scales,
             shift_correction,
             bias,
-            vnni: vnni_available(),
+            kernel,
+            widened,
         }
     }
 
@@ -120,14 +191,15 @@ impl Int8Linear {
 
     /// The integer sums `Σ byte · weight` of every row with every output.
     fn integer_products(&self, bytes: &[u8], rows: usize, sums: &mut [i32]) {
-        #[cfg(target_arch = "x86_64")]
-        if self.vnni {
-            // SAFETY: `vnni` is only true when the CPU reported every feature the kernel
-            // is compiled for, and the shapes were checked by `fits` at construction.
-            unsafe { vnni::products(self, bytes, rows, sums) };
-            return;
+        // SAFETY (both kernels): the layer was built for a kernel this CPU runs (`new`
+        // requires it), and the shapes were checked by `fits`.
+        match self.kernel {
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Vnni => unsafe { vnni::products(self, bytes, rows, sums) },
+            #[cfg(target_arch = "x86_64")]
+            Kernel::Avx2 => unsafe { avx2::products(self, bytes, rows, sums) },
+            _ => self.portable_products(bytes, rows, sums),
         }
-        self.portable_products(bytes, rows, sums);
     }
 
     /// The same sums one at a time, for CPUs without VNNI and as the reference in tests.
@@ -148,20 +220,6 @@ impl Int8Linear {
                 sums[row * self.outputs + output] = sum;
             }
         }
-    }
-}
-
-/// Whether this CPU can run the VNNI kernel.
-pub(crate) fn vnni_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-            && std::arch::is_x86_feature_detected!("avx512vnni")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
     }
 }
 
@@ -274,6 +332,92 @@ mod vnni {
     }
 }
 
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi32,
+        _mm256_setzero_si256, _mm256_storeu_si256,
+    };
+
+    use super::{Int8Linear, NARROW_LANES, TILE_ROWS};
+
+    /// Blocks of 8 outputs one pass computes: two, so that four rows of sums (8 registers),
+    /// the weights and the broadcast input fit AVX2's 16 registers.
+    const TILE_BLOCKS: usize = 2;
+
+    /// Every row with every output, a tile of rows by 16 outputs at a time.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2; `bytes` holds `rows` rows of `layer.inputs`, `sums` has room
+    /// for `rows` rows of `layer.outputs`, and `layer` was packed for this kernel.
+    #[target_feature(enable = "avx2")]
+    pub(super) unsafe fn products(layer: &Int8Linear, bytes: &[u8], rows: usize, sums: &mut [i32]) {
+        assert!(bytes.len() >= rows * layer.inputs && sums.len() >= rows * layer.outputs);
+        assert_eq!(layer.widened.len(), layer.outputs * layer.inputs);
+        // The shifted inputs (0..=255) widened once, so that a pair of them is one load.
+        let inputs: Vec<i16> = bytes[..rows * layer.inputs]
+            .iter()
+            .map(|&b| i16::from(b))
+            .collect();
+        let mut row = 0;
+        while row < rows {
+            let left = rows - row;
+            for first_output in (0..layer.outputs).step_by(TILE_BLOCKS * NARROW_LANES) {
+                let block = first_output / NARROW_LANES;
+                // SAFETY: the assertions above bound every row the tile reads and writes.
+                unsafe {
+                    match left {
+                        1 => tile::<1>(layer, &inputs, row, block, sums),
+                        2 => tile::<2>(layer, &inputs, row, block, sums),
+                        3 => tile::<3>(layer, &inputs, row, block, sums),
+                        _ => tile::<TILE_ROWS>(layer, &inputs, row, block, sums),
+                    }
+                }
+            }
+            row += left.min(TILE_ROWS);
+        }
+    }
+
+    /// `R` rows from `first_row` times the two blocks of 8 outputs from `first_block`.
+    #[target_feature(enable = "avx2")]
+    unsafe fn tile<const R: usize>(
+        layer: &Int8Linear,
+        inputs: &[i16],
+        first_row: usize,
+        first_block: usize,
+        sums: &mut [i32],
+    ) {
+        let pairs = layer.inputs / 2;
+        let block_len = pairs * NARROW_LANES * 2;
+        let weights = layer.widened.as_ptr();
+        let x = inputs.as_ptr().add(first_row * layer.inputs);
+
+        let mut acc: [[__m256i; TILE_BLOCKS]; R] = [[_mm256_setzero_si256(); TILE_BLOCKS]; R];
+        for pair in 0..pairs {
+            let at = pair * NARROW_LANES * 2;
+            let w0 = _mm256_loadu_si256(weights.add(first_block * block_len + at).cast());
+            let w1 = _mm256_loadu_si256(weights.add((first_block + 1) * block_len + at).cast());
+            for (r, sums) in acc.iter_mut().enumerate() {
+                let two = x
+                    .add(r * layer.inputs + pair * 2)
+                    .cast::<i32>()
+                    .read_unaligned();
+                let broadcast = _mm256_set1_epi32(two);
+                sums[0] = _mm256_add_epi32(sums[0], _mm256_madd_epi16(broadcast, w0));
+                sums[1] = _mm256_add_epi32(sums[1], _mm256_madd_epi16(broadcast, w1));
+            }
+        }
+
+        let out = sums.as_mut_ptr();
+        for (r, row_sums) in acc.iter().enumerate() {
+            let row_start = (first_row + r) * layer.outputs + first_block * NARROW_LANES;
+            for (b, block_sums) in row_sums.iter().enumerate() {
+                _mm256_storeu_si256(out.add(row_start + b * NARROW_LANES).cast(), *block_sums);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -308,7 +452,7 @@ mod tests {
         let weight = values(outputs * inputs, 1);
         let bias = values(outputs, 2);
         let x = values(rows * inputs, 3);
-        let layer = Int8Linear::new(&weight, bias.clone(), outputs, inputs);
+        let layer = Int8Linear::new(&weight, bias.clone(), outputs, inputs, Kernel::detect());
 
         let ours = layer.forward(&x, rows);
         let reference = exact(&weight, &bias, &x, outputs, inputs);
@@ -331,27 +475,30 @@ mod tests {
     }
 
     #[test]
-    fn the_vnni_kernel_agrees_with_the_portable_sums() {
-        if !vnni_available() {
-            eprintln!("skipped: this CPU has no AVX-512 VNNI");
-            return;
-        }
+    fn every_kernel_this_cpu_runs_agrees_with_the_portable_sums() {
         let (outputs, inputs) = (192, 64);
-        let layer = Int8Linear::new(&values(outputs * inputs, 4), vec![0.0; outputs], 192, 64);
-        // Every remainder of rows against the tile height.
-        for rows in 1..=9 {
-            let (bytes, _) = quantise_rows(&values(rows * inputs, 5 + rows as u32), inputs);
-            let mut fast = vec![0i32; rows * outputs];
-            let mut portable = vec![0i32; rows * outputs];
-            layer.integer_products(&bytes, rows, &mut fast);
-            layer.portable_products(&bytes, rows, &mut portable);
-            assert_eq!(fast, portable, "{rows} rows");
+        let weight = values(outputs * inputs, 4);
+        for kernel in [Kernel::Vnni, Kernel::Avx2] {
+            if !kernel.runs_here() {
+                eprintln!("skipped: this CPU cannot run the {kernel:?} kernel");
+                continue;
+            }
+            let layer = Int8Linear::new(&weight, vec![0.0; outputs], outputs, inputs, kernel);
+            // Every remainder of rows against the tile height.
+            for rows in 1..=9 {
+                let (bytes, _) = quantise_rows(&values(rows * inputs, 5 + rows as u32), inputs);
+                let mut fast = vec![0i32; rows * outputs];
+                let mut portable = vec![0i32; rows * outputs];
+                layer.integer_products(&bytes, rows, &mut fast);
+                layer.portable_products(&bytes, rows, &mut portable);
+                assert_eq!(fast, portable, "{kernel:?}, {rows} rows");
+            }
         }
     }
 
     #[test]
     fn zero_rows_and_zero_weights_stay_zero() {
-        let layer = Int8Linear::new(&vec![0.0; 64 * 8], vec![0.5; 64], 64, 8);
+        let layer = Int8Linear::new(&vec![0.0; 64 * 8], vec![0.5; 64], 64, 8, Kernel::Portable);
         let y = layer.forward(&[0.0; 16], 2);
         assert!(y.iter().all(|v| *v == 0.5), "{y:?}");
     }

@@ -18,7 +18,7 @@ use std::collections::HashMap;
 
 use candle_core::{DType, Tensor};
 
-use crate::int8::Int8Linear;
+use crate::int8::{Int8Linear, Kernel};
 use crate::EmbedError;
 
 /// The shape of a BERT encoder, read from its `config.json`.
@@ -72,8 +72,8 @@ struct Layer {
 
 pub(crate) struct QuantizedBert {
     shape: Shape,
-    /// Whether the CPU has AVX-512, for which the whole pass is compiled a second time.
-    wide: bool,
+    /// Which copy of the pass runs: the one whose vector width goes with the kernel.
+    kernel: Kernel,
     /// Token embeddings, one row of `hidden` per vocabulary entry.
     words: Vec<f32>,
     positions: Vec<f32>,
@@ -85,12 +85,18 @@ pub(crate) struct QuantizedBert {
 
 impl QuantizedBert {
     /// Builds the encoder from the model's tensors, quantising every linear layer.
+    /// `kernel` must run on this CPU ([`Kernel::runs_here`]).
     pub(crate) fn new(
         shape: Shape,
         tensors: &HashMap<String, Tensor>,
         file: &std::path::Path,
+        kernel: Kernel,
     ) -> Result<Self, EmbedError> {
-        let weights = Weights { tensors, file };
+        let weights = Weights {
+            tensors,
+            file,
+            kernel,
+        };
         let hidden = shape.hidden;
         let words = weights.matrix("embeddings.word_embeddings.weight", None, hidden)?;
         let positions = weights.matrix(
@@ -116,7 +122,7 @@ impl QuantizedBert {
                 stacked_bias.extend(weights.vector(&format!("{prefix}.bias"), hidden)?);
             }
             layers.push(Layer {
-                qkv: Int8Linear::new(&stacked, stacked_bias, 3 * hidden, hidden),
+                qkv: Int8Linear::new(&stacked, stacked_bias, 3 * hidden, hidden, kernel),
                 attention_output: weights.linear(
                     &name("attention.output.dense"),
                     hidden,
@@ -131,7 +137,7 @@ impl QuantizedBert {
 
         Ok(Self {
             shape,
-            wide: wide_vectors_available(),
+            kernel,
             words,
             positions,
             segment: segments[..hidden].to_vec(),
@@ -143,10 +149,15 @@ impl QuantizedBert {
     /// The mean of the last layer's token vectors for one text's token ids, not yet
     /// normalised. Ids beyond the vocabulary or the position table are refused.
     pub(crate) fn pooled(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
+        // SAFETY (both): the VNNI kernel runs only where AVX-512 F and BW are (and with
+        // them AVX2 and FMA), and the AVX2 copy is chosen only where FMA is too.
         #[cfg(target_arch = "x86_64")]
-        if self.wide {
-            // SAFETY: `wide` is only true when the CPU reported these features.
-            return unsafe { self.pooled_wide(ids) };
+        match self.kernel {
+            Kernel::Vnni => return unsafe { self.pooled_avx512(ids) },
+            Kernel::Avx2 if std::arch::is_x86_feature_detected!("fma") => {
+                return unsafe { self.pooled_avx2(ids) }
+            }
+            _ => {}
         }
         self.pooled_here(ids)
     }
@@ -156,7 +167,14 @@ impl QuantizedBert {
     /// Everything it calls is inlined into it for that reason.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2,fma,avx512f,avx512bw")]
-    unsafe fn pooled_wide(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
+    unsafe fn pooled_avx512(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
+        self.pooled_here(ids)
+    }
+
+    /// The same for AVX2, 8 lanes wide.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn pooled_avx2(&self, ids: &[u32]) -> Result<Vec<f32>, EmbedError> {
         self.pooled_here(ids)
     }
 
@@ -254,6 +272,7 @@ impl QuantizedBert {
 struct Weights<'a> {
     tensors: &'a HashMap<String, Tensor>,
     file: &'a std::path::Path,
+    kernel: Kernel,
 }
 
 impl Weights<'_> {
@@ -312,7 +331,7 @@ impl Weights<'_> {
     ) -> Result<Int8Linear, EmbedError> {
         let weight = self.matrix(&format!("{prefix}.weight"), Some(outputs), inputs)?;
         let bias = self.vector(&format!("{prefix}.bias"), outputs)?;
-        Ok(Int8Linear::new(&weight, bias, outputs, inputs))
+        Ok(Int8Linear::new(&weight, bias, outputs, inputs, self.kernel))
     }
 
     fn layer_norm(&self, prefix: &str, width: usize) -> Result<LayerNorm, EmbedError> {
@@ -409,21 +428,6 @@ fn exp(x: f32) -> f32 {
     }
     let scale = f32::from_bits(((n as i32 + 127) as u32) << 23);
     power * scale
-}
-
-/// Whether the CPU has the features [`QuantizedBert::pooled_wide`] is compiled for.
-fn wide_vectors_available() -> bool {
-    #[cfg(target_arch = "x86_64")]
-    {
-        std::arch::is_x86_feature_detected!("avx2")
-            && std::arch::is_x86_feature_detected!("fma")
-            && std::arch::is_x86_feature_detected!("avx512f")
-            && std::arch::is_x86_feature_detected!("avx512bw")
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
 }
 
 /// Rounds to the nearest integer (ties to even) for |x| < 2²²: adding and taking away
