@@ -8,9 +8,14 @@ use std::sync::Arc;
 use frontdesk_embed::{Precision, SentenceEmbedder};
 use frontdesk_knowledge::{EncoderError, SentenceEncoder, SharedEncoder};
 
-/// Set to `exact` to run the model in 32-bit floats on a CPU where 8-bit is faster (to
-/// compare the two, or to match vectors computed elsewhere); `int8` forces 8-bit.
-pub const PRECISION_VARIABLE: &str = "FRONTDESK_EMBED_PRECISION";
+/// `--embed-precision`: how the sentence model multiplies.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EmbedPrecision {
+    /// 32-bit floats: the reference model's vectors.
+    Exact,
+    /// 8-bit weights: several times faster where the CPU has AVX2 or AVX-512 VNNI.
+    Int8,
+}
 
 struct InstalledEncoder {
     embedder: SentenceEmbedder,
@@ -30,26 +35,19 @@ impl SentenceEncoder for InstalledEncoder {
     }
 }
 
-/// The precision [`PRECISION_VARIABLE`] asks for, or the fastest this CPU offers.
-fn precision() -> Precision {
-    match std::env::var(PRECISION_VARIABLE).as_deref() {
-        Ok("exact") => Precision::Exact,
-        Ok("int8") => Precision::Int8,
-        Ok(other) => {
-            tracing::warn!(
-                "{PRECISION_VARIABLE}={other:?} is neither `exact` nor `int8`; using the \
-                 fastest precision this CPU offers"
-            );
-            Precision::fastest_available()
-        }
-        Err(_) => Precision::fastest_available(),
+/// The precision asked for, or the fastest this CPU offers.
+pub fn precision(asked: Option<EmbedPrecision>) -> Precision {
+    match asked {
+        Some(EmbedPrecision::Exact) => Precision::Exact,
+        Some(EmbedPrecision::Int8) => Precision::Int8,
+        None => Precision::fastest_available(),
     }
 }
 
 /// The encoder in `dir`, or `None` with a warning that says what is missing
 /// and how to get it: without it the assistant still answers, from words
 /// alone, and less often.
-pub fn load(dir: &Path) -> Option<SharedEncoder> {
+pub fn load(dir: &Path, precision: Precision) -> Option<SharedEncoder> {
     if !dir.join("model.safetensors").exists() {
         tracing::warn!(
             "the sentence-embedding model is not installed in {}; answering from words \
@@ -68,10 +66,10 @@ pub fn load(dir: &Path) -> Option<SharedEncoder> {
         );
         return None;
     }
-    match SentenceEmbedder::load_with(dir, precision()) {
+    match SentenceEmbedder::load_with(dir, precision) {
         Ok(embedder) => {
             let name = embedder.name();
-            tracing::debug!(encoder = %name, "sentence encoder loaded");
+            tracing::info!(encoder = %name, "sentence encoder loaded");
             Some(Arc::new(InstalledEncoder { embedder, name }))
         }
         Err(err) => {

@@ -19,6 +19,8 @@ pub struct Workspace {
     embedding_model_override: Option<PathBuf>,
     /// Set by `--lexical-only`: no sentence encoder even when one is installed.
     lexical_only: bool,
+    /// Set by `--embed-precision`; `None` picks the fastest this CPU offers.
+    embed_precision: Option<crate::encoder::EmbedPrecision>,
 }
 
 impl Workspace {
@@ -28,6 +30,7 @@ impl Workspace {
         config_path: Option<PathBuf>,
         embedding_model_override: Option<PathBuf>,
         lexical_only: bool,
+        embed_precision: Option<crate::encoder::EmbedPrecision>,
     ) -> anyhow::Result<Self> {
         let config = match config_path {
             Some(path) => Config::load(&path, true)?,
@@ -42,7 +45,13 @@ impl Workspace {
             config,
             embedding_model_override,
             lexical_only,
+            embed_precision,
         })
+    }
+
+    /// The precision `--embed-precision` asked for, if any.
+    pub fn embed_precision(&self) -> Option<crate::encoder::EmbedPrecision> {
+        self.embed_precision
     }
 
     /// Whether the database is there already: always for a server (PostgreSQL), for an
@@ -136,10 +145,13 @@ impl Workspace {
         if self.lexical_only {
             return Ok(settings);
         }
-        Ok(match crate::encoder::load(&self.embedding_model_dir()) {
-            Some(encoder) => settings.with_encoder(encoder),
-            None => settings,
-        })
+        let precision = crate::encoder::precision(self.embed_precision);
+        Ok(
+            match crate::encoder::load(&self.embedding_model_dir(), precision) {
+                Some(encoder) => settings.with_encoder(encoder),
+                None => settings,
+            },
+        )
     }
 
     /// Loads the index built from the store's current knowledge, rebuilding it

@@ -377,9 +377,15 @@ impl Model {
         }
         let built_with = saved.embeddings.as_ref().map(|e| e.model.as_str());
         if built_with != encoder.as_ref().map(|e| e.model_name()) {
-            tracing::info!(
+            // A warning, because the rebuild may encode every text again, a minute or
+            // more on a large knowledge base, and a piped command shows no progress bar.
+            tracing::warn!(
                 built_with = built_with.unwrap_or("no sentence encoder"),
-                "the index was built with another sentence encoder; rebuilding"
+                now = encoder
+                    .as_ref()
+                    .map_or("no sentence encoder", |e| e.model_name()),
+                "the index was built with another sentence encoder; rebuilding it (texts \
+                 not yet encoded by this one are encoded now)"
             );
             return Ok(None);
         }

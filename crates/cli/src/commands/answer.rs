@@ -70,7 +70,12 @@ async fn answer_lines(
 ) -> anyhow::Result<()> {
     for (index, line) in input.split(b'\n').enumerate() {
         let number = index + 1;
-        let line = line?;
+        let mut line = line?;
+        // Editors on Windows start UTF-8 files with a byte-order mark; it is not part
+        // of the first line's JSON.
+        if number == 1 && line.starts_with(UTF8_BOM) {
+            line.drain(..UTF8_BOM.len());
+        }
         // The decision is written as its own type so the fields keep the
         // documented order.
         match parse_line(&line) {
@@ -88,6 +93,8 @@ async fn answer_lines(
     }
     Ok(())
 }
+
+const UTF8_BOM: &[u8] = b"\xef\xbb\xbf";
 
 fn parse_line(raw: &[u8]) -> Result<String, String> {
     let text = std::str::from_utf8(raw).map_err(|_| "not valid UTF-8".to_string())?;

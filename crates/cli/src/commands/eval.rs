@@ -55,7 +55,8 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
 
     let store = workspace.open_store().await?;
     let settings = workspace.engine_settings(args.threshold)?;
-    let with_model = settings.encoder().is_some();
+    let encoder = settings.encoder().map(|e| e.model_name().to_string());
+    let with_model = encoder.is_some();
     let engine = workspace.engine(&store, settings.clone()).await?;
     // With a model, the same questions are put to the assistant reading words alone too,
     // so the report shows what the model adds and what is left when it is missing.
@@ -111,6 +112,7 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
     if args.json {
         let output = Output {
             configuration: configuration.key,
+            encoder: encoder.as_deref(),
             report: &report,
             lexical_only: lexical_report.as_ref(),
             generation: generation.as_ref(),
@@ -118,7 +120,10 @@ pub async fn run(workspace: &Workspace, args: EvalArgs) -> anyhow::Result<ExitCo
         say!("{}", serde_json::to_string_pretty(&output)?);
     } else {
         if lexical_report.is_some() {
-            say!("== {}", configuration.label);
+            match &encoder {
+                Some(name) => say!("== {} ({name})", configuration.label),
+                None => say!("== {}", configuration.label),
+            }
         }
         print_report(&report)?;
         if let Some(lexical) = &lexical_report {
@@ -217,6 +222,8 @@ fn evaluate_with_progress(
 struct Output<'a> {
     /// Which assistant the top-level fields describe: `with_model` or `lexical_only`.
     configuration: &'static str,
+    /// The sentence encoder's name and precision (`all-MiniLM-L6-v2/int8`); null without.
+    encoder: Option<&'a str>,
     #[serde(flatten)]
     report: &'a EvalReport,
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -6,7 +6,9 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Subcommand;
-use frontdesk_embed::{install_model, verify_model, EmbedError, DOWNLOAD_COMMAND, MODEL_NAME};
+use frontdesk_embed::{
+    install_model, verify_model, EmbedError, Precision, DOWNLOAD_COMMAND, MODEL_NAME,
+};
 
 use crate::workspace::Workspace;
 
@@ -97,6 +99,13 @@ fn is_model_wheel(path: &Path) -> bool {
     name.starts_with(WHEEL_PREFIX) && name.ends_with(".whl")
 }
 
+fn precision_name(precision: Precision) -> &'static str {
+    match precision {
+        Precision::Exact => "exact",
+        Precision::Int8 => "int8",
+    }
+}
+
 fn status(workspace: &Workspace) -> anyhow::Result<ExitCode> {
     let dir = workspace.embedding_model_dir();
     say!("model:  {MODEL_NAME}");
@@ -105,6 +114,13 @@ fn status(workspace: &Workspace) -> anyhow::Result<ExitCode> {
         dir.display(),
         workspace.embedding_model_origin()
     );
+
+    let precision = crate::encoder::precision(workspace.embed_precision());
+    let how = match workspace.embed_precision() {
+        Some(_) => "as asked",
+        None => "the fastest on this CPU",
+    };
+    say!("precision: {} ({how})", precision_name(precision));
 
     match verify_model(&dir) {
         Ok(_) => {

@@ -100,3 +100,18 @@ fn batch_reads_standard_input_and_honours_the_threshold() {
         "the two FAQ questions are answered at threshold 0: {eager:?}"
     );
 }
+
+#[test]
+fn a_byte_order_mark_before_the_first_line_is_not_part_of_it() {
+    let frontdesk = Frontdesk::shared_banking();
+    let plain = batch_file();
+    let with_mark = format!("\u{feff}{plain}");
+
+    let marked = frontdesk.ok_with_stdin(&["answer", "--batch", "-"], with_mark.as_bytes());
+
+    assert_eq!(
+        marked,
+        frontdesk.ok_with_stdin(&["answer", "--batch", "-"], plain.as_bytes())
+    );
+    assert_escalates(&parse_lines(&marked)[0], "person_requested");
+}

@@ -170,6 +170,7 @@ fn report_has_the_documented_fields() {
         "configuration",
         "confusions",
         "embedding_latency",
+        "encoder",
         "latency",
         "out_of_scope_questions",
         "questions",
@@ -180,6 +181,7 @@ fn report_has_the_documented_fields() {
     // Without a model there is one configuration and no encoder to time.
     assert_eq!(report["configuration"], "lexical_only");
     assert!(report["embedding_latency"].is_null(), "{report}");
+    assert!(report["encoder"].is_null(), "{report}");
     let rates = [
         "clarify_rate",
         "escalation_rate",
@@ -372,6 +374,8 @@ fn with_the_model_both_configurations_are_reported_and_drawn() {
     let report: Value = serde_json::from_str(&printed).unwrap();
 
     assert_eq!(report["configuration"], "with_model", "{report}");
+    let encoder = report["encoder"].as_str().unwrap_or_default();
+    assert!(encoder.starts_with("all-MiniLM-L6-v2"), "{report}");
     let lexical = &report["lexical_only"];
     assert_eq!(lexical["questions"], QUESTIONS, "{report}");
     assert_eq!(lexical["sweep"].as_array().map(Vec::len), Some(20));
@@ -403,6 +407,19 @@ fn with_the_model_both_configurations_are_reported_and_drawn() {
     let svg = std::fs::read_to_string(&chart).unwrap();
     assert_eq!(svg.matches("<polyline").count(), 2, "one curve each");
     assert!(svg.contains("with the sentence model") && svg.contains("words alone"));
+
+    // Asked for 32-bit floats, the report names the exact encoder, whose vectors are
+    // kept apart from the 8-bit ones.
+    let exact = run(&[
+        "--embed-precision",
+        "exact",
+        "eval",
+        "--cases",
+        arg(&cases),
+        "--json",
+    ]);
+    let exact: Value = serde_json::from_str(&exact).unwrap();
+    assert_eq!(exact["encoder"], "all-MiniLM-L6-v2", "{exact}");
 }
 
 #[test]
