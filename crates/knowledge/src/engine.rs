@@ -304,10 +304,18 @@ impl Engine {
 
     /// A single word, or words that are neither in the knowledge base nor
     /// function words of a language we know: ask back instead of guessing.
+    ///
+    /// Text in another script (Cyrillic, Arabic, Chinese…) is not gibberish but a
+    /// language the knowledge base may not speak, and Chinese or Japanese run a whole
+    /// sentence into one "word": asking such a customer to rephrase would not help, so
+    /// it goes on to be scored, and without a confident match to a person.
     fn too_vague(&self, normalized: &str) -> Option<Reason> {
         let tokens: Vec<&str> = words(normalized).collect();
         if tokens.iter().all(|w| is_courtesy_word(w)) {
             return Some(Reason::Greeting);
+        }
+        if normalized.chars().any(is_letter_of_another_script) {
+            return None;
         }
         if tokens.len() == 1 {
             return Some(Reason::TooShort);
@@ -487,6 +495,14 @@ const POINTING_BACK: &[&str] = &[
 ];
 
 /// A short message that opens like a continuation or points back at something.
+/// A letter outside the Latin script (basic, accented and extended Latin).
+fn is_letter_of_another_script(c: char) -> bool {
+    let latin = c.is_ascii_alphabetic()
+        || ('\u{00C0}'..='\u{024F}').contains(&c)
+        || ('\u{1E00}'..='\u{1EFF}').contains(&c);
+    c.is_alphabetic() && !latin
+}
+
 fn looks_like_follow_up(normalized: &str) -> bool {
     let tokens: Vec<&str> = words(normalized).collect();
     // Long messages carry their own context; a follow-up is a quick question.

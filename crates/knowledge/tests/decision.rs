@@ -170,6 +170,26 @@ fn empty_short_greeting_and_gibberish_messages_are_asked_back() {
 }
 
 #[test]
+fn text_in_another_script_goes_to_a_person_instead_of_being_asked_back() {
+    let engine = engine(0.9);
+    // "My card does not work" in Russian and Arabic, "I lost my card" in Chinese: no
+    // knowledge in those languages, so no confident answer, and a request to rephrase
+    // would not help either.
+    for message in ["Моя карта не работает", "بطاقتي لا تعمل", "我的卡丢了"]
+    {
+        let decision = engine.decide(message);
+        assert_eq!(
+            decision.kind,
+            DecisionKind::Escalate,
+            "{message:?}: {decision:?}"
+        );
+    }
+    // Accented Latin letters are still read as the languages the rules know.
+    let decision = engine.decide("qwrtzé asdfgh");
+    assert_eq!(decision.reason, Some(Reason::Gibberish), "{decision:?}");
+}
+
+#[test]
 fn with_no_knowledge_it_escalates() {
     let settings = EngineSettings::default();
     let engine = Engine::build(
