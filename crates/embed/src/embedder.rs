@@ -42,7 +42,7 @@ impl Precision {
 /// Set to `avx2` or `portable` to run the 8-bit pass with a slower kernel than the CPU
 /// offers, to compare them on one machine. Unset, or a kernel the CPU lacks, means the
 /// fastest.
-pub const KERNEL_VARIABLE: &str = "FRONTDESK_EMBED_KERNEL";
+const KERNEL_VARIABLE: &str = "FRONTDESK_EMBED_KERNEL";
 
 fn kernel() -> Kernel {
     let asked = match std::env::var(KERNEL_VARIABLE).as_deref() {
