@@ -252,6 +252,24 @@ fn quantise_rows(x: &[f32], width: usize) -> (Vec<u8>, Vec<f32>) {
     (bytes, scales)
 }
 
+/// Walks `rows` rows by `outputs` outputs in tiles of at most [`TILE_ROWS`] rows by
+/// `tile_outputs` outputs, calling `tile(first_row, rows_in_tile, first_output)`: the walk
+/// both SIMD kernels share, each with its own tile.
+#[cfg(target_arch = "x86_64")]
+fn for_each_tile(
+    rows: usize,
+    outputs: usize,
+    tile_outputs: usize,
+    mut tile: impl FnMut(usize, usize, usize),
+) {
+    for row in (0..rows).step_by(TILE_ROWS) {
+        let height = (rows - row).min(TILE_ROWS);
+        for first_output in (0..outputs).step_by(tile_outputs) {
+            tile(row, height, first_output);
+        }
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 mod vnni {
     use std::arch::x86_64::{
@@ -259,7 +277,7 @@ mod vnni {
         _mm512_storeu_si512,
     };
 
-    use super::{Int8Linear, GROUP, LANES, TILE_OUTPUTS, TILE_ROWS};
+    use super::{for_each_tile, Int8Linear, GROUP, LANES, TILE_OUTPUTS, TILE_ROWS};
 
     /// Every row with every output, a tile of rows by 64 outputs at a time.
     ///
@@ -269,23 +287,23 @@ mod vnni {
     #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
     pub(super) unsafe fn products(layer: &Int8Linear, bytes: &[u8], rows: usize, sums: &mut [i32]) {
         assert!(bytes.len() >= rows * layer.inputs && sums.len() >= rows * layer.outputs);
-        let mut row = 0;
-        while row < rows {
-            let left = rows - row;
-            for first_output in (0..layer.outputs).step_by(TILE_OUTPUTS) {
+        for_each_tile(
+            rows,
+            layer.outputs,
+            TILE_OUTPUTS,
+            |row, height, first_output| {
                 let block = first_output / LANES;
                 // SAFETY: the assertion above bounds every row the tile reads and writes.
                 unsafe {
-                    match left {
+                    match height {
                         1 => tile::<1>(layer, bytes, row, block, sums),
                         2 => tile::<2>(layer, bytes, row, block, sums),
                         3 => tile::<3>(layer, bytes, row, block, sums),
                         _ => tile::<TILE_ROWS>(layer, bytes, row, block, sums),
                     }
                 }
-            }
-            row += left.min(TILE_ROWS);
-        }
+            },
+        );
     }
 
     /// `R` rows from `first_row` times the four blocks of 16 outputs from `first_block`.
@@ -339,7 +357,7 @@ mod avx2 {
         _mm256_setzero_si256, _mm256_storeu_si256,
     };
 
-    use super::{Int8Linear, NARROW_LANES, TILE_ROWS};
+    use super::{for_each_tile, Int8Linear, NARROW_LANES, TILE_ROWS};
 
     /// Blocks of 8 outputs one pass computes: two, so that four rows of sums (8 registers),
     /// the weights and the broadcast input fit AVX2's 16 registers.
@@ -359,23 +377,24 @@ mod avx2 {
             .iter()
             .map(|&b| i16::from(b))
             .collect();
-        let mut row = 0;
-        while row < rows {
-            let left = rows - row;
-            for first_output in (0..layer.outputs).step_by(TILE_BLOCKS * NARROW_LANES) {
+        let tile_outputs = TILE_BLOCKS * NARROW_LANES;
+        for_each_tile(
+            rows,
+            layer.outputs,
+            tile_outputs,
+            |row, height, first_output| {
                 let block = first_output / NARROW_LANES;
                 // SAFETY: the assertions above bound every row the tile reads and writes.
                 unsafe {
-                    match left {
+                    match height {
                         1 => tile::<1>(layer, &inputs, row, block, sums),
                         2 => tile::<2>(layer, &inputs, row, block, sums),
                         3 => tile::<3>(layer, &inputs, row, block, sums),
                         _ => tile::<TILE_ROWS>(layer, &inputs, row, block, sums),
                     }
                 }
-            }
-            row += left.min(TILE_ROWS);
-        }
+            },
+        );
     }
 
     /// `R` rows from `first_row` times the two blocks of 8 outputs from `first_block`.
