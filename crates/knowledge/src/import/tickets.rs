@@ -53,6 +53,15 @@ pub fn check_tickets(path: &Path, text: &str) -> Result<Vec<Ticket>, Vec<ImportE
             problems.add(ImportError::at(path, row.line, message));
         }
     }
+    if tickets.merged > 0 {
+        // Not an error (exports often repeat a row), but the count read is then lower than
+        // the file's rows, and the owner should know why.
+        tracing::warn!(
+            file = %path.display(),
+            rows = tickets.merged,
+            "rows repeating an earlier row's message and FAQ were merged into it"
+        );
+    }
     problems.or(path, tickets.list)
 }
 
@@ -94,6 +103,8 @@ struct Tickets {
     list: Vec<Ticket>,
     /// Position in `list`, first line and whether the id was derived, by id.
     seen: HashMap<String, (usize, u64, bool)>,
+    /// Rows merged into an earlier one with the same derived id.
+    merged: usize,
 }
 
 impl Tickets {
@@ -101,6 +112,7 @@ impl Tickets {
         match self.seen.get(&ticket.id) {
             Some(&(index, _, true)) if derived => {
                 self.list[index] = ticket;
+                self.merged += 1;
                 Ok(())
             }
             Some(&(_, first, _)) => Err(format!(
