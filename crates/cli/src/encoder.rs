@@ -28,6 +28,10 @@ impl SentenceEncoder for InstalledEncoder {
         &self.name
     }
 
+    fn tuned_on_tickets(&self) -> bool {
+        self.embedder.tuning().is_some()
+    }
+
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError> {
         self.embedder
             .embed(texts)

@@ -107,9 +107,19 @@ impl Workspace {
         self.data_dir.join("index")
     }
 
-    /// Where the sentence-embedding model is installed and read: the folder the owner
-    /// named, or `models/all-MiniLM-L6-v2` in the data dir.
+    /// The sentence-embedding model the assistant reads with: the folder the owner
+    /// named; else the model tuned on this data dir's tickets, once `frontdesk model tune`
+    /// has made one; else the published model in the data dir.
     pub fn embedding_model_dir(&self) -> PathBuf {
+        if self.reads_with_tuned_model() {
+            return self.tuned_model_dir();
+        }
+        self.published_model_dir()
+    }
+
+    /// Where the published model is installed (and tuning starts from): the folder the
+    /// owner named, or `models/all-MiniLM-L6-v2` in the data dir.
+    pub fn published_model_dir(&self) -> PathBuf {
         self.embedding_model_override
             .clone()
             .or_else(|| self.config.assistant.embedding_model.clone())
@@ -120,9 +130,29 @@ impl Workspace {
             })
     }
 
+    /// Where `frontdesk model tune` writes the model tuned on this data dir's tickets.
+    pub fn tuned_model_dir(&self) -> PathBuf {
+        self.data_dir
+            .join("models")
+            .join(format!("{}-tuned", frontdesk_embed::MODEL_NAME))
+    }
+
+    /// A folder named by the owner wins over the tuned model, which wins over the
+    /// published one.
+    fn reads_with_tuned_model(&self) -> bool {
+        self.embedding_model_override.is_none()
+            && self.config.assistant.embedding_model.is_none()
+            && self
+                .tuned_model_dir()
+                .join(frontdesk_embed::TUNING_RECORD)
+                .exists()
+    }
+
     /// Which setting chose [`Workspace::embedding_model_dir`], for messages about it.
     pub fn embedding_model_origin(&self) -> &'static str {
-        if self.embedding_model_override.is_some() {
+        if self.reads_with_tuned_model() {
+            "tuned on this data dir's tickets by `frontdesk model tune`"
+        } else if self.embedding_model_override.is_some() {
             "set by --embedding-model or FRONTDESK_EMBEDDING_MODEL"
         } else if self.config.assistant.embedding_model.is_some() {
             "set by assistant.embedding_model in the settings file"

@@ -8,6 +8,7 @@ use candle_nn::VarBuilder;
 use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::{PaddingParams, PaddingStrategy, Tokenizer, TruncationParams};
 
+use crate::install::{read_tuning_record, TuningRecord};
 use crate::int8::Kernel;
 use crate::quantized::{QuantizedBert, Shape};
 use crate::{EmbedError, DIMENSIONS, MAX_TOKENS, MODEL_NAME};
@@ -66,6 +67,8 @@ enum Runtime {
 pub struct SentenceEmbedder {
     runtime: Runtime,
     tokenizer: Tokenizer,
+    /// How the weights were tuned, when they are not the published ones.
+    tuning: Option<TuningRecord>,
     /// The model's own workers, so that embedding neither competes for nor waits on the
     /// global rayon pool that training and imports use, and so its width is ours to set.
     workers: rayon::ThreadPool,
@@ -102,6 +105,7 @@ impl SentenceEmbedder {
                 reason: err.to_string(),
             })?;
         let tokenizer = read_tokenizer(&dir.join("tokenizer.json"))?;
+        let tuning = read_tuning_record(dir)?;
         let device = Device::Cpu;
         let weights_path = dir.join("model.safetensors");
         let weights = read_file(&weights_path)?;
@@ -132,6 +136,7 @@ impl SentenceEmbedder {
         Ok(Self {
             runtime,
             tokenizer,
+            tuning,
             workers,
         })
     }
@@ -147,11 +152,21 @@ impl SentenceEmbedder {
 
     /// The name vectors from this instance are stored under: the model's, marked when the
     /// precision makes them differ from the exact model's, so the two are never compared.
+    /// Tuned weights have a name of their own ([`TuningRecord::model_name`]).
     pub fn name(&self) -> String {
+        let model = self
+            .tuning
+            .as_ref()
+            .map_or_else(|| MODEL_NAME.to_string(), TuningRecord::model_name);
         match self.precision() {
-            Precision::Exact => MODEL_NAME.to_string(),
-            Precision::Int8 => format!("{MODEL_NAME}/int8"),
+            Precision::Exact => model,
+            Precision::Int8 => format!("{model}/int8"),
         }
+    }
+
+    /// How the weights were tuned, or `None` for the published model.
+    pub fn tuning(&self) -> Option<&TuningRecord> {
+        self.tuning.as_ref()
     }
 
     /// Length of every vector [`SentenceEmbedder::embed`] returns.
@@ -278,7 +293,7 @@ fn transpose_once(
 
 /// The average of each text's token vectors, padding left out: (batch, tokens, dims) and
 /// a (batch, tokens) mask of ones and zeros give (batch, dims).
-fn mean_over_real_tokens(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
+pub(crate) fn mean_over_real_tokens(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<Tensor> {
     let mask = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
     let summed = hidden.broadcast_mul(&mask)?.sum(1)?;
     // The reference pipeline's floor; every text has at least its two special tokens, so
@@ -288,7 +303,7 @@ fn mean_over_real_tokens(hidden: &Tensor, mask: &Tensor) -> candle_core::Result<
 }
 
 /// Scales each row to length one, with the same floor on the norm as the reference.
-fn normalise(vectors: &Tensor) -> candle_core::Result<Tensor> {
+pub(crate) fn normalise(vectors: &Tensor) -> candle_core::Result<Tensor> {
     let norms = vectors
         .sqr()?
         .sum_keepdim(1)?
@@ -309,7 +324,7 @@ fn read_file(path: &Path) -> Result<Vec<u8>, EmbedError> {
     })
 }
 
-fn read_json(path: &Path) -> Result<serde_json::Value, EmbedError> {
+pub(crate) fn read_json(path: &Path) -> Result<serde_json::Value, EmbedError> {
     let bytes = read_file(path)?;
     serde_json::from_slice(&bytes).map_err(|err| EmbedError::BrokenFile {
         path: path.to_path_buf(),
@@ -320,7 +335,7 @@ fn read_json(path: &Path) -> Result<serde_json::Value, EmbedError> {
 /// The tokenizer as shipped pads every text to 128 tokens and cuts there. Padding to the
 /// longest text of each batch gives the same vectors (padding is masked out) for far less
 /// work on short questions, and the model handles up to 256 tokens, so it cuts there.
-fn read_tokenizer(path: &Path) -> Result<Tokenizer, EmbedError> {
+pub(crate) fn read_tokenizer(path: &Path) -> Result<Tokenizer, EmbedError> {
     let bytes = read_file(path)?;
     let broken = |reason: String| EmbedError::BrokenFile {
         path: path.to_path_buf(),

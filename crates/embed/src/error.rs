@@ -42,6 +42,9 @@ pub enum EmbedError {
     #[error("the model failed on the CPU: {0}")]
     Inference(#[from] candle_core::Error),
 
+    #[error("cannot tune the model: {0}")]
+    Tuning(String),
+
     #[error("cannot start the embedding threads: {0}")]
     Threads(#[from] rayon::ThreadPoolBuildError),
 }

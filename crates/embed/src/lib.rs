@@ -11,10 +11,14 @@ mod error;
 mod install;
 mod int8;
 mod quantized;
+mod tune;
 
 pub use embedder::{Precision, SentenceEmbedder};
 pub use error::EmbedError;
-pub use install::{install_model, verify_model, InstalledModel, ModelFile};
+pub use install::{
+    install_model, verify_model, InstalledModel, ModelFile, TuningRecord, TUNING_RECORD,
+};
+pub use tune::{tune, TunedWeights, TuningOptions, TuningProgress};
 
 /// The model this crate runs and installs; also the name of its folder under `models/`.
 pub const MODEL_NAME: &str = "all-MiniLM-L6-v2";

@@ -21,6 +21,14 @@ pub trait SentenceEncoder: Send + Sync {
     /// changing the model rebuilds it.
     fn model_name(&self) -> &str;
 
+    /// Whether the encoder was tuned on this knowledge base's tickets, leaving out the
+    /// ones [`held_out_from_tuning`] names. Its vectors of the tickets it learnt from are
+    /// closer together than a new message's would be, so confidence is calibrated on the
+    /// held-out tickets alone.
+    fn tuned_on_tickets(&self) -> bool {
+        false
+    }
+
     fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<f32>>, EncoderError>;
 }
 

@@ -39,6 +39,9 @@ const VOTING_HITS: usize = 10;
 /// Tickets are split into this many folds; each fold is scored by a model
 /// trained without it, so every ticket yields one honest calibration example.
 const FOLDS: usize = 3;
+
+/// The fold a tuned encoder never learns from (see [`held_out_from_tuning`]).
+const TUNING_HELD_OUT_FOLD: usize = 0;
 /// How much the nearest labelled phrasing of an FAQ adds to the classifier's
 /// score for it when choosing the candidate (cosine similarity in [0, 1]).
 const NEAREST_PHRASING_WEIGHT: f64 = 0.5;
@@ -308,10 +311,16 @@ impl Model {
                 weight,
             })
         };
+        // A tuned encoder has seen every ticket outside the held-out fold: only the
+        // held-out ones show how it reads a new message.
+        let tuned = self.encoder.as_ref().is_some_and(|e| e.tuned_on_tickets());
+        let calibrates_on =
+            |example: &Example| !tuned || example.fold == Some(TUNING_HELD_OUT_FOLD);
         // Scoring every ticket is a search and a classification each, so the
         // tickets are scored in parallel.
         let mut held_out: Vec<CalibrationExample> = (0..examples.len())
             .into_par_iter()
+            .filter(|&i| calibrates_on(&examples[i]))
             .map(|i| (&examples[i], sentence_vectors.get(i)))
             .filter_map(score)
             .collect();
@@ -873,7 +882,7 @@ fn training_examples(
             raw: ticket.message.clone(),
             class,
             ticket: Some(i as u32),
-            fold: Some((stable_hash(&ticket.id) % FOLDS as u64) as usize),
+            fold: Some(fold_of(&ticket.id)),
         });
     }
     examples
@@ -938,6 +947,17 @@ fn lexical_texts(
     }
     let entries = texts.iter().map(|(e, _)| *e).collect();
     (texts, entries)
+}
+
+/// The cross-fitting fold a ticket belongs to.
+fn fold_of(ticket_id: &str) -> usize {
+    (stable_hash(ticket_id) % FOLDS as u64) as usize
+}
+
+/// Whether a ticket must be left out when the sentence encoder is tuned: the tickets of
+/// one fold, on which a tuned encoder's confidence is calibrated.
+pub fn held_out_from_tuning(ticket_id: &str) -> bool {
+    fold_of(ticket_id) == TUNING_HELD_OUT_FOLD
 }
 
 /// FNV-1a: stable across builds and platforms, unlike the std hasher, so the

