@@ -242,20 +242,7 @@ impl SentenceEmbedder {
         device: &Device,
         texts: &[&str],
     ) -> Result<Vec<Vec<f32>>, EmbedError> {
-        let encodings = self
-            .tokenizer
-            .encode_batch(texts.to_vec(), true)
-            .map_err(|err| EmbedError::Tokenize(err.to_string()))?;
-        let tokens = encodings.first().map_or(0, |e| e.get_ids().len());
-        let mut ids = Vec::with_capacity(texts.len() * tokens);
-        let mut mask = Vec::with_capacity(texts.len() * tokens);
-        for encoding in &encodings {
-            ids.extend_from_slice(encoding.get_ids());
-            mask.extend_from_slice(encoding.get_attention_mask());
-        }
-        let shape = (texts.len(), tokens);
-        let ids = Tensor::from_vec(ids, shape, device)?;
-        let mask = Tensor::from_vec(mask, shape, device)?;
+        let (ids, mask) = token_tensors(&self.tokenizer, texts, device)?;
         // One sentence per input, so every token is of the first segment.
         let token_types = ids.zeros_like()?;
 
@@ -264,6 +251,30 @@ impl SentenceEmbedder {
         let unit = normalise(&pooled)?;
         Ok(unit.to_vec2::<f32>()?)
     }
+}
+
+/// The token ids of `texts` and their attention mask, each (texts, longest text's tokens),
+/// the shorter texts padded.
+pub(crate) fn token_tensors(
+    tokenizer: &Tokenizer,
+    texts: &[&str],
+    device: &Device,
+) -> Result<(Tensor, Tensor), EmbedError> {
+    let encodings = tokenizer
+        .encode_batch(texts.to_vec(), true)
+        .map_err(|err| EmbedError::Tokenize(err.to_string()))?;
+    let tokens = encodings.first().map_or(0, |e| e.get_ids().len());
+    let mut ids = Vec::with_capacity(texts.len() * tokens);
+    let mut mask = Vec::with_capacity(texts.len() * tokens);
+    for encoding in &encodings {
+        ids.extend_from_slice(encoding.get_ids());
+        mask.extend_from_slice(encoding.get_attention_mask());
+    }
+    let shape = (texts.len(), tokens);
+    Ok((
+        Tensor::from_vec(ids, shape, device)?,
+        Tensor::from_vec(mask, shape, device)?,
+    ))
 }
 
 /// Lays out every weight matrix of a linear layer transposed in memory, seen through a
