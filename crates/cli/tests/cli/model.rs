@@ -195,6 +195,13 @@ fn tune_needs_the_model_and_enough_labelled_tickets() {
     let frontdesk = Frontdesk::new();
     let message = frontdesk.fails(&["model", "tune"]);
     assert!(message.contains("frontdesk model install"), "{message}");
+    // Settings that cannot work are refused before anything is read.
+    let message = frontdesk.fails(&["model", "tune", "--epochs", "0"]);
+    assert!(message.contains("--epochs"), "{message}");
+    for rate in ["-1", "0", "NaN", "fast"] {
+        let message = frontdesk.fails(&["model", "tune", &format!("--learning-rate={rate}")]);
+        assert!(message.contains("--learning-rate"), "{message}");
+    }
 
     if !with_published_model(&frontdesk) {
         return;
@@ -207,7 +214,4 @@ fn tune_needs_the_model_and_enough_labelled_tickets() {
         .data_dir()
         .join("models/all-MiniLM-L6-v2-tuned")
         .exists());
-
-    let message = frontdesk.fails(&["model", "tune", "--epochs", "0"]);
-    assert!(message.contains("--epochs"), "{message}");
 }

@@ -43,7 +43,11 @@ pub enum ModelCommand {
         )]
         epochs: u32,
         /// AdamW's learning rate for the model's layers at the first step.
-        #[arg(long, default_value_t = TuningOptions::default().learning_rate)]
+        #[arg(
+            long,
+            default_value_t = TuningOptions::default().learning_rate,
+            value_parser = learning_rate
+        )]
         learning_rate: f64,
     },
     /// Remove the tuned model: the assistant goes back to the published one.
@@ -59,6 +63,16 @@ pub async fn run(workspace: &Workspace, command: ModelCommand) -> anyhow::Result
             learning_rate,
         } => tune::run(workspace, epochs as usize, learning_rate).await,
         ModelCommand::Untune => tune::remove(workspace).await,
+    }
+}
+
+/// A learning rate above zero and at most one (useful ones lie near 1e-4), so a typo is
+/// refused before minutes of training.
+fn learning_rate(text: &str) -> Result<f64, String> {
+    match text.parse::<f64>() {
+        Ok(rate) if rate > 0.0 && rate <= 1.0 => Ok(rate),
+        Ok(_) => Err(format!("{text} is not above 0 and at most 1")),
+        Err(err) => Err(format!("{text} is not a number: {err}")),
     }
 }
 
