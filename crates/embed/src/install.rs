@@ -90,15 +90,7 @@ pub fn install_model(
     progress: &dyn Fn(&str),
 ) -> Result<InstalledModel, EmbedError> {
     let mut source = ModelSource::open(source)?;
-    let parent = match dest.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    std::fs::create_dir_all(parent).map_err(|source| write_error(parent, source))?;
-    let staging = tempfile::Builder::new()
-        .prefix(".installing-")
-        .tempdir_in(parent)
-        .map_err(|source| write_error(parent, source))?;
+    let staging = staging_beside(dest, ".installing-")?;
 
     let mut files = Vec::with_capacity(MODEL_FILES.len());
     for (name, expected) in MODEL_FILES {
@@ -270,6 +262,20 @@ fn check_digest(name: &str, expected: &str, actual: &str) -> Result<(), EmbedErr
         expected: expected.to_string(),
         actual: actual.to_string(),
     })
+}
+
+/// A new empty folder in `dest`'s parent (created if need be), named with `prefix`, where
+/// a model is written before [`replace_dir`] moves it into place; removed when dropped.
+pub(crate) fn staging_beside(dest: &Path, prefix: &str) -> Result<tempfile::TempDir, EmbedError> {
+    let parent = match dest.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    };
+    std::fs::create_dir_all(parent).map_err(|source| write_error(parent, source))?;
+    tempfile::Builder::new()
+        .prefix(prefix)
+        .tempdir_in(parent)
+        .map_err(|source| write_error(parent, source))
 }
 
 /// Moves the complete `staging` folder to `dest`. An existing `dest` is first moved aside

@@ -35,7 +35,7 @@ use rand::SeedableRng;
 use tokenizers::{Tokenizer, TruncationParams};
 
 use crate::embedder::{mean_over_real_tokens, normalise, read_json, read_tokenizer, token_tensors};
-use crate::install::{replace_dir, sha256_of, TuningRecord, TUNING_RECORD};
+use crate::install::{replace_dir, sha256_of, staging_beside, TuningRecord, TUNING_RECORD};
 use crate::quantized::Shape;
 use crate::EmbedError;
 
@@ -99,15 +99,7 @@ impl TunedWeights {
             path: path.to_path_buf(),
             source,
         };
-        let parent = match into.parent() {
-            Some(parent) if !parent.as_os_str().is_empty() => parent,
-            _ => Path::new("."),
-        };
-        std::fs::create_dir_all(parent).map_err(|source| write_error(parent, source))?;
-        let staging = tempfile::Builder::new()
-            .prefix(".tuning-")
-            .tempdir_in(parent)
-            .map_err(|source| write_error(parent, source))?;
+        let staging = staging_beside(into, ".tuning-")?;
 
         let weights = staging.path().join("model.safetensors");
         candle_core::safetensors::save(&self.tensors, &weights)?;
