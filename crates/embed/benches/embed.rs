@@ -1,5 +1,5 @@
-//! What embedding costs per customer question: one short question alone (what a live
-//! decision pays) and a batch of 32 (what an import pays per text), in each precision, with
+//! What embedding costs per customer question: one short and one long question alone (what
+//! a live decision pays) and a batch of 32 (what an import pays per text), in each precision, with
 //! one thread and with every thread the process may use.
 //!
 //! `FRONTDESK_TEST_MODEL_DIR=<folder with the model> cargo bench -p frontdesk-embed`;
@@ -11,6 +11,14 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use frontdesk_embed::{Precision, SentenceEmbedder};
 
 const QUESTION: &str = "I still haven't received my new card, when will it arrive?";
+
+/// A long message, as the slowest questions of a day are: the cost grows with the tokens,
+/// and the 99th percentile of a decision belongs to messages like this one.
+const LONG_QUESTION: &str = "I ordered a new card to replace the one that expired last month \
+     and the app said it would arrive within a week, but it has now been almost three weeks \
+     and nothing has come. I have checked with my neighbours and the post office. Can you \
+     tell me whether it was sent to my old address, and if so how I cancel it and order \
+     another one to the right place?";
 
 const QUESTIONS: [&str; 8] = [
     "How do I reset my password?",
@@ -46,6 +54,13 @@ fn bench(c: &mut Criterion, dir: &Path) {
             group.throughput(Throughput::Elements(1));
             group.bench_function(BenchmarkId::from_parameter(&label), |b| {
                 b.iter(|| embedder.embed(&[QUESTION]).map(|v| v.len()))
+            });
+            group.finish();
+
+            let mut group = c.benchmark_group("long question");
+            group.throughput(Throughput::Elements(1));
+            group.bench_function(BenchmarkId::from_parameter(&label), |b| {
+                b.iter(|| embedder.embed(&[LONG_QUESTION]).map(|v| v.len()))
             });
             group.finish();
 
