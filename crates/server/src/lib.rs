@@ -202,6 +202,16 @@ impl AppState {
     pub(crate) fn set_engine(&self, engine: Arc<Engine>) {
         *self.engine.write().unwrap_or_else(PoisonError::into_inner) = Some(engine);
     }
+
+    /// Sets `engine` unless one is already there; returns whether it was set.
+    fn set_engine_if_none(&self, engine: Arc<Engine>) -> bool {
+        let mut slot = self.engine.write().unwrap_or_else(PoisonError::into_inner);
+        if slot.is_some() {
+            return false;
+        }
+        *slot = Some(engine);
+        true
+    }
 }
 
 impl Server {
@@ -262,6 +272,13 @@ impl Server {
     /// finish with the one they started with.
     pub fn set_engine(&self, engine: Arc<Engine>) {
         self.state.set_engine(engine);
+    }
+
+    /// Puts the engine loaded at start-up in charge, unless a retrain finished while it
+    /// loaded: that one was built from newer knowledge and stays. Returns whether `engine`
+    /// was put in charge.
+    pub fn set_first_engine(&self, engine: Arc<Engine>) -> bool {
+        self.state.set_engine_if_none(engine)
     }
 
     /// Lets the server retrain the assistant on the team's feedback, in the background,

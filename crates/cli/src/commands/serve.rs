@@ -161,9 +161,14 @@ impl ServeSettings {
     }
 }
 
-/// Loads the knowledge, listens, runs `on_listening` with the bound address and the public
-/// URL (when one is set), then serves until Ctrl-C or SIGTERM. `args` must have passed
-/// [`ServeSettings::check`].
+/// Listens, loads the knowledge, runs `on_listening` with the bound address and the public
+/// URL (when one is set) once the assistant can answer, then serves until Ctrl-C or
+/// SIGTERM. `args` must have passed [`ServeSettings::check`].
+///
+/// The server accepts connections while the knowledge loads, which can take minutes when
+/// the index is rebuilt with the sentence model: `/healthz` answers, `/readyz` says
+/// `"engine": "loading"` with a 503, and customers' messages get a 503 until it is done.
+/// A supervisor probing the server so sees it alive instead of refusing connections.
 pub async fn serve_until_stopped<F, Fut>(
     workspace: &Workspace,
     store: Store,
@@ -176,7 +181,6 @@ where
     Fut: Future<Output = anyhow::Result<()>>,
 {
     let trainer = Trainer::new(Some(workspace.index_dir()), engine_settings.clone());
-    let engine = workspace.engine(&store, engine_settings).await?;
     let settings = ServerSettings {
         api_token: args.api_token,
         max_body_bytes: args.max_body_bytes,
@@ -204,7 +208,8 @@ where
     let public_url = settings.public_url.clone();
     let token_required = settings.api_token.is_some();
     let server = Server::new(store.clone(), settings)?;
-    server.set_engine(Arc::new(engine));
+    // Set before the knowledge loads, so that feedback given meanwhile is learned by a
+    // retrain rather than lost.
     server.set_trainer(trainer);
 
     // Listened for before the address is announced: a SIGTERM sent the moment a
@@ -221,12 +226,38 @@ where
         token_required,
         "listening"
     );
+    let serving = tokio::spawn({
+        let server = server.clone();
+        async move { server.serve(listener, shutdown).await }
+    });
+
+    // The knowledge loads on this thread (a rebuild keeps it busy) while the runtime's
+    // workers serve. A server that cannot load it stops with the reason.
+    //
+    // Known shortcoming: a SIGTERM that arrives during a start-up rebuild stops the
+    // accepting at once but the process only when the build ends, because the build
+    // never looks for a cancellation; a flag it checked between its steps would lift it.
+    let loading_started = std::time::Instant::now();
+    let engine = match workspace.engine(&store, engine_settings).await {
+        Ok(engine) => engine,
+        Err(err) => {
+            serving.abort();
+            return Err(err);
+        }
+    };
+    if !server.set_first_engine(Arc::new(engine)) {
+        tracing::info!("a retrain finished while the knowledge loaded; keeping its result");
+    }
+    tracing::info!(
+        elapsed_ms = loading_started.elapsed().as_millis() as u64,
+        "assistant ready to answer"
+    );
     on_listening(Listening {
         address,
         public_url,
     })
     .await?;
-    server.serve(listener, shutdown).await?;
+    serving.await.context("the server stopped unexpectedly")??;
     store.close().await;
     tracing::info!("stopped");
     Ok(ExitCode::SUCCESS)

@@ -19,7 +19,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 struct Running {
     child: Child,
     address: String,
-    /// The lines read up to and including the listening line.
+    /// The lines read up to and including the line saying the assistant is ready.
     seen: Vec<String>,
     log: mpsc::Receiver<String>,
 }
@@ -44,21 +44,28 @@ fn start(frontdesk: &Frontdesk, env: &[(&str, &str)]) -> Running {
         seen: Vec::new(),
         log,
     };
+    // The server listens first and loads the knowledge after; the tests talk to it once
+    // it says it can answer.
     let deadline = Instant::now() + START_TIMEOUT;
-    while running.address.is_empty() {
+    let mut ready = false;
+    while !ready {
         let left = deadline.saturating_duration_since(Instant::now());
-        let line = running
-            .log
-            .recv_timeout(left)
-            .unwrap_or_else(|_| panic!("serve printed no listening line within {left:?}"));
+        let line = running.log.recv_timeout(left).unwrap_or_else(|_| {
+            panic!(
+                "serve did not say it was ready within {left:?}: {:#?}",
+                running.seen
+            )
+        });
         if let Some(address) = line
             .split_whitespace()
             .find_map(|word| word.strip_prefix("address="))
         {
             running.address = address.to_string();
         }
+        ready = line.contains("assistant ready to answer");
         running.seen.push(line);
     }
+    assert!(!running.address.is_empty(), "{:#?}", running.seen);
     running
 }
 
@@ -160,6 +167,38 @@ fn serve_answers_over_http_and_stops_on_sigterm() {
         log.iter().any(|line| line.contains("shutting down")),
         "{log:#?}"
     );
+}
+
+#[test]
+fn listens_while_a_missing_index_is_rebuilt_and_answers_once_ready() {
+    let frontdesk = Frontdesk::new();
+    frontdesk.import_banking();
+    std::fs::remove_dir_all(frontdesk.data_dir().join("index")).unwrap();
+
+    let mut running = start(&frontdesk, &[]);
+    let position = |text: &str| running.seen.iter().position(|line| line.contains(text));
+    let listening = position("listening").expect("a listening line");
+    let rebuilding = position("rebuilding").expect("the index is rebuilt at start-up");
+    let ready = position("assistant ready to answer").expect("a ready line");
+    assert!(
+        listening < rebuilding && rebuilding < ready,
+        "{:#?}",
+        running.seen
+    );
+
+    let (status, body) = http(&running.address, "GET", "/readyz", "", "");
+    assert!(status.contains("200"), "{status} {body}");
+    let readiness: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(readiness["engine"], "loaded", "{readiness}");
+    let (status, body) = http(
+        &running.address,
+        "POST",
+        "/api/v1/answer",
+        "Content-Type: application/json\r\n",
+        r#"{"message": "my card has not arrived yet"}"#,
+    );
+    assert!(status.contains("200"), "{status} {body}");
+    terminate(&mut running);
 }
 
 #[test]
