@@ -25,7 +25,7 @@ pub use engine::{
     Assessment, Candidate, Engine, EngineError, EngineSettings, PreviousTurn, Target,
     DEFAULT_ANSWER_THRESHOLD,
 };
-pub use model::{held_out_from_tuning, ModelError};
+pub use model::{held_out_from_tuning, tuning_set, ModelError, TuningSet};
 
 /// What a build of the assistant is doing, for whoever shows it to a person.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -869,13 +869,8 @@ fn training_examples(
         })
         .collect();
     for (i, ticket) in tickets.iter().enumerate() {
-        // A ticket naming an FAQ we do not have teaches nothing yet.
-        let class = match ticket.faq_id.as_deref() {
-            None => out_of_scope,
-            Some(id) => match positions.get(id) {
-                Some(&position) => position,
-                None => continue,
-            },
+        let Some(class) = class_of(ticket, positions, out_of_scope) else {
+            continue;
         };
         examples.push(Example {
             text: normalize(&ticket.message),
@@ -886,6 +881,61 @@ fn training_examples(
         });
     }
     examples
+}
+
+/// The class a ticket teaches: its FAQ's position, or `out_of_scope` when no FAQ answers
+/// it. `None` when it names an FAQ we do not have, which teaches nothing yet.
+fn class_of(
+    ticket: &Ticket,
+    positions: &FxHashMap<&str, usize>,
+    out_of_scope: usize,
+) -> Option<usize> {
+    match ticket.faq_id.as_deref() {
+        None => Some(out_of_scope),
+        Some(id) => positions.get(id).copied(),
+    }
+}
+
+/// What the sentence encoder is tuned on (see [`tuning_set`]).
+#[derive(Debug, Default)]
+pub struct TuningSet<'a> {
+    /// Every FAQ question, then every labelled ticket outside the held-out fold.
+    pub texts: Vec<&'a str>,
+    /// The class of each text: an FAQ's position in the FAQ list, or the list's length
+    /// for tickets no FAQ answers.
+    pub classes: Vec<usize>,
+    /// Tickets among the texts.
+    pub tickets: usize,
+    /// Tickets left out so that confidence is calibrated on what the encoder never saw.
+    pub held_out: usize,
+}
+
+/// The phrasings to tune the sentence encoder on, labelled as the classifier labels them,
+/// without the tickets [`held_out_from_tuning`] keeps for calibration.
+pub fn tuning_set<'a>(faqs: &'a [FaqEntry], tickets: &'a [Ticket]) -> TuningSet<'a> {
+    let positions: FxHashMap<&str, usize> = faqs
+        .iter()
+        .enumerate()
+        .map(|(i, faq)| (faq.id.as_str(), i))
+        .collect();
+    let mut set = TuningSet {
+        texts: faqs.iter().map(|faq| faq.question.as_str()).collect(),
+        classes: (0..faqs.len()).collect(),
+        ..TuningSet::default()
+    };
+    for ticket in tickets {
+        let Some(class) = class_of(ticket, &positions, faqs.len()) else {
+            continue;
+        };
+        if held_out_from_tuning(&ticket.id) {
+            set.held_out += 1;
+            continue;
+        }
+        set.texts.push(&ticket.message);
+        set.classes.push(class);
+        set.tickets += 1;
+    }
+    set
 }
 
 fn lexical_texts(
@@ -1030,6 +1080,80 @@ fn swap_into_place(building: &Path, dir: &Path) -> Result<(), ModelError> {
                 let _ = fs::remove_dir_all(building);
                 return Err(write_error(err));
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn faq(id: &str, question: &str) -> FaqEntry {
+        FaqEntry {
+            id: id.to_string(),
+            question: question.to_string(),
+            answer: format!("the answer to {question}"),
+            tags: Vec::new(),
+            url: None,
+        }
+    }
+
+    fn ticket(id: &str, message: &str, faq_id: Option<&str>) -> Ticket {
+        Ticket {
+            id: id.to_string(),
+            message: message.to_string(),
+            faq_id: faq_id.map(str::to_string),
+            answer: None,
+        }
+    }
+
+    #[test]
+    fn the_tuning_set_labels_like_the_classifier_and_keeps_one_fold_out() {
+        let faqs = [
+            faq("card", "Where is my card?"),
+            faq("pin", "How do I reset my PIN?"),
+        ];
+        let tickets: Vec<Ticket> = (0..30)
+            .map(|i| {
+                let target = match i % 3 {
+                    0 => Some("pin"),
+                    1 => None,
+                    _ => Some("an FAQ since deleted"),
+                };
+                ticket(&format!("t{i}"), &format!("message {i}"), target)
+            })
+            .collect();
+
+        let set = tuning_set(&faqs, &tickets);
+
+        assert_eq!(
+            &set.texts[..2],
+            ["Where is my card?", "How do I reset my PIN?"]
+        );
+        assert_eq!(&set.classes[..2], [0, 1]);
+        // Tickets naming a missing FAQ teach nothing; the other 20 are tuned on or held out.
+        assert_eq!(set.tickets + set.held_out, 20);
+        let expected_held_out = tickets
+            .iter()
+            .filter(|t| t.faq_id.as_deref() != Some("an FAQ since deleted"))
+            .filter(|t| held_out_from_tuning(&t.id))
+            .count();
+        assert_eq!(set.held_out, expected_held_out);
+        assert!(
+            set.held_out > 0 && set.tickets > 0,
+            "{} / {}",
+            set.held_out,
+            set.tickets
+        );
+        for (text, class) in set.texts.iter().zip(&set.classes).skip(2) {
+            let number: usize = text["message ".len()..].parse().unwrap();
+            let expected = if number.is_multiple_of(3) {
+                1
+            } else {
+                faqs.len()
+            };
+            assert_eq!(*class, expected, "{text}");
+            assert!(!held_out_from_tuning(&format!("t{number}")), "{text}");
         }
     }
 }

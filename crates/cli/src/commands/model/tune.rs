@@ -1,13 +1,12 @@
 //! `frontdesk model tune` and `frontdesk model untune`: the sentence model tuned on this
 //! knowledge base's labelled tickets, and the way back to the published one.
 
-use std::collections::HashMap;
 use std::process::ExitCode;
 use std::time::Instant;
 
 use anyhow::Context;
 use frontdesk_embed::{tune, verify_model, TuningOptions, MODEL_NAME};
-use frontdesk_knowledge::held_out_from_tuning;
+use frontdesk_knowledge::tuning_set;
 
 use crate::commands::progress;
 use crate::workspace::{rebuild_index, Workspace};
@@ -40,35 +39,8 @@ pub async fn run(
     let faqs = store.faqs().await?;
     let tickets = store.tickets().await?;
 
-    // Classes: each FAQ by position, and one more for tickets no FAQ answers. Every FAQ
-    // question is a phrasing of its own class.
-    let positions: HashMap<&str, usize> = faqs
-        .iter()
-        .enumerate()
-        .map(|(i, faq)| (faq.id.as_str(), i))
-        .collect();
-    let out_of_scope = faqs.len();
-    let mut texts: Vec<&str> = faqs.iter().map(|faq| faq.question.as_str()).collect();
-    let mut classes: Vec<usize> = (0..faqs.len()).collect();
-    let mut held_out = 0;
-    let mut learnt_from = 0;
-    for ticket in &tickets {
-        let class = match ticket.faq_id.as_deref() {
-            None => out_of_scope,
-            Some(id) => match positions.get(id) {
-                Some(&position) => position,
-                // A ticket naming an FAQ we do not have teaches nothing yet.
-                None => continue,
-            },
-        };
-        if held_out_from_tuning(&ticket.id) {
-            held_out += 1;
-            continue;
-        }
-        texts.push(&ticket.message);
-        classes.push(class);
-        learnt_from += 1;
-    }
+    let set = tuning_set(&faqs, &tickets);
+    let (held_out, learnt_from) = (set.held_out, set.tickets);
     if learnt_from < MIN_TICKETS {
         anyhow::bail!(
             "tuning needs past tickets labelled with FAQ ids, at least {MIN_TICKETS} beyond \
@@ -82,9 +54,9 @@ pub async fn run(
         learning_rate,
         ..TuningOptions::default()
     };
-    let steps = epochs * texts.len().div_ceil(options.batch_size);
+    let steps = epochs * set.texts.len().div_ceil(options.batch_size);
     let bar = progress::bar(steps as u64, "tuning");
-    let tuned = tune(&base, &texts, &classes, options, &|step| {
+    let tuned = tune(&base, &set.texts, &set.classes, options, &|step| {
         bar.set_position(step.step as u64);
         bar.set_message(format!("loss {:.3}", step.mean_loss));
     });
